@@ -1,0 +1,114 @@
+"""Thin boto3 adapter: one session, clients with adaptive retries, errors turned into exit codes.
+
+`AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_<SERVICE>`) are honoured by botocore itself, which is
+how the tests and `make demo` point the tool at the local AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from typing import Any, Iterator
+
+from .errors import BadInput, ExternalError
+
+
+class Aws:
+    """Lazily built clients that share one session; counts calls per operation for -v and benchmarks."""
+
+    def __init__(self, region: str | None = None, profile: str | None = None, console=None, assume_role_arn: str | None = None):
+        self._region = region
+        self._profile = profile
+        self._assume_role_arn = assume_role_arn
+        self._session = None
+        self._clients: dict[str, Any] = {}
+        self.console = console
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def session(self):
+        if self._session is None:
+            import boto3
+
+            with translate_errors("starting an AWS session"):
+                session = boto3.Session(region_name=self._region, profile_name=self._profile)
+                if self._assume_role_arn:
+                    session = _assumed_session(session, self._assume_role_arn)
+            if not session.region_name:
+                raise BadInput(
+                    "no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region"
+                )
+            self._session = session
+        return self._session
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name
+
+    def client(self, service: str):
+        if service not in self._clients:
+            from botocore.config import Config
+
+            config = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_extra="deployer")
+            client = self.session.client(service, config=config)
+            client.meta.events.register("before-call.*.*", self._count_call)
+            self._clients[service] = client
+        return self._clients[service]
+
+    def _count_call(self, model, **_kwargs):
+        name = f"{model.service_model.service_name}.{model.name}"
+        self.calls[name] += 1
+        if self.console is not None:
+            self.console.debug(f"aws {name}")
+
+    def account_id(self) -> str:
+        with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
+            return self.client("sts").get_caller_identity()["Account"]
+
+
+def _assumed_session(session, role_arn: str):
+    import boto3
+
+    creds = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="deployer")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=session.region_name,
+    )
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+@contextlib.contextmanager
+def translate_errors(doing: str) -> Iterator[None]:
+    """Turn botocore failures into ExternalError (exit 3) that says what the tool was doing."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        ProfileNotFound,
+    )
+
+    try:
+        yield
+    except NoRegionError as exc:
+        raise BadInput("no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region") from exc
+    except ProfileNotFound as exc:
+        raise BadInput(f"AWS profile not found: {exc}") from exc
+    except NoCredentialsError as exc:
+        raise ExternalError(
+            f"no AWS credentials while {doing}",
+            hint="configure credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+        ) from exc
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        raise ExternalError(f"AWS refused while {doing}: {err.get('Code')}: {err.get('Message')}") from exc
+    except BotoCoreError as exc:
+        raise ExternalError(f"AWS unreachable while {doing}: {exc}") from exc

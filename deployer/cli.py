@@ -1,0 +1,227 @@
+"""The command line: parse flags, call a command module, print its result, map errors to exit codes.
+
+Heavy libraries (boto3, docker, jinja2, rich) are imported inside the commands that need them,
+so `deployer --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+from typing import Annotated, Callable, Optional
+
+import typer
+
+from . import __version__
+from .context import Options, Run
+from .errors import DeployerError, DeploymentFailed, Interrupted
+
+app = typer.Typer(
+    name="deployer",
+    help="Release containerised applications to Amazon ECS (Fargate): build, push, render, register, deploy, watch, roll back.",
+    no_args_is_help=True,
+    add_completion=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# Shared flags (DESIGN.md "Common flags").
+ConfigOpt = Annotated[Optional[str], typer.Option("-c", "--config", help="Config file (default: ./deployer.yaml).")]
+VarOpt = Annotated[Optional[list[str]], typer.Option("--var", help="Template value KEY=VALUE (repeatable); overrides `vars:`.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan of AWS calls; change nothing.")]
+NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Start the deployment and return without watching it.")]
+TimeoutOpt = Annotated[Optional[int], typer.Option("--timeout", help="Seconds to wait for the rollout (default: deploy.timeout).")]
+OutputOpt = Annotated[str, typer.Option("--output", "-o", help="text or json (one JSON object on stdout).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show each AWS call.")]
+ServiceOpt = Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only this service (repeatable; default: all in the config).")]
+RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: config `region`, then the AWS chain).")]
+ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (SSO profiles work).")]
+AssumeOpt = Annotated[Optional[str], typer.Option("--assume-role-arn", help="Assume this role first (cross-account deploys).")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even if another deployment is in progress / nothing changed.")]
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"deployer {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+) -> None:
+    """deployer — the developers' half of an ECS release."""
+
+
+def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Run, dict], str | None] | None = None) -> None:
+    """Run one command: result printed as text or JSON; errors → message + exit code."""
+    if options.output not in ("text", "json"):
+        typer.echo(f"error: --output must be text or json, got {options.output!r}", err=True)
+        raise typer.Exit(2)
+    from .config import parse_vars
+
+    run = Run(options)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
+        result = action(run)
+    except DeployerError as exc:
+        _fail(run, exc)
+    except KeyboardInterrupt:
+        _fail(run, Interrupted("interrupted", hint="the deployment (if one started) goes on in ECS: `deployer status` shows it, `deployer rollback` undoes it"))
+    if options.output == "json":
+        sys.stdout.write(json.dumps(result, default=str) + "\n")
+    elif text is not None:
+        printed = text(run, result)
+        if printed:
+            sys.stdout.write(printed + "\n")
+
+
+def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
+    raise KeyboardInterrupt
+
+
+def _fail(run: Run, exc: DeployerError) -> None:
+    message = exc.message
+    if hasattr(run, "secrets") and "secrets" in run.__dict__:
+        message = run.secrets.mask(message)
+    run.console.error(message)
+    if exc.hint:
+        run.console.info(f"hint: {exc.hint}")
+    if run.options.output == "json":
+        payload = dict(exc.result) if isinstance(exc, DeploymentFailed) and exc.result else {}
+        payload.setdefault("status", "failed" if exc.exit_code == 1 else "error")
+        payload["error"] = message
+        payload["exit_code"] = exc.exit_code
+        sys.stdout.write(json.dumps(payload, default=str) + "\n")
+    raise typer.Exit(exc.exit_code)
+
+
+def _opts(**kwargs) -> Options:
+    return Options(**{k: v for k, v in kwargs.items() if v is not None or k in ("timeout",)})
+
+
+def _summary(run: Run, result: dict) -> str | None:
+    from .ecs import short_name
+
+    lines = []
+    for s in result.get("services", []):
+        lines.append(f"{s['service']}: {s['status']} {short_name(s.get('task_definition')) or ''}".rstrip())
+    if result.get("plan"):
+        lines.append(json.dumps(result["plan"], indent=2, default=str))
+    return "\n".join(lines) or None
+
+
+@app.command()
+def deploy(
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference to deploy (repo@sha256:… or repo:tag).")] = None,
+    revision: Annotated[Optional[int], typer.Option("--revision", help="Redeploy this registered revision number.")] = None,
+    desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
+    service: ServiceOpt = None,
+    force: ForceOpt = False,
+    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Render, register and deploy an existing image (no build), watch, roll back on failure.
+
+    Example: deployer deploy --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/web@sha256:…
+    """
+    from .commands.deploy import deploy as run_deploy
+
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
+
+
+@app.command()
+def rollback(
+    to: Annotated[Optional[int], typer.Option("--to", help="Roll back to this revision number (must be ACTIVE).")] = None,
+    service: ServiceOpt = None,
+    force: ForceOpt = False,
+    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Put the service back on the last revision that was healthy (not simply N-1), and watch it.
+
+    Example: deployer rollback            # or: deployer rollback --to 12
+    """
+    from .commands.rollback import rollback as run_rollback
+
+    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: run_rollback(run, to=to, services=service, force=force), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
+
+
+@app.command()
+def render(
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the template's).")] = None,
+    service: ServiceOpt = None,
+    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Print the rendered task definition and service definition (validated; secrets masked).
+
+    Example: deployer render --image web:test --var replicas=3
+    """
+    from .commands import render as cmd
+
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.render(run, image=image, services=service), cmd.text)
+
+
+@app.command(name="env")
+def env_command(
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Print the admin environment's resolved outputs (cluster, subnets, target group, repository).
+
+    Example: deployer env --output json
+    """
+    from .commands import env as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, cmd.env, lambda run, r: cmd.text(r))
+
+
+@app.command()
+def status(
+    service: ServiceOpt = None, config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Show the service, its deployments (revision, image, commit, rollout state) and recent events.
+
+    Example: deployer status -o json
+    """
+    from .commands import status as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.status(run, services=service), lambda run, r: cmd.text(r))
+
+
+@app.command()
+def revisions(
+    service: ServiceOpt = None,
+    limit: Annotated[int, typer.Option("--limit", help="How many revisions to list.")] = 20,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """List task-definition revisions: which runs, which were healthy, image and commit.
+
+    Example: deployer revisions --limit 5
+    """
+    from .commands import revisions as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.revisions(run, services=service, limit=limit), lambda run, r: cmd.text(r))
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,33 @@
+"""`deployer deploy --image REF` / `--revision N`: render, register, update, watch — no build."""
+
+from __future__ import annotations
+
+from .. import pipeline
+from ..ecs import TAG_COMMIT, TAG_IMAGE
+from ..errors import BadInput
+from ..render import render_service
+
+
+def release_tags(run, image: str) -> dict[str, str]:
+    return {TAG_IMAGE: image[-256:], TAG_COMMIT: run.git.sha}
+
+
+def deploy(run, *, image: str | None, revision: int | None, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, image_info: dict | None = None) -> dict:
+    if bool(image) == bool(revision):
+        raise BadInput("deploy: pass exactly one of --image REF (deploy that image) or --revision N (redeploy a registered revision)")
+    selected = run.services(services)
+    revision_arns = None
+    if revision is not None:
+        revision_arns = {}
+        rendered = []
+        for svc in selected:
+            rev = run.ecs.revision(f"{svc.family}:{revision}")
+            if rev.status != "ACTIVE":
+                raise BadInput(f"--revision {revision}: {svc.family}:{revision} is {rev.status} (deregistered) and cannot be deployed")
+            container = next((c for c in rev.definition["containerDefinitions"] if c["name"] == svc.container), rev.definition["containerDefinitions"][0])
+            rendered.append(render_service(run, svc, container["image"], desired_count=desired_count))
+            revision_arns[svc.name] = rev.arn
+        image = rendered[0].image
+    else:
+        rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
+    return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force, revision_arns=revision_arns, image_info=image_info)

@@ -1,0 +1,52 @@
+"""`deployer revisions`: revision history with image, commit, and which ones were healthy."""
+
+from __future__ import annotations
+
+from ..ecs import short_name
+
+DEFAULT_LIMIT = 20
+
+
+def revisions(run, *, services: list[str] | None = None, limit: int = DEFAULT_LIMIT) -> dict:
+    cluster = run.environment.cluster
+    selected = run.services(services)
+    live = run.ecs.describe_services(cluster, [s.name for s in selected])
+    out = []
+    for svc in selected:
+        service = live[svc.name] or {}
+        running = service.get("taskDefinition")
+        in_use = {d.get("taskDefinition") for d in service.get("deployments", [])}
+        rows = []
+        for arn in run.ecs.revision_arns(svc.family)[:limit]:
+            rev = run.ecs.revision(arn)
+            rows.append(
+                {
+                    "revision": rev.revision,
+                    "task_definition": rev.arn,
+                    "status": rev.status,
+                    "image": rev.image or next((c.get("image") for c in rev.definition.get("containerDefinitions", []) if c.get("name") == svc.container), None),
+                    "commit": rev.commit,
+                    "registered_at": _iso(rev.definition.get("registeredAt")),
+                    "healthy_at": rev.tags.get("deployer:healthy"),
+                    "running": arn == running,
+                    "in_use": arn in in_use,
+                }
+            )
+        out.append({"service": svc.name, "family": svc.family, "running": running, "revisions": rows})
+    return {"services": out}
+
+
+def _iso(value):
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def text(result: dict) -> str:
+    lines = []
+    for s in result["services"]:
+        lines.append(f"{s['service']} (family {s['family']}), running {short_name(s['running']) or '-'}")
+        lines.append(f"  {'REV':>4}  {'':2} {'HEALTHY':<20} {'COMMIT':<12}  IMAGE")
+        for r in s["revisions"]:
+            mark = "▶" if r["running"] else ("·" if r["in_use"] else " ")
+            lines.append(f"  {r['revision']:>4}  {mark:2} {(r['healthy_at'] or '-'):<20} {(r['commit'] or '-')[:12]:<12}  {r['image']}")
+    return "\n".join(lines)
+

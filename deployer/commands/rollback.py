@@ -1,0 +1,79 @@
+"""`deployer rollback [--to N]`: back to the last revision that was healthy — never blindly N-1."""
+
+from __future__ import annotations
+
+import time
+
+from .. import pipeline, rollout
+from ..ecs import arn_revision, primary_deployment, short_name
+from ..errors import BadInput, DeploymentFailed
+from ..plan import last_healthy
+
+
+def choose_target(run, svc, live: dict, to: int | None):
+    current = live.get("taskDefinition")
+    if to is not None:
+        rev = run.ecs.revision(f"{svc.family}:{to}")
+        if rev.status != "ACTIVE":
+            raise BadInput(f"--to {to}: {svc.family}:{to} is {rev.status} (deregistered); ECS cannot run it again")
+        return rev
+    below = arn_revision(current) if current else None
+    rev = last_healthy(run.ecs, svc.family, below=below, exclude=current)
+    if rev is None:
+        raise BadInput(
+            f"{svc.name}: no earlier revision of {svc.family} is marked healthy (tag deployer:healthy); nothing to roll back to",
+            hint="name one with `deployer rollback --to N` (see `deployer revisions`)",
+        )
+    return rev
+
+
+def rollback(run, *, to: int | None, services: list[str] | None = None, force: bool = False) -> dict:
+    started = time.monotonic()
+    console = run.console
+    cluster = run.environment.cluster
+    selected = run.services(services)
+    live = run.ecs.describe_services(cluster, [s.name for s in selected])
+    missing = [s.name for s in selected if live[s.name] is None]
+    if missing:
+        raise BadInput(f"service {missing[0]} does not exist in cluster {cluster}: nothing to roll back")
+    chosen = {svc.name: choose_target(run, svc, live[svc.name], to) for svc in selected}
+    entries = [
+        {"service": name, "from": live[name].get("taskDefinition"), "to": rev.arn}
+        for name, rev in chosen.items()
+    ]
+    for entry in entries:
+        console.info(f"{entry['service']}: {short_name(entry['from'])} → {short_name(entry['to'])}")
+    result = {"status": "planned", "cluster": cluster, "services": entries}
+    if run.options.dry_run:
+        return result
+    pipeline.refuse_concurrent(live, force)
+
+    seen = {name: rollout.event_ids(svc) for name, svc in live.items()}
+    targets = []
+    for entry in entries:
+        if entry["from"] == entry["to"]:
+            console.info(f"{entry['service']} already runs {short_name(entry['to'])}")
+            continue
+        service = run.ecs.update_service(cluster, entry["service"], {}, entry["to"])
+        entry["deployment_id"] = (primary_deployment(service) or {}).get("id")
+        targets.append(rollout.Target(entry["service"], entry["deployment_id"], entry["to"]))
+    result.update(status="rolled_back", duration_s=None)
+    if targets and not run.options.no_wait:
+        verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=console, since_events=seen)
+        for entry in entries:
+            verdict = verdicts.get(entry["service"])
+            if verdict is not None:
+                entry["verdict"] = verdict.state
+                if verdict.ok:
+                    pipeline.mark_healthy(run, entry["to"])
+        bad = [v for v in verdicts.values() if not v.ok]
+        result["duration_s"] = round(time.monotonic() - started, 2)
+        if bad:
+            result["status"] = "failed"
+            raise DeploymentFailed("rollback did not complete: " + "; ".join(f"{v.service}: {v.reason}" for v in bad), result=result)
+    elif targets:
+        result["status"] = "started"
+    result["duration_s"] = round(time.monotonic() - started, 2)
+    for entry in entries:
+        console.ok(f"{entry['service']}: on {short_name(entry['to'])} (revision {arn_revision(entry['to'])})")
+    return result

@@ -1,0 +1,76 @@
+"""`deployer status`: the service, its deployments, the last events."""
+
+from __future__ import annotations
+
+from ..ecs import short_name
+from ..errors import BadInput
+
+EVENTS = 8
+
+
+def status(run, *, services: list[str] | None = None) -> dict:
+    cluster = run.environment.cluster
+    selected = run.services(services)
+    live = run.ecs.describe_services(cluster, [s.name for s in selected])
+    out = []
+    for svc in selected:
+        service = live[svc.name]
+        if service is None:
+            raise BadInput(f"service {svc.name} does not exist in cluster {cluster} (run `deployer deploy` or `release` first)")
+        deployments = []
+        for d in service.get("deployments", []):
+            rev = run.ecs.revision(d["taskDefinition"])
+            deployments.append(
+                {
+                    "id": d.get("id"),
+                    "status": d.get("status"),
+                    "task_definition": d.get("taskDefinition"),
+                    "image": rev.image or _container_image(rev.definition, svc.container),
+                    "commit": rev.commit,
+                    "running": d.get("runningCount", 0),
+                    "desired": d.get("desiredCount", 0),
+                    "pending": d.get("pendingCount", 0),
+                    "failed_tasks": d.get("failedTasks", 0),
+                    "rollout_state": d.get("rolloutState"),
+                    "rollout_state_reason": d.get("rolloutStateReason"),
+                    "created_at": _iso(d.get("createdAt")),
+                }
+            )
+        out.append(
+            {
+                "service": svc.name,
+                "cluster": cluster,
+                "status": service.get("status"),
+                "task_definition": service.get("taskDefinition"),
+                "running": service.get("runningCount", 0),
+                "desired": service.get("desiredCount", 0),
+                "deployments": deployments,
+                "events": [{"at": _iso(e.get("createdAt")), "message": e.get("message")} for e in service.get("events", [])[:EVENTS]],
+            }
+        )
+    return {"services": out}
+
+
+def _container_image(td: dict, name: str) -> str | None:
+    return next((c.get("image") for c in td.get("containerDefinitions", []) if c.get("name") == name), None)
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def text(result: dict) -> str:
+    lines = []
+    for s in result["services"]:
+        lines.append(f"{s['service']} ({s['status']}) in {s['cluster']}: {short_name(s['task_definition'])}, {s['running']}/{s['desired']} running")
+        for d in s["deployments"]:
+            lines.append(
+                f"  {d['status']:<8} {short_name(d['task_definition']):<16} {d['rollout_state'] or '-':<12} "
+                f"{d['running']}/{d['desired']} running, {d['failed_tasks']} failed  commit {(d['commit'] or '-')[:12]}  {d['id']}"
+            )
+            if d["rollout_state_reason"]:
+                lines.append(f"           {d['rollout_state_reason']}")
+        if s["events"]:
+            lines.append("  events:")
+            lines += [f"    {e['at']}  {e['message']}" for e in s["events"]]
+    return "\n".join(lines)

@@ -1,0 +1,339 @@
+"""deployer.yaml: load, validate against a small schema, and return plain dataclasses.
+
+Validation happens before anything talks to AWS or Docker. Every message names the file,
+the line and the key path; an unknown key names the nearest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import BadInput
+
+DEFAULT_CONFIG = "deployer.yaml"
+
+# Which environment output holds each value (DESIGN.md defaults).
+DEFAULT_OUTPUTS = {
+    "cluster": "ClusterName",
+    "subnets": ["PrivateSubnet1", "PrivateSubnet2"],
+    "security_groups": ["ServiceSecurityGroup"],
+    "target_group": "TargetGroupArn",
+    "repository": "EcrRepositoryUri",
+}
+
+
+@dataclass(frozen=True)
+class OutputNames:
+    cluster: str
+    subnets: list[str]
+    security_groups: list[str]
+    target_group: str | None
+    repository: str
+    # The user named target_group explicitly: a missing output is then an error, not "no load balancer".
+    target_group_explicit: bool = False
+
+
+@dataclass(frozen=True)
+class EnvironmentConfig:
+    stack: str | None
+    proton: str | None
+    outputs: OutputNames
+
+
+@dataclass(frozen=True)
+class ImageConfig:
+    context: Path
+    dockerfile: str = "Dockerfile"
+    build_args: dict[str, str] = field(default_factory=dict)
+    target: str | None = None
+    platform: str | None = "linux/amd64"
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    task_definition: Path
+    definition: Path | None
+    container: str
+    port: int | None
+    family: str
+
+
+@dataclass(frozen=True)
+class DeployConfig:
+    timeout: int = 600
+    rollback_on_failure: bool = True
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    app: str
+    region: str | None
+    environment: EnvironmentConfig
+    image: ImageConfig
+    services: list[ServiceConfig]
+    deploy: DeployConfig
+    vars: dict[str, Any]
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    @property
+    def service(self) -> ServiceConfig:
+        return self.services[0]
+
+
+# ---------------------------------------------------------------------------------------
+# YAML with line numbers
+
+
+class _Mapping(dict):
+    """A dict that remembers the line of each key (1-based) and of itself."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class _LineLoader(__import__("yaml").SafeLoader):
+    pass
+
+
+def _construct_mapping(loader, node, deep=False):
+    loader.flatten_mapping(node)
+    mapping = _Mapping()
+    mapping.line = node.start_mark.line + 1
+    mapping.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in mapping:
+            raise BadInput(f"duplicate key `{key}`", hint=f"line {key_node.start_mark.line + 1}")
+        mapping[key] = loader.construct_object(value_node, deep=deep)
+        mapping.key_lines[key] = key_node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(__import__("yaml").resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml_with_lines(text: str, filename: str):
+    import yaml
+
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except BadInput as exc:
+        raise BadInput(f"{filename}:{exc.hint.removeprefix('line ')}: {exc.message}") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f":{mark.line + 1}" if mark else ""
+        context = ""
+        if exc.context and exc.context_mark and exc.context_mark is not mark:
+            context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
+        raise BadInput(f"{filename}{line}: invalid YAML: {exc.problem or exc}{context}") from None
+
+
+# ---------------------------------------------------------------------------------------
+# A small schema: each key maps to a type check; nested sections are dicts of the same.
+
+_STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
+
+_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR}
+_SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
+SCHEMA: dict[str, Any] = {
+    "app": _STR,
+    "region": _STR,
+    "environment": {"stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA},
+    "image": {"context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR},
+    "task_definition": _STR,
+    "service": _SERVICE_SCHEMA,
+    "services": [_SERVICE_SCHEMA],
+    "deploy": {"timeout": _INT, "rollback_on_failure": _BOOL},
+    "vars": _ANY_MAP,
+}
+
+
+def _type_ok(expected: str, value: Any) -> bool:
+    if value is None:
+        return True  # null means "use the default"; required keys are checked separately
+    if expected == _STR:
+        return isinstance(value, str)
+    if expected == _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == _BOOL:
+        return isinstance(value, bool)
+    if expected == _STR_LIST:
+        return isinstance(value, str) or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+    if expected == _STR_MAP:
+        return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) for v in value.values())
+    if expected == _ANY_MAP:
+        return isinstance(value, dict)
+    raise AssertionError(expected)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    kind = {str: "a string", bool: "a boolean", int: "an integer", float: "a number"}.get(type(value), type(value).__name__)
+    return f"{kind} ({value!r})"
+
+
+class _Checker:
+    def __init__(self, filename: str):
+        self.filename = filename
+
+    def fail(self, line: int | None, path: str, message: str) -> None:
+        where = f"{self.filename}:{line}" if line else self.filename
+        raise BadInput(f"{where}: `{path}` {message}")
+
+    def check(self, node: Any, schema: Any, path: str, line: int | None) -> None:
+        if isinstance(schema, list):
+            if not isinstance(node, list):
+                self.fail(line, path, f"must be a list of mappings, got {_describe(node)}")
+            for index, item in enumerate(node):
+                self.check(item, schema[0], f"{path}[{index}]", getattr(item, "line", line))
+            return
+        if isinstance(schema, dict):
+            if node is None:
+                return
+            if not isinstance(node, dict):
+                self.fail(line, path or "(top level)", f"must be a mapping, got {_describe(node)}")
+            for key, value in node.items():
+                key_line = getattr(node, "key_lines", {}).get(key, line)
+                key_path = f"{path}.{key}" if path else str(key)
+                if key not in schema:
+                    nearest = difflib.get_close_matches(str(key), [str(k) for k in schema], n=1, cutoff=0.5)
+                    suggestion = f"; did you mean `{(path + '.') if path else ''}{nearest[0]}`?" if nearest else ""
+                    valid = ", ".join(sorted(schema))
+                    self.fail(key_line, key_path, f"is not a known key{suggestion} (valid here: {valid})")
+                self.check(value, schema[key], key_path, key_line)
+            return
+        if not _type_ok(schema, node):
+            self.fail(line, path, f"must be {schema}, got {_describe(node)}")
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def load(path: str | Path | None = None) -> Config:
+    config_path = Path(path or DEFAULT_CONFIG)
+    filename = str(config_path)
+    if not config_path.is_file():
+        hint = " (pass -c/--config, or run in the app directory)" if path is None else ""
+        raise BadInput(f"{filename}: config file not found{hint}")
+    raw = load_yaml_with_lines(config_path.read_text(encoding="utf-8"), filename)
+    if raw is None:
+        raise BadInput(f"{filename}: the file is empty; `app:` and `environment:` are required")
+    checker = _Checker(filename)
+    checker.check(raw, SCHEMA, "", getattr(raw, "line", None))
+    return _build(raw, config_path.resolve(), checker)
+
+
+def _line(node: Any, key: str) -> int | None:
+    return getattr(node, "key_lines", {}).get(key, getattr(node, "line", None))
+
+
+def _build(raw: dict, path: Path, checker: _Checker) -> Config:
+    root = path.parent
+    app = raw.get("app")
+    if not app:
+        checker.fail(getattr(raw, "line", 1), "app", "is required (it names the task-definition family and the service)")
+
+    env_raw = raw.get("environment") or {}
+    if not env_raw:
+        checker.fail(_line(raw, "environment"), "environment", "is required: set `stack:` (the admins' CloudFormation stack) or `proton:`")
+    stack, proton = env_raw.get("stack"), env_raw.get("proton")
+    if bool(stack) == bool(proton):
+        checker.fail(_line(raw, "environment"), "environment", "needs exactly one of `stack` or `proton`" + (" (both are set)" if stack else ""))
+    outputs_raw = env_raw.get("outputs") or {}
+    merged = {**DEFAULT_OUTPUTS, **{k: v for k, v in outputs_raw.items()}}
+    outputs = OutputNames(
+        cluster=merged["cluster"] or DEFAULT_OUTPUTS["cluster"],
+        subnets=_as_list(merged["subnets"]),
+        security_groups=_as_list(merged["security_groups"]),
+        # An explicit null turns the load balancer off.
+        target_group=merged["target_group"],
+        repository=merged["repository"] or DEFAULT_OUTPUTS["repository"],
+        target_group_explicit="target_group" in outputs_raw,
+    )
+
+    image_raw = raw.get("image") or {}
+    image = ImageConfig(
+        context=(root / (image_raw.get("context") or ".")).resolve(),
+        dockerfile=image_raw.get("dockerfile") or "Dockerfile",
+        build_args={k: str(v) for k, v in (image_raw.get("build_args") or {}).items()},
+        target=image_raw.get("target"),
+        platform=image_raw.get("platform", "linux/amd64"),
+    )
+
+    if raw.get("service") is not None and raw.get("services") is not None:
+        checker.fail(_line(raw, "services"), "services", "cannot be used together with `service` (use one of them)")
+    services_raw: list[dict] = raw.get("services") or [raw.get("service") or _Mapping()]
+    default_task_def = raw.get("task_definition")
+    services: list[ServiceConfig] = []
+    for index, svc in enumerate(services_raw):
+        where = "service" if raw.get("services") is None else f"services[{index}]"
+        name = svc.get("name") or (app if index == 0 and raw.get("services") is None else None)
+        if not name:
+            checker.fail(getattr(svc, "line", None), f"{where}.name", "is required for each entry of `services`")
+        task_def = svc.get("task_definition") or default_task_def
+        if not task_def:
+            checker.fail(getattr(svc, "line", None) or _line(raw, "app"), f"{where}.task_definition" if raw.get("services") else "task_definition", "is required (a Jinja template of the task definition)")
+        task_def_path = root / task_def
+        if not task_def_path.is_file():
+            checker.fail(_line(svc, "task_definition") if svc.get("task_definition") else _line(raw, "task_definition"), "task_definition", f"file not found: {task_def_path}")
+        definition = svc.get("definition")
+        definition_path = root / definition if definition else None
+        if definition_path is not None and not definition_path.is_file():
+            checker.fail(_line(svc, "definition"), f"{where}.definition", f"file not found: {definition_path}")
+        services.append(
+            ServiceConfig(
+                name=name,
+                task_definition=task_def_path,
+                definition=definition_path,
+                container=svc.get("container") or "app",
+                port=svc.get("port"),
+                family=svc.get("family") or (app if len(services_raw) == 1 else f"{app}-{name}" if name != app else app),
+            )
+        )
+    names = [s.name for s in services]
+    if len(set(names)) != len(names):
+        checker.fail(_line(raw, "services"), "services", f"service names must be unique, got {names}")
+
+    deploy_raw = raw.get("deploy") or {}
+    timeout = deploy_raw.get("timeout")
+    if timeout is not None and timeout <= 0:
+        checker.fail(_line(deploy_raw, "timeout"), "deploy.timeout", f"must be a positive number of seconds, got {timeout}")
+    deploy = DeployConfig(
+        timeout=timeout or 600,
+        rollback_on_failure=deploy_raw.get("rollback_on_failure", True) is not False,
+    )
+    return Config(
+        path=path,
+        app=app,
+        region=raw.get("region"),
+        environment=EnvironmentConfig(stack=stack, proton=proton, outputs=outputs),
+        image=image,
+        services=services,
+        deploy=deploy,
+        vars=dict(raw.get("vars") or {}),
+    )
+
+
+def parse_vars(pairs: list[str]) -> dict[str, str]:
+    """`--var k=v` flags; a flag without `=` is bad input."""
+    result = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise BadInput(f"--var {pair!r}: expected KEY=VALUE")
+        result[key] = value
+    return result

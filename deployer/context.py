@@ -1,0 +1,90 @@
+"""What one invocation works with: config, console, AWS adapters, the environment — built lazily."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from . import config as config_module
+from .console import Console
+
+
+@dataclass
+class Options:
+    """Flags common to the commands (DESIGN.md: -c, --var, --dry-run, --no-wait, --timeout, --output, --yes)."""
+
+    config: str | None = None
+    vars: dict = field(default_factory=dict)
+    dry_run: bool = False
+    no_wait: bool = False
+    timeout: int | None = None
+    output: str = "text"
+    yes: bool = False
+    verbose: bool = False
+    region: str | None = None
+    profile: str | None = None
+    assume_role_arn: str | None = None
+
+
+class Run:
+    def __init__(self, options: Options, console: Console | None = None):
+        self.options = options
+        self.console = console or Console(verbose=options.verbose)
+
+    @cached_property
+    def config(self):
+        return config_module.load(self.options.config)
+
+    @cached_property
+    def aws(self):
+        from .aws import Aws
+
+        return Aws(
+            region=self.options.region or self.config.region,
+            profile=self.options.profile,
+            console=self.console,
+            assume_role_arn=self.options.assume_role_arn,
+        )
+
+    @cached_property
+    def ecs(self):
+        from .ecs import Ecs
+
+        return Ecs(self.aws)
+
+    @cached_property
+    def environment(self):
+        from .environment import resolve
+
+        env = resolve(self.aws, self.config.environment, console=self.console)
+        for note in env.notes:
+            self.console.debug(note)
+        return env
+
+    @cached_property
+    def git(self):
+        from .templating import GitInfo
+
+        return GitInfo.read(self.config.root)
+
+    @cached_property
+    def secrets(self):
+        from .templating import Secrets
+
+        return Secrets()
+
+    @property
+    def timeout(self) -> int:
+        return self.options.timeout or self.config.deploy.timeout
+
+    def services(self, names: list[str] | None = None):
+        """The configured services, or the ones named with --service."""
+        if not names:
+            return list(self.config.services)
+        from .errors import BadInput
+
+        known = {s.name: s for s in self.config.services}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise BadInput(f"--service {unknown[0]}: not in {self.config.path.name} (services: {', '.join(known)})")
+        return [known[n] for n in names]

@@ -1,0 +1,74 @@
+"""Say why a rollout failed: its reason, the stopped tasks, their exit codes, their last log lines."""
+
+from __future__ import annotations
+
+from .aws import translate_errors
+from .ecs import short_name
+
+MAX_TASKS = 3
+LOG_LINES = 10
+
+
+def diagnose(run, cluster: str, verdict) -> list[str]:
+    """Print and return the diagnosis lines. Best effort: a failure here never hides the verdict."""
+    lines: list[str] = []
+    try:
+        lines = _collect(run, cluster, verdict)
+    except Exception as exc:  # noqa: BLE001 - diagnosis must not mask the real failure
+        lines = [f"(could not collect the stopped tasks: {exc})"]
+    for line in lines:
+        run.console.error(line) if line.startswith("task ") else run.console.info(line)
+    return lines
+
+
+def _collect(run, cluster: str, verdict) -> list[str]:
+    ecs = run.aws.client("ecs")
+    lines: list[str] = []
+    with translate_errors("listing the stopped tasks"):
+        kwargs = {"cluster": cluster, "desiredStatus": "STOPPED"}
+        arns = ecs.list_tasks(startedBy=verdict.deployment_id, **kwargs).get("taskArns", []) if verdict.deployment_id else []
+        if not arns:
+            arns = ecs.list_tasks(serviceName=verdict.service, **kwargs).get("taskArns", [])
+        if not arns:
+            return [f"{verdict.service}: no stopped tasks found for deployment {verdict.deployment_id}"]
+        tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
+    tasks = [t for t in tasks if not verdict.deployment_id or t.get("startedBy") in (None, verdict.deployment_id)] or tasks
+    tasks.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
+    log_configs = _log_configs(run, tasks[:MAX_TASKS])
+    for task in tasks[:MAX_TASKS]:
+        task_id = task["taskArn"].rsplit("/", 1)[-1]
+        lines.append(f"task {task_id} ({short_name(task.get('taskDefinitionArn'))}) stopped: {task.get('stoppedReason', 'no reason given')}")
+        for container in task.get("containers", []):
+            exit_code = container.get("exitCode")
+            reason = container.get("reason")
+            lines.append(f"  container {container.get('name')}: exit code {exit_code if exit_code is not None else '-'}" + (f", {reason}" if reason else ""))
+            cfg = log_configs.get((task.get("taskDefinitionArn"), container.get("name")))
+            if cfg:
+                lines.extend("    | " + line for line in _log_tail(run, cfg, container.get("name"), task_id))
+    if len(tasks) > MAX_TASKS:
+        lines.append(f"... and {len(tasks) - MAX_TASKS} more stopped tasks")
+    return lines
+
+
+def _log_configs(run, tasks: list[dict]) -> dict:
+    """(task definition ARN, container) → awslogs options, for containers that log to CloudWatch."""
+    found = {}
+    for arn in {t.get("taskDefinitionArn") for t in tasks if t.get("taskDefinitionArn")}:
+        for container in run.ecs.revision(arn).definition.get("containerDefinitions", []):
+            log = container.get("logConfiguration") or {}
+            if log.get("logDriver") == "awslogs":
+                found[(arn, container.get("name"))] = log.get("options", {})
+    return found
+
+
+def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
+    group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+    if not group or not prefix:
+        return []
+    try:
+        events = run.aws.client("logs").get_log_events(
+            logGroupName=group, logStreamName=f"{prefix}/{container}/{task_id}", limit=LOG_LINES, startFromHead=False
+        ).get("events", [])
+    except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
+        return ["(no log stream)"]
+    return [run.secrets.mask(e.get("message", "").rstrip()) for e in events]

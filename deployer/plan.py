@@ -1,0 +1,150 @@
+"""The planner: rendered definitions + what runs now → the exact ECS calls a deploy will make.
+
+A plan is plain data. `--dry-run` prints it; the executor (deployer/execute.py) runs it; tests
+assert on it without AWS.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import normalize
+from .ecs import Ecs, Revision, primary_deployment, short_name
+
+REGISTERED = "<registered revision>"  # placeholder the executor replaces with the new ARN
+
+
+@dataclass
+class Step:
+    call: str  # e.g. "ecs.RegisterTaskDefinition"
+    params: dict
+    why: str
+
+    def as_dict(self) -> dict:
+        return {"call": self.call, "params": self.params, "why": self.why}
+
+
+@dataclass
+class ServicePlan:
+    service: str
+    cluster: str
+    family: str
+    action: str  # "create" | "update" | "none"
+    task_definition: str | None  # ARN to deploy when reusing one; REGISTERED when a new one is registered
+    previous_task_definition: str | None  # what runs now
+    rollback_target: str | None  # last healthy revision to return to (recorded before UpdateService)
+    steps: list[Step] = field(default_factory=list)
+    changed_settings: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+
+    @property
+    def registers(self) -> bool:
+        return any(s.call == "ecs.RegisterTaskDefinition" for s in self.steps)
+
+    def as_dict(self) -> dict:
+        return {
+            "service": self.service,
+            "cluster": self.cluster,
+            "action": self.action,
+            "reason": self.reason,
+            "task_definition": self.task_definition,
+            "previous_task_definition": self.previous_task_definition,
+            "rollback_target": self.rollback_target,
+            "steps": [s.as_dict() for s in self.steps],
+        }
+
+
+def _live_is_settled(live: dict) -> bool:
+    primary = primary_deployment(live)
+    if primary is None:
+        return False
+    state = primary.get("rolloutState")
+    # Without the ECS controller's rolloutState, one deployment left means it settled.
+    return state == "COMPLETED" or (state is None and len(live.get("deployments", [])) == 1)
+
+
+def last_healthy(ecs: Ecs, family: str, *, below: int | None = None, exclude: str | None = None) -> Revision | None:
+    """Newest ACTIVE revision marked healthy (optionally with a lower revision number than `below`)."""
+    from .ecs import arn_revision
+
+    for arn in ecs.revision_arns(family):
+        if (below is not None and arn_revision(arn) >= below) or arn == exclude:
+            continue
+        rev = ecs.revision(arn)
+        if rev.healthy:
+            return rev
+    return None
+
+
+def rollback_target(ecs: Ecs, live: dict | None, family: str) -> str | None:
+    """The revision that was live and healthy before this run: not simply N-1."""
+    if live is None:
+        return None
+    current = live.get("taskDefinition")
+    if current and _live_is_settled(live):
+        return current
+    healthy = last_healthy(ecs, family)
+    return healthy.arn if healthy else current
+
+
+def plan_service(
+    ecs: Ecs,
+    *,
+    cluster: str,
+    service_name: str,
+    family: str,
+    task_def: dict | None,
+    service_def,
+    live: dict | None,
+    tags: dict[str, str],
+    revision_arn: str | None = None,
+    force: bool = False,
+) -> ServicePlan:
+    """Decide create/update/none. Either task_def (to register unless equal to what runs) or revision_arn (redeploy)."""
+    previous = live.get("taskDefinition") if live else None
+    target: str | None = revision_arn
+    steps: list[Step] = []
+    reason = ""
+
+    if task_def is not None:
+        live_td = ecs.revision(previous).definition if previous else None
+        if live_td is not None and normalize.task_definition(live_td) == normalize.task_definition(task_def):
+            target = previous
+            reason = f"rendered task definition equals the running revision {short_name(previous)}: nothing to register"
+        else:
+            target = REGISTERED
+            steps.append(Step("ecs.RegisterTaskDefinition", {**task_def, "tags": [{"key": k, "value": v} for k, v in tags.items() if v]}, "new revision of " + family))
+
+    plan = ServicePlan(
+        service=service_name,
+        cluster=cluster,
+        family=family,
+        action="none",
+        task_definition=target,
+        previous_task_definition=previous,
+        rollback_target=None,
+        reason=reason,
+    )
+    if live is None:
+        plan.action = "create"
+        plan.steps = steps + [Step("ecs.CreateService", {"cluster": cluster, "taskDefinition": target, **service_def.create_params}, "service does not exist yet")]
+        return plan
+
+    plan.rollback_target = rollback_target(ecs, live, family)
+    changes = normalize.changed_settings(service_def.update_params, live)
+    plan.changed_settings = {k: {"live": v[0], "wanted": v[1]} for k, v in changes.items()}
+    new_revision = target != previous
+    if not new_revision and not changes and not force:
+        plan.reason = f"already deployed: {service_name} runs {short_name(previous)} with these settings"
+        plan.steps = steps
+        return plan
+    plan.action = "update"
+    update = {"cluster": cluster, "service": service_name, **service_def.update_params}
+    if new_revision or force:
+        update["taskDefinition"] = target
+    if force:
+        update["forceNewDeployment"] = True
+    why = "new revision" if new_revision else "forced new deployment" if force else "settings changed: " + ", ".join(sorted(changes))
+    plan.steps = steps + [Step("ecs.UpdateService", update, why)]
+    return plan

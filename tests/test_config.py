@@ -1,0 +1,86 @@
+"""deployer.yaml validation: every bad input names the file, line and key."""
+
+from pathlib import Path
+
+import pytest
+
+from deployer import config
+from deployer.errors import BadInput
+
+TASK_DEF = '{"family": "web", "containerDefinitions": [{"name": "app", "image": "{{ image }}"}]}'
+
+
+def write_app(tmp_path: Path, yaml_text: str) -> Path:
+    (tmp_path / "td.json.j2").write_text(TASK_DEF)
+    path = tmp_path / "deployer.yaml"
+    path.write_text(yaml_text)
+    return path
+
+
+GOOD = """\
+app: web
+environment:
+  stack: AWSProton-prod-cloudformation--ABCDEFGHIJ
+task_definition: td.json.j2
+service:
+  port: 8080
+"""
+
+
+def test_defaults_fill_the_contract(tmp_path):
+    cfg = config.load(write_app(tmp_path, GOOD))
+    assert cfg.app == "web"
+    assert cfg.service.name == "web" and cfg.service.family == "web" and cfg.service.container == "app"
+    assert cfg.environment.outputs.cluster == "ClusterName"
+    assert cfg.environment.outputs.subnets == ["PrivateSubnet1", "PrivateSubnet2"]
+    assert cfg.environment.outputs.target_group == "TargetGroupArn"
+    assert cfg.deploy.timeout == 600 and cfg.deploy.rollback_on_failure is True
+    assert cfg.image.context == tmp_path.resolve() and cfg.image.platform == "linux/amd64"
+
+
+def test_remapped_outputs(tmp_path):
+    text = GOOD.replace("  stack: AWSProton-prod-cloudformation--ABCDEFGHIJ\n", "  stack: s\n  outputs:\n    cluster: EcsCluster\n    subnets: Subnets\n    target_group: null\n")
+    cfg = config.load(write_app(tmp_path, text))
+    assert cfg.environment.outputs.cluster == "EcsCluster"
+    assert cfg.environment.outputs.subnets == ["Subnets"]
+    assert cfg.environment.outputs.target_group is None and cfg.environment.outputs.target_group_explicit
+
+
+@pytest.mark.parametrize(
+    "yaml_text, expected",
+    [
+        (GOOD.replace("task_definition:", "task_defintion:"), "deployer.yaml:4: `task_defintion` is not a known key; did you mean `task_definition`?"),
+        (GOOD.replace("  port: 8080", "  prot: 8080"), "deployer.yaml:6: `service.prot` is not a known key; did you mean `service.port`?"),
+        (GOOD.replace("  port: 8080", "  port: eighty"), "deployer.yaml:6: `service.port` must be an integer, got a string ('eighty')"),
+        (GOOD + "deploy:\n  rollback_on_failure: maybe\n", "deployer.yaml:8: `deploy.rollback_on_failure` must be true or false"),
+        (GOOD.replace("app: web\n", ""), "`app` is required"),
+        (GOOD.replace("  stack:", "  proton: prod\n  stack:"), "needs exactly one of `stack` or `proton` (both are set)"),
+        (GOOD + "service: [oops\n", "deployer.yaml:8: invalid YAML: expected ',' or ']', but got '<stream end>' (while parsing a flow sequence started at line 7)"),
+        (GOOD + "app: again\n", "deployer.yaml:7: duplicate key `app`"),
+        (GOOD.replace("td.json.j2", "missing.j2"), "`task_definition` file not found"),
+        (GOOD + "deploy:\n  timeout: -5\n", "`deploy.timeout` must be a positive number of seconds"),
+    ],
+)
+def test_bad_config_names_the_place(tmp_path, yaml_text, expected):
+    path = write_app(tmp_path, yaml_text)
+    with pytest.raises(BadInput) as caught:
+        config.load(path)
+    assert expected in caught.value.message.replace(str(path), "deployer.yaml")
+    assert caught.value.exit_code == 2
+
+
+def test_missing_file_is_bad_input(tmp_path):
+    with pytest.raises(BadInput, match="config file not found"):
+        config.load(tmp_path / "nope.yaml")
+
+
+def test_several_services_get_their_own_family(tmp_path):
+    text = "app: shop\nenvironment: {stack: s}\nservices:\n  - {name: web, task_definition: td.json.j2, port: 8080}\n  - {name: worker, task_definition: td.json.j2}\n"
+    cfg = config.load(write_app(tmp_path, text))
+    assert [(s.name, s.family) for s in cfg.services] == [("web", "shop-web"), ("worker", "shop-worker")]
+
+
+def test_parse_vars():
+    assert config.parse_vars(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
+    with pytest.raises(BadInput, match="expected KEY=VALUE"):
+        config.parse_vars(["novalue"])
