@@ -45,15 +45,19 @@ class Aws:
     def region(self) -> str:
         return self.session.region_name
 
-    def client(self, service: str):
-        if service not in self._clients:
+    def client(self, service: str, *, attempts: int = 8, timeout: float | None = None):
+        """A client with adaptive retries (throttling shares one token bucket per account and region)."""
+        key = f"{service}/{attempts}/{timeout}"
+        if key not in self._clients:
             from botocore.config import Config
 
-            config = Config(retries={"mode": "adaptive", "max_attempts": 8}, user_agent_extra="deployer")
+            config = Config(retries={"mode": "adaptive", "max_attempts": attempts}, user_agent_extra="deployer")
+            if timeout is not None:
+                config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
             client = self.session.client(service, config=config)
             client.meta.events.register("before-call.*.*", self._count_call)
-            self._clients[service] = client
-        return self._clients[service]
+            self._clients[key] = client
+        return self._clients[key]
 
     def _count_call(self, model, **_kwargs):
         name = f"{model.service_model.service_name}.{model.name}"

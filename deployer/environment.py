@@ -65,7 +65,8 @@ def stack_outputs(aws: Aws, stack_name: str) -> dict[str, str]:
 def proton_outputs(aws: Aws, env_name: str) -> dict[str, str] | None:
     """Outputs from the Proton API, or None when it does not answer (past end of support)."""
     try:
-        client = aws.client("proton")
+        # Past end of support the API does not answer: ask once, briefly, then use the stack.
+        client = aws.client("proton", attempts=1, timeout=5)
         outputs: dict[str, str] = {}
         token = None
         while True:

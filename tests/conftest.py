@@ -1,0 +1,119 @@
+"""Shared fixtures: the local AWS (a real HTTP server), the admins' environment, an app checkout,
+and `cli()` that runs the real `deployer` command in a subprocess against them."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_APP = ROOT / "examples" / "app"
+
+
+@pytest.fixture(scope="session")
+def local_aws():
+    from tests.localaws import LocalAws
+
+    # Fast rollouts: a 2-task deployment completes in well under two seconds.
+    with LocalAws(tick=0.05) as aws:
+        yield aws
+
+
+@pytest.fixture
+def aws(local_aws):
+    """A clean emulator for each test: no resources, no faults, nothing broken."""
+    local_aws.reset()
+    local_aws.configure(broken=[], fault_rate=0.0)
+    local_aws.reset_counters()
+    yield local_aws
+
+
+@pytest.fixture
+def platform(aws):
+    """The admins' environment as AWS Proton left it: an AWSProton-demo-cloudformation--XXXX stack."""
+    from tests.localaws.platform import create_environment
+
+    stack, outputs = create_environment(aws.endpoint, env="demo")
+    return {"stack": stack, "outputs": outputs}
+
+
+@dataclass
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def json(self) -> dict:
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+class App:
+    """A copy of examples/app in its own git repository, and the `deployer` command run inside it."""
+
+    def __init__(self, path: Path, aws):
+        self.path = path
+        self.aws = aws
+        self.extra_env: dict[str, str] = {}
+
+    def cli(self, *args: str, timeout: float = 180, env: dict | None = None) -> Result:
+        full_env = {**os.environ, **self.aws.env(), "CI": "1", "AWS_MAX_ATTEMPTS": "2", **self.extra_env, **(env or {})}
+        full_env.pop("AWS_PROFILE", None)
+        proc = subprocess.run(
+            [sys.executable, "-m", "deployer", *args],
+            cwd=self.path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Result(proc.returncode, proc.stdout, proc.stderr)
+
+    def edit(self, name: str, old: str, new: str) -> None:
+        path = self.path / name
+        text = path.read_text()
+        assert old in text, f"{old!r} not in {name}"
+        path.write_text(text.replace(old, new))
+
+    def commit(self, message: str = "change") -> str:
+        git(self.path, "add", "-A")
+        git(self.path, "commit", "-qm", message)
+        return git(self.path, "rev-parse", "HEAD")
+
+
+def git(path: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    return subprocess.run(["git", *args], cwd=path, env=env, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def app(tmp_path, aws, platform) -> App:
+    path = tmp_path / "app"
+    shutil.copytree(EXAMPLE_APP, path)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", "-A")
+    git(path, "commit", "-qm", "initial")
+    return App(path, aws)
+
+
+def image_ref(platform, tag: str) -> str:
+    return f"{platform['outputs']['EcrRepositoryUri']}:{tag}"
+
+
+def ecs_state(aws, cluster: str, service: str = "web") -> dict:
+    """What runs and what is registered: the 'AWS is unchanged' assertion compares two of these."""
+    ecs = aws.client("ecs")
+    described = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    live = [s for s in described if s.get("status") != "INACTIVE"]
+    return {
+        "task_definitions": sorted(ecs.list_task_definitions()["taskDefinitionArns"]),
+        "service_task_definition": live[0]["taskDefinition"] if live else None,
+        "deployments": [d["id"] for d in live[0]["deployments"]] if live else [],
+    }
