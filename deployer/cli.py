@@ -114,6 +114,59 @@ def _summary(run: Run, result: dict) -> str | None:
     return "\n".join(lines) or None
 
 
+TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Image tag (default: the git commit; a dirty tree gets -dirty-<hash>).")]
+BuildArgOpt = Annotated[Optional[list[str]], typer.Option("--build-arg", help="Docker build arg KEY=VALUE (repeatable); overrides image.build_args.")]
+RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Build and push even if the registry already has the tag.")]
+
+
+def _build_args(pairs: list[str] | None) -> dict[str, str]:
+    from .config import parse_vars
+
+    try:
+        return parse_vars(pairs or [])
+    except DeployerError as exc:
+        typer.echo(f"error: {exc.message.replace('--var', '--build-arg')}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def release(
+    tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
+    desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
+    service: ServiceOpt = None,
+    force: ForceOpt = False,
+    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Build and push the image, register a revision, deploy, watch; roll back on failure.
+
+    Example: deployer release            # in CodeBuild: deployer release --yes --output json
+    """
+    from .commands.release import release as run_release
+
+    args = _build_args(build_arg)
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: run_release(run, tag=tag, build_args=args, rebuild=rebuild, services=service, desired_count=desired_count, force=force), _summary)
+
+
+@app.command()
+def build(
+    push: Annotated[bool, typer.Option("--push", help="Also push to the environment's repository.")] = False,
+    tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Build the image (and --push it) without deploying.
+
+    Example: deployer build --push --build-arg BASE_IMAGE=busybox:1.36
+    """
+    from .commands.build import build as run_build
+
+    args = _build_args(build_arg)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: run_build(run, tag=tag, build_args=args, rebuild=rebuild, push=push), lambda run, r: f"{r['status']}: {r['image']}")
+
+
 @app.command()
 def deploy(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to deploy (repo@sha256:… or repo:tag).")] = None,

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["tests.dockerenv"]  # the session-scoped docker_env fixture (real engine + registry)
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_APP = ROOT / "examples" / "app"
 

@@ -1,0 +1,128 @@
+"""`deployer release` end to end: a real Docker engine, a registry that requires the credentials the
+local AWS's ECR GetAuthorizationToken returns (htpasswd), and the local AWS over HTTP."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import urllib.request
+from base64 import b64encode
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT, ecs_state
+
+MANIFEST_TYPES = ", ".join(
+    [
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+        "application/vnd.oci.image.index.v1+json",
+    ]
+)
+
+
+@pytest.fixture
+def docker_app(app, docker_env):
+    app.extra_env.update(docker_env.environ())
+    return app
+
+
+def build_arg(docker_env):
+    return ("--build-arg", f"BASE_IMAGE={docker_env.base_image}")
+
+
+def registry_digest(docker_env, repository_uri: str, tag: str) -> str:
+    """The manifest digest as the registry's own HTTP API reports it."""
+    path = repository_uri.split("/", 1)[1]
+    request = urllib.request.Request(f"http://{docker_env.registry}/v2/{path}/manifests/{tag}", method="HEAD")
+    request.add_header("Accept", MANIFEST_TYPES)
+    request.add_header("Authorization", "Basic " + b64encode(f"{docker_env.username}:{docker_env.password}".encode()).decode())
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.headers["Docker-Content-Digest"]
+
+
+def test_release_pins_the_pushed_digest_and_a_second_release_does_nothing(docker_app, docker_env, aws, platform):
+    sha = _head(docker_app)
+    first = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
+    assert first.code == 0, first.stderr
+    result = first.json
+    repo = platform["outputs"]["EcrRepositoryUri"]
+    digest = registry_digest(docker_env, repo, sha)
+    assert result["image"] == f"{repo}@{digest}"
+    assert result["image_digest"] == digest and result["image_tag"] == sha and result["image_pushed"] is True
+    ecs = aws.client("ecs")
+    td = ecs.describe_task_definition(taskDefinition=result["task_definition"], include=["TAGS"])
+    assert td["taskDefinition"]["containerDefinitions"][0]["image"] == f"{repo}@{digest}"
+    tags = {t["key"]: t["value"] for t in td["tags"]}
+    assert tags["deployer:commit"] == sha and "deployer:healthy" in tags
+    svc = ecs.describe_services(cluster=platform["outputs"]["ClusterName"], services=["web"])["services"][0]
+    assert svc["taskDefinition"] == result["task_definition"]
+    assert [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
+    assert "Step" in first.stderr  # build output streamed
+
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    second = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
+    assert second.code == 0, second.stderr
+    assert second.json["status"] == "unchanged" and second.json["image_pushed"] is False
+    assert "build and push skipped" in second.stderr and "Step" not in second.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+
+    # A one-line change: a new commit, a new image, a new revision.
+    (docker_app.path / "app" / "VERSION").write_text("2.0.0\n")
+    new_sha = docker_app.commit("bump version")
+    third = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
+    assert third.code == 0, third.stderr
+    assert third.json["image_tag"] == new_sha
+    assert third.json["task_definition"].endswith("web:2")
+    assert third.json["image_digest"] == registry_digest(docker_env, repo, new_sha) != digest
+
+
+def _head(app) -> str:
+    from tests.conftest import git
+
+    return git(app.path, "rev-parse", "HEAD")
+
+
+def test_docker_unreachable_is_exit_3_and_nothing_registered(docker_app, docker_env, aws, platform):
+    result = docker_app.cli("release", *build_arg(docker_env), env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert result.code == 3, result.stderr
+    assert "Docker engine unreachable" in result.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
+
+
+def test_failing_dockerfile_is_exit_2_nothing_pushed_or_registered(docker_app, docker_env, aws, platform):
+    dockerfile = docker_app.path / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("USER nobody", "RUN exit 7\nUSER nobody"))
+    docker_app.commit("break the build")
+    result = docker_app.cli("release", *build_arg(docker_env))
+    assert result.code == 2, result.stderr
+    assert "docker build failed at Step" in result.stderr and "RUN exit 7" in result.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
+    assert aws.client("ecr").describe_images(repositoryName=platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1])["imageDetails"] == []
+
+
+def test_push_refused_for_bad_credentials(docker_app, docker_env, aws, platform):
+    other = docker_env.start_registry("wrong-password", "not-the-ecr-token")
+    result = docker_app.cli("release", *build_arg(docker_env), env={"DEPLOYER_ECR_ENDPOINT": other})
+    assert result.code == 3, result.stderr
+    assert "push refused by registry" in result.stderr and "unauthorized" in result.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
+
+
+def test_buildspec_command_runs_against_the_local_aws(docker_app, docker_env, aws, platform):
+    """The buildspec's own deployer line, run as CodeBuild would (so it cannot silently rot)."""
+    spec = yaml.safe_load((ROOT / "buildspecs" / "buildspec.yml").read_text())
+    lines = [c for c in spec["phases"]["build"]["commands"] if c.strip().startswith("deployer ")]
+    assert len(lines) == 1
+    command, _, redirect = lines[0].partition(">")
+    args = shlex.split(command)[1:]
+    sha = _head(docker_app)
+    result = docker_app.cli(*args, *build_arg(docker_env), env={"CODEBUILD_RESOLVED_SOURCE_VERSION": sha, "CODEBUILD_BUILD_ID": "demo:1"})
+    assert result.code == 0, result.stderr
+    Path(docker_app.path / redirect.strip()).write_text(result.stdout)
+    artifact = json.loads((docker_app.path / redirect.strip()).read_text())
+    assert artifact["status"] == "deployed" and artifact["image_tag"] == sha
+    assert spec["artifacts"]["files"] == [redirect.strip()]
