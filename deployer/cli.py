@@ -71,12 +71,17 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
         _fail(run, exc)
     except KeyboardInterrupt:
         _fail(run, Interrupted("interrupted", hint="the deployment (if one started) goes on in ECS: `deployer status` shows it, `deployer rollback` undoes it"))
+    _LAST_RESULT.clear()
+    _LAST_RESULT.update(result or {})
     if options.output == "json":
         sys.stdout.write(json.dumps(result, default=str) + "\n")
     elif text is not None:
         printed = text(run, result)
         if printed:
             sys.stdout.write(printed + "\n")
+
+
+_LAST_RESULT: dict = {}  # the finished command's result, for exit codes that depend on it (diff, run, verify)
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
@@ -267,6 +272,85 @@ def revisions(
 
     options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
     _execute(options, lambda run: cmd.revisions(run, services=service, limit=limit), lambda run, r: cmd.text(r))
+
+
+@app.command()
+def diff(
+    image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the one running).")] = None,
+    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is a difference.")] = False,
+    service: ServiceOpt = None,
+    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Show what would change: rendered definitions against what runs (normalised unified diff).
+
+    Example: deployer diff --exit-code
+    """
+    from .commands import diff as cmd
+
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.diff(run, image=image, services=service), cmd.text)
+    if exit_code and _LAST_RESULT.get("changed"):
+        raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    cluster: Annotated[str, typer.Option("--cluster", help="Cluster of the live service to import.")],
+    service: Annotated[str, typer.Option("--service", help="Name of the live service to import.")],
+    stack: Annotated[Optional[str], typer.Option("--stack", help="The admins' environment stack (its outputs become template values).")] = None,
+    proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
+    directory: Annotated[str, typer.Option("--dir", help="Where to write deployer.yaml and the templates.")] = ".",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
+    output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Import a live service into deployer.yaml and Jinja templates (adopt deployer in one command).
+
+    Example: deployer init --cluster prod --service web --stack AWSProton-prod-cloudformation--ABCDEFGHIJ
+    """
+    from .commands import init as cmd
+
+    options = _opts(output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.init(run, cluster=cluster, service=service, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.text)
+
+
+@app.command(name="run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def run_command(
+    ctx: typer.Context,
+    service: Annotated[Optional[str], typer.Option("--service", "-s", help="Service whose definition and network to use (default: the first).")] = None,
+    config: ConfigOpt = None, var: VarOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Run a one-off task (a migration, say) from the service's revision with the command overridden.
+
+    Waits for it, prints its logs, and exits with the container's exit code.
+    Example: deployer run -- ./manage.py migrate
+    """
+    from .commands import run_task as cmd
+
+    options = _opts(config=config, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
+    code = _LAST_RESULT.get("exit_code")
+    if code:
+        raise typer.Exit(int(code))
+
+
+@app.command()
+def verify(
+    service: ServiceOpt = None,
+    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Pre-flight checks: cluster, subnets, security groups, target group ↔ port, roles, image, log group, secrets.
+
+    Example: deployer verify
+    """
+    from .commands import verify as cmd
+
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
+    if not _LAST_RESULT.get("ok", True):
+        raise typer.Exit(1)
 
 
 def main() -> None:
