@@ -353,6 +353,21 @@ def verify(
         raise typer.Exit(1)
 
 
+@app.command()
+def wait(
+    service: ServiceOpt = None, config: ConfigOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Follow the service's current deployment until it completes or fails (exit 0 / 1).
+
+    Example: deployer wait --timeout 900
+    """
+    from .commands.wait import wait as run_wait
+
+    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile)
+    _execute(options, lambda run: run_wait(run, services=service), _summary)
+
+
 def main() -> None:
     try:
         app()

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import execute, plan as planner, rollout
+from . import checks, execute, plan as planner, rollout
 from .ecs import TAG_HEALTHY, find_in_progress, short_name
-from .errors import DeployerError, DeploymentFailed
+from .errors import DeployerError, DeploymentFailed, Interrupted
 
 
 @dataclass
@@ -130,6 +130,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         console.ok("already deployed: nothing registered, no deployment started")
         return result("unchanged")
     refuse_concurrent({p.service: live[p.service] for p in plans if p.action != "none"}, force)
+    checks.require(run, rendered_list)
 
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
@@ -143,7 +144,10 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         return result("started")
 
     console.step(f"watching {', '.join(t.service for t in targets)} (timeout {run.timeout}s)")
-    verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=run.timeout, console=console, since_events=seen_events)
+    try:
+        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=run.timeout, console=console, since_events=seen_events)
+    except KeyboardInterrupt:
+        raise interrupted(targets, outcomes) from None
     by_name = {o.service: o for o in outcomes}
     for name, verdict in verdicts.items():
         by_name[name].verdict = verdict
@@ -168,6 +172,16 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
     failed = ", ".join(v.service for v in verdicts.values() if not v.ok)
     raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
+
+
+def interrupted(targets: list[rollout.Target], outcomes: list[ServiceOutcome]) -> Interrupted:
+    """Ctrl-C / SIGTERM while watching: ECS goes on; say where things stand and how to continue."""
+    started = ", ".join(f"{t.service}: deployment {t.deployment_id} of {short_name(t.task_definition)}" for t in targets)
+    previous = ", ".join(f"{o.service} ran {short_name(o.plan.rollback_target or o.plan.previous_task_definition) or 'nothing before'}" for o in outcomes if o.executed)
+    return Interrupted(
+        f"interrupted while watching ({started}); the deployment goes on in ECS ({previous})",
+        hint="keep watching: `deployer wait`; undo it: `deployer rollback`",
+    )
 
 
 def _digest_of(image: str | None) -> str | None:

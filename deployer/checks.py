@@ -1,0 +1,227 @@
+"""Pre-flight checks, each pass/fail/warn with its reason. All reads, no writes.
+
+`release` and `deploy` run the cheap ones (cluster, target group, log group) before their first
+write, so a broken environment fails as bad input with nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from .aws import error_code
+from .errors import BadInput, DeployerError
+from .render import Rendered, render_service
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # pass | fail | warn
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+
+def attempt(name: str, fn) -> Check:
+    """Run one check; an AWS error becomes a failed check that says what AWS said."""
+    try:
+        return fn()
+    except DeployerError as exc:
+        return Check(name, "fail", exc.message)
+    except Exception as exc:  # noqa: BLE001 - a refused read is a finding, not a crash
+        code = error_code(exc)
+        return Check(name, "fail", f"{code}: {exc}" if code else str(exc))
+
+
+def check_cluster(run) -> Check:
+    cluster = run.environment.cluster
+    found = run.aws.client("ecs").describe_clusters(clusters=[cluster]).get("clusters", [])
+    status = found[0].get("status") if found else "MISSING"
+    if status != "ACTIVE":
+        return Check("cluster", "fail", f"cluster {cluster} is {status}")
+    return Check("cluster", "pass", f"cluster {cluster} is ACTIVE")
+
+
+def check_network(run, rendered: Rendered) -> list[Check]:
+    vpc = rendered.service_definition.create_params.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    ec2 = run.aws.client("ec2")
+    checks = []
+    subnets, groups = vpc.get("subnets", []), vpc.get("securityGroups", [])
+
+    def subnets_exist():
+        found = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": subnets}])["Subnets"]}
+        missing = [s for s in subnets if s not in found]
+        return Check("subnets", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(subnets)} subnets exist")
+
+    def groups_exist():
+        found = {g["GroupId"] for g in ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": groups}])["SecurityGroups"]}
+        missing = [g for g in groups if g not in found]
+        return Check("security groups", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(groups)} security groups exist")
+
+    if subnets:
+        checks.append(attempt("subnets", subnets_exist))
+    if groups:
+        checks.append(attempt("security groups", groups_exist))
+    return checks
+
+
+def check_target_groups(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    td = rendered.task_definition
+    for lb in rendered.service_definition.create_params.get("loadBalancers", []):
+        arn = lb.get("targetGroupArn")
+        if not arn:
+            continue
+
+        def one(arn=arn, lb=lb):
+            groups = run.aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            group = groups[0]
+            problems = []
+            if td.get("networkMode") == "awsvpc" and group.get("TargetType") != "ip":
+                problems.append(f"target type is {group.get('TargetType')}, awsvpc tasks need `ip`")
+            container = next((c for c in td["containerDefinitions"] if c["name"] == lb.get("containerName")), None)
+            if container is None:
+                problems.append(f"container {lb.get('containerName')} is not in the task definition")
+            else:
+                ports = [m.get("containerPort") for m in container.get("portMappings", [])]
+                if lb.get("containerPort") not in ports:
+                    problems.append(f"container {container['name']} does not map port {lb.get('containerPort')} (maps {ports})")
+            if group.get("Port") != lb.get("containerPort"):
+                problems.append(f"target group port {group.get('Port')} ≠ container port {lb.get('containerPort')}")
+            name = group.get("TargetGroupName", arn)
+            if problems:
+                return Check("target group", "fail", f"{name}: " + "; ".join(problems))
+            return Check("target group", "pass", f"{name}: type ip, port {group.get('Port')} = container port")
+
+        checks.append(attempt("target group", one))
+    return checks
+
+
+def check_container(run, rendered: Rendered) -> Check:
+    name = rendered.service.container
+    names = [c["name"] for c in rendered.task_definition["containerDefinitions"]]
+    return Check("container", "pass", f"container {name} is in the task definition ({', '.join(names)})")
+
+
+def check_roles(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    iam = run.aws.client("iam")
+    for key in ("executionRoleArn", "taskRoleArn"):
+        ref = rendered.task_definition.get(key)
+        if not ref:
+            if key == "executionRoleArn" and _needs_execution_role(rendered.task_definition):
+                checks.append(Check("execution role", "fail", "the task pulls from ECR or uses awslogs/secrets but has no executionRoleArn"))
+            continue
+        label = "execution role" if key == "executionRoleArn" else "task role"
+
+        def one(ref=ref, label=label):
+            role = iam.get_role(RoleName=ref.rsplit("/", 1)[-1])["Role"]
+            document = role.get("AssumeRolePolicyDocument")
+            if isinstance(document, str):
+                from urllib.parse import unquote
+
+                document = json.loads(unquote(document))
+            if ECS_TASKS not in json.dumps(document):
+                return Check(label, "fail", f"{role['RoleName']} does not trust {ECS_TASKS}")
+            return Check(label, "pass", f"{role['RoleName']} exists and trusts {ECS_TASKS}")
+
+        checks.append(attempt(label, one))
+    return checks
+
+
+def _needs_execution_role(td: dict) -> bool:
+    for c in td.get("containerDefinitions", []):
+        if ".dkr.ecr." in c.get("image", "") or c.get("secrets") or (c.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            return True
+    return False
+
+
+def check_image(run, rendered: Rendered) -> Check:
+    from .image import existing_digest, source_tag
+
+    image = rendered.image
+    if "@sha256:" in image or ":" in image.rsplit("/", 1)[-1]:
+        repo, _, ref = image.partition("@") if "@" in image else image.rpartition(":")
+    else:
+        repo, ref = image, "latest"
+    if repo != run.environment.repository:
+        return Check("image", "warn", f"{image} is not in the environment's repository; not checked")
+    if ref.startswith("sha256:"):
+        return Check("image", "pass", f"pinned by digest {ref[:19]}…")
+    try:
+        tag = source_tag(run.config.root, None)
+    except BadInput:
+        tag = ref
+    digest = existing_digest(run.aws, repo, tag)
+    if digest:
+        return Check("image", "pass", f"{repo}:{tag} exists ({digest[:19]}…)")
+    return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
+
+
+def check_log_groups(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    logs = run.aws.client("logs")
+    for container in rendered.task_definition["containerDefinitions"]:
+        log = container.get("logConfiguration") or {}
+        group = (log.get("options") or {}).get("awslogs-group")
+        if log.get("logDriver") != "awslogs" or not group:
+            continue
+
+        def one(group=group, container=container):
+            found = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])]
+            if group in found:
+                return Check("log group", "pass", f"{group} exists")
+            create = (log.get("options") or {}).get("awslogs-create-group") == "true"
+            return Check("log group", "warn" if create else "fail", f"{group} does not exist" + (" (awslogs-create-group is set)" if create else f" (container {container['name']} logs there)"))
+
+        checks.append(attempt("log group", one))
+    return checks
+
+
+def check_secrets(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    for container in rendered.task_definition["containerDefinitions"]:
+        for secret in container.get("secrets", []) or []:
+            ref = secret.get("valueFrom", "")
+
+            def one(ref=ref, name=secret.get("name")):
+                if ":secretsmanager:" in ref:
+                    # arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:id] → the secret's ARN
+                    run.aws.client("secretsmanager").describe_secret(SecretId=":".join(ref.split(":")[:7]))
+                    return Check("secret", "pass", f"{name}: secret exists")
+                parameter = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
+                run.aws.client("ssm").get_parameter(Name=parameter)
+                return Check("secret", "pass", f"{name}: SSM parameter {parameter} exists")
+
+            checks.append(attempt("secret", one))
+    return checks
+
+
+def release_image(run) -> str:
+    """The image `release` would deploy: the repository at the commit's tag."""
+    from .image import source_tag
+
+    try:
+        return f"{run.environment.repository}:{source_tag(run.config.root, None)}"
+    except BadInput:
+        return f"{run.environment.repository}:latest"
+
+
+def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
+    """The cheap checks `release` and `deploy` run before their first write."""
+    checks = [attempt("cluster", lambda: check_cluster(run))]
+    for rendered in rendered_list:
+        checks += check_target_groups(run, rendered)
+        checks += check_log_groups(run, rendered)
+    return checks
+
+
+def require(run, rendered_list: list[Rendered]) -> None:
+    failed = [c for c in preflight(run, rendered_list) if not c.ok]
+    if failed:
+        raise BadInput("pre-flight check failed: " + "; ".join(f"{c.name}: {c.reason}" for c in failed), hint="`deployer verify` runs every check")

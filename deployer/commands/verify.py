@@ -1,0 +1,35 @@
+"""`deployer verify`: every pre-flight check (deployer/checks.py), printed pass/fail/warn with its reason."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from .. import checks as c
+from ..errors import BadInput
+from ..render import render_service
+
+
+def verify(run, *, services: list[str] | None = None) -> dict:
+    checks = [c.attempt("cluster", lambda: c.check_cluster(run))]
+    for svc in run.services(services):
+        try:
+            rendered = render_service(run, svc, c.release_image(run))
+        except BadInput as exc:
+            checks.append(c.Check("definitions", "fail", exc.message))
+            continue
+        checks.append(c.check_container(run, rendered))
+        checks += c.check_network(run, rendered)
+        checks += c.check_target_groups(run, rendered)
+        checks += c.check_roles(run, rendered)
+        checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
+        checks += c.check_log_groups(run, rendered)
+        checks += c.check_secrets(run, rendered)
+    return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
+
+
+def text(run, result: dict) -> str:
+    marks = {"pass": "PASS", "fail": "FAIL", "warn": "WARN"}
+    lines = [f"{marks[r['status']]}  {r['name']:<16} {r['reason']}" for r in result["checks"]]
+    failed = sum(1 for r in result["checks"] if r["status"] == "fail")
+    lines.append(f"{len(result['checks'])} checks, {failed} failed")
+    return run.secrets.mask("\n".join(lines))

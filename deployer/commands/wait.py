@@ -1,0 +1,30 @@
+"""`deployer wait`: follow the service's current deployment to its verdict (after --no-wait or Ctrl-C)."""
+
+from __future__ import annotations
+
+from .. import rollout
+from ..ecs import primary_deployment
+from ..errors import BadInput, DeploymentFailed
+
+
+def wait(run, *, services: list[str] | None = None) -> dict:
+    cluster = run.environment.cluster
+    selected = run.services(services)
+    live = run.ecs.describe_services(cluster, [s.name for s in selected])
+    targets = []
+    for svc in selected:
+        service = live[svc.name]
+        if service is None:
+            raise BadInput(f"service {svc.name} does not exist in cluster {cluster}")
+        primary = primary_deployment(service) or {}
+        targets.append(rollout.Target(svc.name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition")))
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console)
+    result = {
+        "status": "deployed" if all(v.ok for v in verdicts.values()) else "failed",
+        "cluster": cluster,
+        "services": [{"service": v.service, "verdict": v.state, "reason": v.reason, "deployment_id": v.deployment_id, "task_definition": v.running_task_definition} for v in verdicts.values()],
+    }
+    bad = [v for v in verdicts.values() if not v.ok]
+    if bad:
+        raise DeploymentFailed("; ".join(f"{v.service}: {v.state}: {v.reason}" for v in bad), result=result)
+    return result

@@ -1,0 +1,177 @@
+"""Patches to moto's ECS backend and response handler (same process as the HTTP
+server) for the behaviour a deployment tool relies on and moto 5.2 lacks.
+
+Installed once per process; the rollout engine is looked up at call time, so the
+patches are inert (plain moto) until a LocalAws sets `ENGINE`."""
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.ecs.exceptions import EcsClientException, InvalidParameterException
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.ecs.responses import EC2ContainerServiceResponse
+
+from .rollout import Engine
+
+ENGINE: Engine | None = None
+_installed = False
+
+_orig_create_service = EC2ContainerServiceBackend.create_service
+_orig_update_service = EC2ContainerServiceBackend.update_service
+_orig_list_tasks = EC2ContainerServiceBackend.list_tasks
+_orig_create_service_response = EC2ContainerServiceResponse.create_service
+_orig_responses = {name: getattr(EC2ContainerServiceResponse, name)
+                   for name in ("list_task_definitions", "list_tasks", "list_services")}
+
+
+def install() -> None:
+    global _installed
+    if _installed:
+        return
+    EC2ContainerServiceBackend.create_service = create_service
+    EC2ContainerServiceBackend.update_service = update_service
+    EC2ContainerServiceBackend.list_tasks = list_tasks
+    EC2ContainerServiceResponse.create_service = create_service_response
+    EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_response
+    EC2ContainerServiceResponse.list_tasks = list_tasks_response
+    EC2ContainerServiceResponse.list_services = list_services_response
+    _installed = True
+
+
+# ---- backend ---------------------------------------------------------------------
+def create_service(self: EC2ContainerServiceBackend, cluster_str: str, service_name: str,
+                   desired_count: int, task_definition_str: str | None = None, *args: Any,
+                   **kwargs: Any):
+    if ENGINE is None:
+        return _orig_create_service(self, cluster_str, service_name, desired_count,
+                                    task_definition_str, *args, **kwargs)
+    cluster = self._get_cluster(cluster_str)
+    existing = self.services.get(f"{cluster.name}:{service_name}")
+    if existing is not None and existing.status == "ACTIVE":
+        raise InvalidParameterException("Creation of service was not idempotent.")
+    if task_definition_str:
+        _require_active(self, task_definition_str)
+    service = _orig_create_service(self, cluster_str, service_name, desired_count,
+                                   task_definition_str, *args, **kwargs)
+    if ENGINE is not None:
+        ENGINE.service_created(self, service)
+    return service
+
+
+def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any]):
+    if ENGINE is None:
+        return _orig_update_service(self, props)
+    props = dict(props)
+    service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
+    td_str = props.pop("task_definition", None)
+    force = bool(props.pop("force_new_deployment", False))  # moto would rewrite the PRIMARY's id
+    old_td, old_desired = service.task_definition, service.desired_count
+    old_net = getattr(service, "network_configuration", None)
+    td = _require_active(self, td_str) if td_str else None
+    counts = service.running_count, service.pending_count  # moto sets running = desired
+    result = _orig_update_service(self, props)
+    service.running_count, service.pending_count = counts
+    if td is not None:
+        service.task_definition = td.arn  # moto stores the raw string; ECS answers the ARN
+    new_net = props.get("network_configuration")
+    if force or (td is not None and td.arn != old_td) or (new_net is not None and new_net != old_net):
+        ENGINE.start_deployment(self, service)
+    elif service.desired_count != old_desired:
+        ENGINE.desired_count_changed(service)
+    return result
+
+
+def list_tasks(self: EC2ContainerServiceBackend, cluster_str=None, container_instance=None, family=None,
+               started_by=None, service_name=None, desiredStatus=None):
+    if ENGINE is None:
+        return _orig_list_tasks(self, cluster_str, container_instance, family, started_by,
+                                service_name, desiredStatus)
+    tasks = _orig_list_tasks(self, cluster_str, container_instance, family, started_by, None,
+                             desiredStatus or "RUNNING")  # ECS filters on RUNNING by default
+    if service_name:
+        group = f"service:{service_name.split('/')[-1]}"
+        tasks = [t for t in tasks if getattr(t, "group", None) == group]
+    return tasks
+
+
+def _require_active(backend: EC2ContainerServiceBackend, td_str: str):
+    td = backend.describe_task_definition(td_str)
+    if td.status != "ACTIVE":
+        raise EcsClientException("TaskDefinition is inactive")
+    return td
+
+
+# ---- responses ---------------------------------------------------------------------
+def create_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    """moto's handler drops these parameters; keep them on the service object (the
+    serializer picks snake_case attributes)."""
+    result = _orig_create_service_response(self)
+    if ENGINE is None:
+        return result
+    service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
+                                            self._get_param("serviceName"))
+    config = self._get_param("deploymentConfiguration")
+    if config:
+        service.deployment_configuration = config
+    grace = self._get_param("healthCheckGracePeriodSeconds")
+    if grace is not None:
+        service.health_check_grace_period_seconds = int(grace)
+    service.enable_execute_command = bool(self._get_param("enableExecuteCommand", False))
+    return result
+
+
+def list_task_definitions_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    if ENGINE is None:
+        return _orig_responses["list_task_definitions"](self)
+    family = self._get_param("familyPrefix")
+    status = self._get_param("status") or "ACTIVE"
+    sort = (self._get_param("sort") or "ASC").upper()
+    found = []
+    for revisions in self.ecs_backend.task_definitions.values():
+        for td in revisions.values():
+            # ECS's familyPrefix is the full family name, not a prefix.
+            if (family is None or td.family == family) and td.status == status:
+                found.append(td)
+    found.sort(key=lambda td: (td.family, td.revision), reverse=(sort == "DESC"))
+    page, token = _page(self, [td.arn for td in found], 100)
+    return ActionResult(_with_token({"taskDefinitionArns": page}, token))
+
+
+def list_tasks_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    if ENGINE is None:
+        return _orig_responses["list_tasks"](self)
+    tasks = self.ecs_backend.list_tasks(
+        self._get_param("cluster", "default"), self._get_param("containerInstance"),
+        self._get_param("family"), self._get_param("startedBy"),
+        self._get_param("serviceName"), self._get_param("desiredStatus"))
+    page, token = _page(self, [t.task_arn for t in tasks], 100)
+    return ActionResult(_with_token({"taskArns": page}, token))
+
+
+def list_services_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    if ENGINE is None:
+        return _orig_responses["list_services"](self)
+    arns = self.ecs_backend.list_services(self._get_param("cluster", "default"),
+                                          self._get_param("schedulingStrategy"),
+                                          launch_type=self._get_param("launchType"))
+    page, token = _page(self, arns, 10)
+    return ActionResult(_with_token({"serviceArns": page}, token))
+
+
+def _page(response: EC2ContainerServiceResponse, items: list[str], default_size: int):
+    """nextToken = base64 offset; maxResults defaults as ECS's do."""
+    size = int(response._get_param("maxResults") or default_size)
+    token = response._get_param("nextToken")
+    start = json.loads(base64.b64decode(token))["offset"] if token else 0
+    end = start + size
+    next_token = base64.b64encode(json.dumps({"offset": end}).encode()).decode() if end < len(items) else None
+    return items[start:end], next_token
+
+
+def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
+    if token:
+        body["nextToken"] = token
+    return body

@@ -1,0 +1,63 @@
+"""The admins' environment in the emulator: render examples/platform (a Proton
+environment template bundle) the way Proton did, then create the CloudFormation stack
+under the name Proton gave it: AWSProton-<env>-cloudformation--<10 uppercase letters>."""
+from __future__ import annotations
+
+import random
+import string
+import time
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+BUNDLE = Path(__file__).resolve().parents[2] / "examples" / "platform"
+
+
+def schema_defaults(bundle: Path = BUNDLE) -> dict[str, Any]:
+    schema = yaml.safe_load((bundle / "schema" / "schema.yaml").read_text())["schema"]
+    input_type = schema["environment_input_type"]
+    props = schema["types"][input_type].get("properties", {})
+    return {name: spec["default"] for name, spec in props.items() if "default" in spec}
+
+
+def render(env: str, inputs: dict[str, Any] | None = None, bundle: Path = BUNDLE) -> str:
+    """The CloudFormation template text Proton would have deployed."""
+    manifest = yaml.safe_load((bundle / "infrastructure" / "manifest.yaml").read_text())
+    template = manifest["infrastructure"]["templates"][0]
+    assert template["rendering_engine"] == "jinja", template
+    text = (bundle / "infrastructure" / template["file"]).read_text()
+    values = {**schema_defaults(bundle), **(inputs or {})}
+    jinja = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    return jinja.from_string(text).render(environment={"name": env, "inputs": values})
+
+
+def proton_stack_name(env: str) -> str:
+    suffix = "".join(random.choice(string.ascii_uppercase) for _ in range(10))
+    return f"AWSProton-{env}-cloudformation--{suffix}"
+
+
+def create_environment(endpoint: str, env: str = "prod", inputs: dict[str, Any] | None = None,
+                       name: str | None = None, region: str = "us-east-1",
+                       timeout: float = 60) -> tuple[str, dict[str, str]]:
+    """Create the stack over HTTP and wait for CREATE_COMPLETE: (stack name, outputs)."""
+    import boto3
+
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region,
+                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    stack_name = name or proton_stack_name(env)
+    cfn.create_stack(StackName=stack_name, TemplateBody=render(env, inputs),
+                     Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+                     # the tag Proton put on the stacks it made
+                     Tags=[{"Key": "aws:proton:environment",
+                            "Value": f"arn:aws:proton:{region}:123456789012:environment/{env}"}])
+    deadline = time.monotonic() + timeout
+    while True:
+        stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]
+        status = stack["StackStatus"]
+        if status == "CREATE_COMPLETE":
+            return stack_name, {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        if not status.endswith("IN_PROGRESS") or time.monotonic() > deadline:
+            raise RuntimeError(f"stack {stack_name} ended in {status}: {stack.get('StackStatusReason')}")
+        time.sleep(0.2)

@@ -1,0 +1,443 @@
+"""The ECS service scheduler moto lacks: deployments that start tasks over time,
+drain the old ones, fail on a broken task definition and trip the circuit breaker.
+
+State lives on moto's own objects (service.deployments, service.events,
+backend.tasks) so every moto API over HTTP shows it; the engine keeps only what ECS
+keeps internally (which task belongs to which deployment, the last good revision)."""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import math
+import random
+import time
+import uuid
+from typing import Any
+
+from moto.core.utils import utcnow
+from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, TaskDefinition
+
+from .settings import Settings
+
+FAILURE_ENV = "LOCALAWS_TASK_FAILURE"
+EXIT_CODE_ENV = "LOCALAWS_EXIT_CODE"
+MAX_EVENTS = 100
+DEFAULT_DEPLOYMENT_CONFIGURATION = {
+    "deploymentCircuitBreaker": {"enable": False, "rollback": False},
+    "maximumPercent": 200,
+    "minimumHealthyPercent": 100,
+}
+
+
+class LocalTask(Task):
+    """A service task whose state only the engine changes.
+
+    moto's Task advances RUNNING -> ... -> STOPPED on every describe_tasks (its state
+    manager) and, for awsvpc, creates an ENI that needs a VPC with DNS hostnames. We
+    skip Task.__init__ and set the attributes the serializer reads ourselves."""
+
+    __module__ = "moto.ecs.localaws"  # moto files model classes by module path
+
+    def __init__(self, backend: EC2ContainerServiceBackend, cluster: Any, td: TaskDefinition,
+                 deployment: dict[str, Any], service: Service) -> None:
+        self._status = "PROVISIONING"
+        self._tick = 0
+        self._transitions = [("RUNNING", "STOPPED")]
+        self.model_name = "ecs::task"
+        self.id = uuid.uuid4().hex
+        self.cluster_name = cluster.name
+        self.cluster_arn = cluster.arn
+        self.container_instance_arn = None
+        self.desired_status = "RUNNING"
+        self.task_definition_arn = td.arn
+        self.overrides: dict[str, Any] = {}
+        self.started_by = deployment["id"]
+        self.group = f"service:{service.name}"
+        self.tags: list[dict[str, str]] = []
+        self.launch_type = deployment.get("launchType") or "FARGATE"
+        self.platform_version = "1.4.0"
+        self.platform_family = "Linux"
+        self.stopped_reason = ""
+        self.stop_code: str | None = None
+        self.resource_requirements = None
+        self.region_name = cluster.region_name
+        self._account_id = backend.account_id
+        self._backend = backend
+        self.cpu = td.cpu
+        self.memory = td.memory
+        self.availability_zone = f"{cluster.region_name}{random.choice('ab')}"
+        self.connectivity = "CONNECTED"
+        self.health_status = "UNKNOWN"
+        self.created_at = utcnow()
+        self.started_at = None
+        self.stopping_at = None
+        self.stopped_at = None
+        self.version = 1
+        self.private_ip = f"10.0.{random.randint(0, 255)}.{random.randint(4, 254)}"
+        net = (deployment.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+        eni_id = "eni-" + uuid.uuid4().hex[:17]
+        attachment_id = str(uuid.uuid4())
+        self.attachments = [{
+            "id": attachment_id, "type": "ElasticNetworkInterface", "status": "ATTACHED",
+            "details": [
+                {"name": "subnetId", "value": (net.get("subnets") or ["subnet-local"])[0]},
+                {"name": "networkInterfaceId", "value": eni_id},
+                {"name": "privateIPv4Address", "value": self.private_ip},
+            ],
+        }]
+        self.containers = [{
+            "containerArn": f"arn:aws:ecs:{self.region_name}:{self._account_id}:container/"
+                            f"{cluster.name}/{self.id}/{uuid.uuid4()}",
+            "taskArn": self.task_arn,
+            "name": c.get("name"),
+            "image": c.get("image"),
+            "lastStatus": "PENDING",
+            "healthStatus": "UNKNOWN",
+            "networkInterfaces": [{"attachmentId": attachment_id, "privateIpv4Address": self.private_ip}],
+        } for c in td.container_definitions]
+
+    # Plain attribute: no state-manager progression.
+    @property
+    def status(self) -> str:  # type: ignore[override]
+        return self._status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._status = value
+
+
+def new_deployment_id() -> str:
+    return f"ecs-svc/{random.randrange(10**18, 10**19)}"
+
+
+def failure_of(td: TaskDefinition, settings: Settings) -> tuple[str, int, str] | None:
+    """(failure text, exit code, failing container) when tasks of `td` must fail."""
+    for c in td.container_definitions:
+        env = {e.get("name"): e.get("value") for e in c.get("environment") or []}
+        if FAILURE_ENV in env:
+            code = int(env.get(EXIT_CODE_ENV) or settings.failure_exit_code)
+            return env[FAILURE_ENV] or "task failure", code, c.get("name")
+    names = [f"{td.family}:{td.revision}", td.arn] + [c.get("image") or "" for c in td.container_definitions]
+    for mark in settings.broken:
+        if any(fnmatch.fnmatchcase(n, mark["match"]) for n in names):
+            essential = next((c for c in td.container_definitions if c.get("essential", True)),
+                             td.container_definitions[0])
+            text = mark.get("reason") or f"exit {settings.failure_exit_code}: marked broken via localaws"
+            return text, settings.failure_exit_code, essential.get("name")
+    return None
+
+
+class Engine:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # (backend, service) pairs the engine drives, keyed by service ARN.
+        self.services: dict[str, tuple[EC2ContainerServiceBackend, Service]] = {}
+        self.tasks: dict[str, list[LocalTask]] = {}  # deployment id -> its tasks
+        # Every deployment ever made, with wall-clock times of the verdicts (for
+        # benchmarks that measure how fast a client notices COMPLETED/FAILED).
+        self.history: dict[str, dict[str, Any]] = {}
+
+    # ---- entry points from the patched moto API --------------------------------
+    def service_created(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
+        service.deployments = []
+        service.running_count = 0
+        service.pending_count = 0
+        service.localaws_last_good = None  # (deployment id, task def ARN) of last COMPLETED
+        if not getattr(service, "deployment_configuration", None):
+            service.deployment_configuration = copy.deepcopy(DEFAULT_DEPLOYMENT_CONFIGURATION)
+        self.services[service.arn] = (backend, service)
+        if service.task_definition:
+            self.start_deployment(backend, service)
+
+    def start_deployment(self, backend: EC2ContainerServiceBackend, service: Service,
+                         rollback_of: str | None = None, reason: str | None = None) -> dict[str, Any]:
+        now = utcnow()
+        dep_id = new_deployment_id()
+        for old in service.deployments:
+            old["status"] = "ACTIVE"
+            old["updatedAt"] = now
+        dep = {
+            "id": dep_id,
+            "status": "PRIMARY",
+            "taskDefinition": service.task_definition,
+            "desiredCount": service.desired_count,
+            "pendingCount": 0,
+            "runningCount": 0,
+            "failedTasks": 0,
+            "createdAt": now,
+            "updatedAt": now,
+            "launchType": service.launch_type or "FARGATE",
+            "platformVersion": "1.4.0",
+            "platformFamily": "Linux",
+            "networkConfiguration": service.network_configuration or None,
+            "rolloutState": "IN_PROGRESS",
+            "rolloutStateReason": reason or f"ECS deployment {dep_id} in progress.",
+        }
+        service.deployments.insert(0, dep)
+        self.tasks[dep_id] = []
+        self.history[dep_id] = {
+            "id": dep_id, "cluster": service.cluster_name, "service": service.name,
+            "taskDefinition": service.task_definition, "createdAt": time.time(),
+            "rolloutState": "IN_PROGRESS", "completedAt": None, "failedAt": None,
+            "rollbackOf": rollback_of,
+        }
+        service.localaws_settled = False
+        return dep
+
+    def desired_count_changed(self, service: Service) -> None:
+        if service.deployments:
+            service.deployments[0]["desiredCount"] = service.desired_count
+            service.deployments[0]["updatedAt"] = utcnow()
+        service.localaws_settled = False
+
+    # ---- the ticker ------------------------------------------------------------
+    def tick(self) -> None:
+        for arn, (backend, service) in list(self.services.items()):
+            current = backend.services.get(f"{service.cluster_name}:{service.name}")
+            if current is not service or service.status != "ACTIVE":
+                self._retire(backend, service)
+                del self.services[arn]
+                continue
+            self._tick_service(backend, service)
+
+    def _tick_service(self, backend: EC2ContainerServiceBackend, svc: Service) -> None:
+        s = self.settings
+        per_tick = max(1, int(s.tasks_per_tick))
+        if not svc.deployments:  # created without a task definition
+            return
+        primary, older = svc.deployments[0], svc.deployments[1:]
+        changed = False
+
+        # 1. Drain first, from what ran at the end of the last tick, so new and old tasks
+        #    are seen running side by side for a tick (minimumHealthyPercent 100): old
+        #    deployments keep serving until the primary's tasks run; the primary sheds
+        #    tasks above desired.
+        primary_running = self._running(primary)
+        room = max(0, svc.desired_count - len(primary_running))
+        old_running = [t for dep in reversed(older) for t in self._running(dep)]
+        to_stop = old_running[: max(0, len(old_running) - room)][:per_tick]
+        extra = len(primary_running) - svc.desired_count
+        if extra > 0:
+            to_stop += primary_running[:min(extra, per_tick)]
+        if to_stop:
+            reason = f"Scaling activity initiated by (deployment {primary['id']})"
+            for task in to_stop:
+                self._stop(task, reason, "ServiceSchedulerInitiated", exit_code=0)
+            self._event(svc, f"has stopped {len(to_stop)} running tasks: " + _task_list(to_stop) + ".")
+            if svc.load_balancers:
+                self._event(svc, f"deregistered {len(to_stop)} targets in "
+                                 f"(target-group {svc.load_balancers[0].get('targetGroupArn')})")
+            changed = True
+
+        # 2. Tasks launched last tick come up, or die if their task definition is broken.
+        for dep in svc.deployments:
+            for task in self._live(dep):
+                if task.last_status == "PROVISIONING":
+                    task.last_status = "PENDING"
+                    changed = True
+                elif task.last_status == "PENDING":
+                    failure = failure_of(backend.describe_task_definition(task.task_definition_arn), s)
+                    if failure:
+                        self._fail(backend, svc, dep, task, failure)
+                    else:
+                        self._run(backend, svc, task)
+                    changed = True
+
+        # 3. Circuit breaker.
+        if primary["rolloutState"] == "IN_PROGRESS" and self._breaker(svc)["enable"]:
+            if primary["failedTasks"] >= self._threshold(svc.desired_count):
+                self._trip(backend, svc, primary)
+                primary, older = svc.deployments[0], svc.deployments[1:]
+                changed = True
+
+        # 4. Launch tasks for the primary (not for one the breaker stopped).
+        if primary["rolloutState"] != "FAILED":
+            live = len(self._live(primary))
+            launch = min(per_tick, svc.desired_count - live)
+            if launch > 0:
+                td = backend.describe_task_definition(primary["taskDefinition"])
+                cluster = backend._get_cluster(svc.cluster_name)
+                backend.tasks.setdefault(cluster.name, {})
+                started = []
+                for _ in range(launch):
+                    task = LocalTask(backend, cluster, td, primary, svc)
+                    backend.tasks[cluster.name][task.task_arn] = task
+                    self.tasks[primary["id"]].append(task)
+                    started.append(task)
+                self._event(svc, f"has started {len(started)} tasks: " + _task_list(started) + ".")
+                changed = True
+
+        # 5. Counts, then the verdict.
+        self._recount(svc)
+        if changed:
+            svc.localaws_settled = False
+        if not to_stop:  # tasks stopped this tick are seen draining before the verdict
+            self._maybe_complete(svc, primary, older)
+
+    # ---- steps -------------------------------------------------------------------
+    def _run(self, backend: EC2ContainerServiceBackend, svc: Service, task: LocalTask) -> None:
+        task.last_status = "RUNNING"
+        task.started_at = utcnow()
+        task.health_status = "HEALTHY"
+        for c in task.containers:
+            c["lastStatus"] = "RUNNING"
+            c["healthStatus"] = "HEALTHY"
+        td = backend.describe_task_definition(task.task_definition_arn)
+        self._write_logs(backend, td, task, None)
+        if svc.load_balancers:
+            self._event(svc, f"registered 1 targets in (target-group {svc.load_balancers[0].get('targetGroupArn')})")
+
+    def _fail(self, backend: EC2ContainerServiceBackend, svc: Service, dep: dict[str, Any],
+              task: LocalTask, failure: tuple[str, int, str]) -> None:
+        text, code, container = failure
+        task.started_at = utcnow()
+        self._stop(task, "Essential container in task exited", "EssentialContainerExited", None)
+        for c in task.containers:
+            if c["name"] == container:
+                c["exitCode"] = code
+                c["reason"] = text
+            else:
+                c["exitCode"] = 137
+        dep["failedTasks"] += 1
+        dep["updatedAt"] = utcnow()
+        td = backend.describe_task_definition(task.task_definition_arn)
+        self._write_logs(backend, td, task, failure)
+        self._event(svc, f"has stopped 1 running tasks: (task {task.id}).")
+
+    def _stop(self, task: LocalTask, reason: str, stop_code: str, exit_code: int | None) -> None:
+        now = utcnow()
+        task.last_status = "STOPPED"
+        task.desired_status = "STOPPED"
+        task.stopped_reason = reason
+        task.stop_code = stop_code
+        task.stopping_at = now
+        task.stopped_at = now
+        task.execution_stopped_at = now
+        task.health_status = "UNKNOWN"
+        task.attachments[0]["status"] = "DELETED"
+        for c in task.containers:
+            c["lastStatus"] = "STOPPED"
+            c["healthStatus"] = "UNKNOWN"
+            if exit_code is not None:
+                c["exitCode"] = exit_code
+
+    def _trip(self, backend: EC2ContainerServiceBackend, svc: Service, failed: dict[str, Any]) -> None:
+        failed["rolloutState"] = "FAILED"
+        failed["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+        failed["updatedAt"] = utcnow()
+        record = self.history[failed["id"]]
+        record.update(rolloutState="FAILED", failedAt=time.time())
+        self._event(svc, f"(deployment {failed['id']}) deployment failed: tasks failed to start.")
+        last_good = svc.localaws_last_good
+        if self._breaker(svc).get("rollback") and last_good:
+            good_id, good_td = last_good
+            svc.task_definition = good_td
+            self._event(svc, f"rolling back to deployment {good_id}.")
+            self.start_deployment(
+                backend, svc, rollback_of=failed["id"],
+                reason=f"ECS deployment circuit breaker: rolling back to deploymentId {good_id}.")
+
+    def _maybe_complete(self, svc: Service, primary: dict[str, Any], older: list[dict[str, Any]]) -> None:
+        if primary["rolloutState"] == "FAILED":
+            return
+        settled = (primary["runningCount"] == svc.desired_count and primary["pendingCount"] == 0
+                   and all(d["runningCount"] == 0 and d["pendingCount"] == 0 for d in older))
+        if not settled:
+            return
+        now = time.time()
+        for d in older:  # a failed deployment stays visible a little while
+            failed_at = self.history.get(d["id"], {}).get("failedAt")
+            if failed_at and now - failed_at < self.settings.failed_visible_seconds:
+                return
+        if primary["rolloutState"] == "IN_PROGRESS":
+            del svc.deployments[1:]
+            primary["rolloutState"] = "COMPLETED"
+            primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
+            primary["updatedAt"] = utcnow()
+            self.history[primary["id"]].update(rolloutState="COMPLETED", completedAt=now)
+            svc.localaws_last_good = (primary["id"], primary["taskDefinition"])
+            self._event(svc, f"(deployment {primary['id']}) deployment completed.")
+            svc.localaws_settled = False
+        if not svc.localaws_settled:
+            self._event(svc, "has reached a steady state.")
+            svc.localaws_settled = True
+
+    def _retire(self, backend: EC2ContainerServiceBackend, svc: Service) -> None:
+        """Service deleted: its tasks stop."""
+        for dep in svc.deployments:
+            for task in self._live(dep):
+                self._stop(task, "Service deleted", "ServiceSchedulerInitiated", exit_code=0)
+        svc.running_count = svc.pending_count = 0
+
+    # ---- helpers -----------------------------------------------------------------
+    def _live(self, dep: dict[str, Any]) -> list[LocalTask]:
+        return [t for t in self.tasks.get(dep["id"], []) if t.last_status != "STOPPED"]
+
+    def _running(self, dep: dict[str, Any]) -> list[LocalTask]:
+        return [t for t in self.tasks.get(dep["id"], []) if t.last_status == "RUNNING"]
+
+    def _recount(self, svc: Service) -> None:
+        running = pending = 0
+        for i, dep in enumerate(svc.deployments):
+            live = self._live(dep)
+            r = sum(1 for t in live if t.last_status == "RUNNING")
+            p = len(live) - r
+            if (dep["runningCount"], dep["pendingCount"]) != (r, p):
+                dep["updatedAt"] = utcnow()
+            dep["runningCount"], dep["pendingCount"] = r, p
+            # ECS lowers an old deployment's desiredCount as it drains.
+            dep["desiredCount"] = svc.desired_count if i == 0 else r
+            running += r
+            pending += p
+        svc.running_count, svc.pending_count = running, pending
+
+    def _breaker(self, svc: Service) -> dict[str, Any]:
+        config = getattr(svc, "deployment_configuration", None) or {}
+        breaker = config.get("deploymentCircuitBreaker") or {}
+        return {"enable": bool(breaker.get("enable")), "rollback": bool(breaker.get("rollback"))}
+
+    def _threshold(self, desired: int) -> int:
+        if self.settings.circuit_breaker_threshold:
+            return int(self.settings.circuit_breaker_threshold)
+        return min(200, max(3, math.ceil(0.5 * desired)))
+
+    def _event(self, svc: Service, message: str) -> None:
+        svc.events.insert(0, {"id": str(uuid.uuid4()), "createdAt": utcnow(),
+                              "message": f"(service {svc.name}) {message}"})
+        del svc.events[MAX_EVENTS:]
+
+    def _write_logs(self, backend: EC2ContainerServiceBackend, td: TaskDefinition, task: LocalTask,
+                    failure: tuple[str, int, str] | None) -> None:
+        """awslogs driver: stream <prefix>/<container>/<task id>, as ECS names it."""
+        from moto.logs.models import logs_backends
+
+        for c in td.container_definitions:
+            log = c.get("logConfiguration") or {}
+            options = log.get("options") or {}
+            if log.get("logDriver") != "awslogs" or "awslogs-group" not in options:
+                continue
+            region = options.get("awslogs-region") or backend.region_name
+            logs = logs_backends[backend.account_id][region]
+            group = options["awslogs-group"]
+            if group not in logs.groups:
+                if str(options.get("awslogs-create-group", "")).lower() != "true":
+                    continue  # ECS could not ship the logs either
+                logs.create_log_group(group, {})
+            prefix = options.get("awslogs-stream-prefix")
+            stream = f"{prefix}/{c['name']}/{task.id}" if prefix else task.id
+            logs.ensure_log_stream(group, stream)
+            port = next((p.get("containerPort") for p in c.get("portMappings") or []), None)
+            lines = [f"starting {c.get('image')}"]
+            if failure and failure[2] == c.get("name"):
+                lines += [f"ERROR {failure[0]}", f"process exited with code {failure[1]}"]
+            elif failure:
+                lines += ["received SIGTERM, shutting down"]
+            else:
+                lines += [f"listening on 0.0.0.0:{port}" if port else "ready"]
+            now_ms = int(time.time() * 1000)
+            logs.put_log_events(group, stream, [{"timestamp": now_ms + i, "message": m}
+                                                for i, m in enumerate(lines)])
+
+
+def _task_list(tasks: list[LocalTask]) -> str:
+    return " ".join(f"(task {t.id})" for t in tasks)

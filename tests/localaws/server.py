@@ -1,0 +1,301 @@
+"""LocalAws: moto's threaded HTTP server + the rollout ticker + a WSGI middleware for
+counters, fault injection and the /_localaws/ control endpoint."""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import socket
+import threading
+import traceback
+from datetime import datetime
+from typing import Any, Iterable
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+from . import cfn_patch, ecs_patch
+from .faults import Counters, FaultInjector, classify, fault_response
+from .rollout import Engine
+from .settings import Settings
+
+log = logging.getLogger("localaws")
+CONTROL_PREFIX = "/_localaws"
+DEFAULT_REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+
+
+class LocalAws:
+    """The emulator. `LocalAws(tick=0.1).start()`; `.endpoint`; `.stop()`; or `with`."""
+
+    def __init__(self, tick: float = 0.5, port: int = 0, host: str = "127.0.0.1", **settings: Any):
+        self.settings = Settings()
+        self.settings.update(dict(settings, tick=tick))
+        self.host, self.port = host, port
+        # moto isn't thread-safe and the ticker mutates what requests read: one lock
+        # serialises every moto request against every tick.
+        self.lock = threading.RLock()
+        self.engine = Engine(self.settings)
+        self.counters = Counters()
+        self.faults = FaultInjector(self.settings)
+        self._server: _Server | None = None
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------
+    def start(self) -> "LocalAws":
+        if ecs_patch.ENGINE is not None:
+            raise RuntimeError("a LocalAws is already running in this process (moto's backends are global)")
+        ecs_patch.install()
+        cfn_patch.install()
+        ecs_patch.ENGINE = self.engine
+        self._server = _Server(self, self.host, self.port)
+        self._server.start()
+        self.port = self._server.get_host_and_port()[1]
+        self._stop.clear()
+        self._ticker = threading.Thread(target=self._tick_loop, name="localaws-ticker", daemon=True)
+        self._ticker.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._ticker:
+            self._ticker.join(timeout=5)
+        if self._server:
+            self._server.stop()
+            self._server = None
+        if ecs_patch.ENGINE is self.engine:
+            ecs_patch.ENGINE = None
+
+    def __enter__(self) -> "LocalAws":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess (the deployer CLI) to talk to this emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_REGION": DEFAULT_REGION,
+        }
+
+    def client(self, service: str, **kwargs: Any):
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=DEFAULT_REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+
+    # ---- control (same operations as the HTTP control endpoint) ----------------------
+    def configure(self, **values: Any) -> dict[str, Any]:
+        with self.lock:
+            reseed = "seed" in values
+            self.settings.update(values)
+            if reseed:
+                self.faults.reseed()
+            return self.settings.as_dict()
+
+    def mark_broken(self, match: str, reason: str | None = None) -> None:
+        """Tasks of task definitions matching `match` (glob over "family:rev", ARN, image) fail."""
+        with self.lock:
+            self.settings.update({"broken": self.settings.broken + [{"match": match, "reason": reason}]})
+
+    def clear_broken(self) -> None:
+        self.configure(broken=[])
+
+    def get_counters(self, reset: bool = False) -> dict[str, Any]:
+        snapshot = self.counters.snapshot()
+        if reset:
+            self.counters.reset()
+        return snapshot
+
+    def reset_counters(self) -> None:
+        self.counters.reset()
+
+    def deployment(self, deployment_id: str) -> dict[str, Any] | None:
+        """History record: createdAt / completedAt / failedAt as epoch seconds."""
+        with self.lock:
+            record = self.engine.history.get(deployment_id)
+            return dict(record) if record else None
+
+    def state(self) -> dict[str, Any]:
+        with self.lock:
+            services = []
+            for backend, svc in self.engine.services.values():
+                services.append({
+                    "cluster": svc.cluster_name, "service": svc.name, "arn": svc.arn,
+                    "region": backend.region_name, "taskDefinition": svc.task_definition,
+                    "desiredCount": svc.desired_count, "runningCount": svc.running_count,
+                    "pendingCount": svc.pending_count,
+                    "deployments": [_jsonable(d) for d in svc.deployments],
+                    "events": [_jsonable(e) for e in svc.events[:10]],
+                })
+            return {
+                "endpoint": self.endpoint,
+                "settings": self.settings.as_dict(),
+                "services": services,
+                "deployments": [dict(r) for r in self.engine.history.values()],
+            }
+
+    def reset(self) -> None:
+        """Forget every AWS resource (moto reset) and the engine's bookkeeping."""
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with self.lock:
+            moto_api_backend.reset()
+            self.engine.services.clear()
+            self.engine.tasks.clear()
+            self.engine.history.clear()
+
+    # ---- internals --------------------------------------------------------------------
+    def _tick_loop(self) -> None:
+        while not self._stop.wait(max(0.01, float(self.settings.tick))):
+            try:
+                with self.lock:
+                    self.engine.tick()
+            except Exception:  # keep ticking; a bug in one tick must not freeze rollouts
+                log.error("localaws tick failed:\n%s", traceback.format_exc())
+
+
+class _Server(ThreadedMotoServer):
+    """ThreadedMotoServer whose WSGI app is wrapped by the localaws middleware."""
+
+    def __init__(self, aws: LocalAws, host: str, port: int) -> None:
+        super().__init__(ip_address=host, port=port, verbose=False)
+        self.aws = aws
+
+    def _server_entry(self) -> None:
+        app = Middleware(DomainDispatcherApplication(create_backend_app), self.aws)
+        self._server = make_server(self._ip_address, self._port, app, True,
+                                   request_handler=_QuietHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log line per request (a rollout poll is many requests)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
+class Middleware:
+    def __init__(self, moto_app: Any, aws: LocalAws) -> None:
+        self.moto_app = moto_app
+        self.aws = aws
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if environ.get("PATH_INFO", "").startswith(CONTROL_PREFIX):
+            return control(self.aws, environ, start_response)
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        service, operation = classify(environ, body)
+        if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AwsProton"):
+            # AWS Proton reached end of support on 2026-10-07: its API answers no more.
+            self.aws.counters.add("proton", operation, "failed")
+            payload = json.dumps({"__type": "UnknownOperationException", "message": "AWS Proton has reached end of support"}).encode()
+            start_response("404 Not Found", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))])
+            return [payload]
+
+        kind = self.aws.faults.decide(service, operation)
+        if kind is not None:
+            self.aws.counters.add(service, operation, "faulted")
+            if kind == "drop":
+                # Headers "sent" into a socket we already shut: the client sees the
+                # connection close without a response; werkzeug swallows the EPIPE.
+                start_response("500 Internal Server Error", [("Content-Length", "0")])
+                sock = environ.get("werkzeug.socket")
+                if sock is not None:
+                    try:
+                        sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return []
+            status, headers, payload = fault_response(kind, service, environ)
+            start_response(status, headers + [("Content-Length", str(len(payload)))])
+            return [payload]
+
+        seen: dict[str, str] = {}
+
+        def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
+            seen["status"] = status
+            return start_response(status, headers, exc_info)
+
+        with self.aws.lock:
+            result = self.moto_app(environ, recording_start_response)
+            try:
+                chunks = list(result)  # serialise inside the lock: the ticker mutates state
+            finally:
+                if hasattr(result, "close"):
+                    result.close()
+        ok = seen.get("status", "500")[:1] in ("2", "3")
+        self.aws.counters.add(service, operation, "succeeded" if ok else "failed")
+        return chunks
+
+
+def control(aws: LocalAws, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """GET  /_localaws/state | /_localaws/config | /_localaws/counters | /_localaws/health
+    POST /_localaws/config {settings...}   POST /_localaws/counters (returns, then resets)
+    POST /_localaws/broken {"match", "reason"}   DELETE /_localaws/broken
+    POST /_localaws/reset (forget all AWS resources)"""
+    method = environ.get("REQUEST_METHOD", "GET")
+    path = environ.get("PATH_INFO", "")[len(CONTROL_PREFIX):].strip("/")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    try:
+        payload = json.loads(raw) if raw.strip() else {}
+        if path == "health":
+            result: Any = {"ok": True}
+        elif path == "state" and method == "GET":
+            result = aws.state()
+        elif path == "config" and method == "GET":
+            result = aws.settings.as_dict()
+        elif path == "config" and method == "POST":
+            result = aws.configure(**payload)
+        elif path == "counters" and method == "GET":
+            result = aws.get_counters()
+        elif path == "counters" and method in ("POST", "DELETE"):
+            result = aws.get_counters(reset=True)
+        elif path == "broken" and method == "POST":
+            aws.mark_broken(payload["match"], payload.get("reason"))
+            result = aws.settings.broken
+        elif path == "broken" and method == "DELETE":
+            aws.clear_broken()
+            result = []
+        elif path.startswith("deployments/") and method == "GET":
+            result = aws.deployment(path[len("deployments/"):])
+            if result is None:
+                return _json(start_response, "404 Not Found", {"error": "no such deployment"})
+        elif path == "reset" and method == "POST":
+            aws.reset()
+            result = {"ok": True}
+        else:
+            return _json(start_response, "404 Not Found", {"error": f"no control route {method} /{path}"})
+    except (ValueError, KeyError, TypeError) as exc:
+        return _json(start_response, "400 Bad Request", {"error": str(exc)})
+    return _json(start_response, "200 OK", result)
+
+
+def _json(start_response: Any, status: str, body: Any) -> list[bytes]:
+    data = json.dumps(body, default=str).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value

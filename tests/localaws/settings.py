@@ -1,0 +1,60 @@
+"""Knobs of the emulator, shared by the rollout engine, the fault injector and the
+control endpoint. One process = one set of moto backends, so one Settings object."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+FAULT_KINDS = ("throttle", "error500", "drop")
+
+
+@dataclass
+class Settings:
+    # Rollout speed: the ticker advances every service once per `tick` seconds and
+    # starts/stops at most `tasks_per_tick` tasks per deployment per tick.
+    tick: float = 0.5
+    tasks_per_tick: int = 1
+    # None = ECS's rule: 0.5 x desiredCount, at least 3, at most 200.
+    circuit_breaker_threshold: int | None = None
+    # A FAILED deployment stays listed (ACTIVE) at least this long before the
+    # rollback may complete and remove it, so pollers get to see it.
+    failed_visible_seconds: float = 1.0
+    failure_exit_code: int = 1
+    # Task definitions whose tasks fail: [{"match": glob, "reason": text}], the glob is
+    # matched against "family:revision", the task definition ARN and each image.
+    broken: list[dict[str, Any]] = field(default_factory=list)
+    # Fault injection.
+    fault_rate: float = 0.0
+    fault_kinds: list[str] = field(default_factory=lambda: ["throttle"])
+    fault_services: list[str] = field(default_factory=lambda: ["ecs", "ecr", "cloudformation"])
+    fault_operations: list[str] | None = None  # None = every operation
+    seed: int | None = None
+
+    def update(self, values: dict[str, Any]) -> None:
+        known = {f.name for f in dataclasses.fields(self)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown setting(s): {sorted(unknown)}")
+        if "broken" in values:
+            values = dict(values, broken=[normalise_broken(b) for b in values["broken"] or []])
+        for kind in values.get("fault_kinds") or []:
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"unknown fault kind {kind!r}; use {FAULT_KINDS}")
+        rate = values.get("fault_rate", self.fault_rate)
+        if not 0.0 <= float(rate) <= 1.0:
+            raise ValueError("fault_rate must be within 0..1")
+        for key, value in values.items():
+            setattr(self, key, value)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def normalise_broken(entry: Any) -> dict[str, Any]:
+    """Accept "web:3" or {"match": "web:3", "reason": "..."}."""
+    if isinstance(entry, str):
+        return {"match": entry, "reason": None}
+    if isinstance(entry, dict) and "match" in entry:
+        return {"match": str(entry["match"]), "reason": entry.get("reason")}
+    raise ValueError(f"broken entries are strings or {{'match': ..., 'reason': ...}}: {entry!r}")
