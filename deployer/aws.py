@@ -51,7 +51,7 @@ class Aws:
         if key not in self._clients:
             from botocore.config import Config
 
-            config = Config(retries={"mode": "adaptive", "max_attempts": attempts}, user_agent_extra="deployer")
+            config = Config(retries={"mode": "adaptive", "total_max_attempts": attempts}, user_agent_extra="deployer")
             if timeout is not None:
                 config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
             client = self.session.client(service, config=config)
@@ -80,6 +80,61 @@ def _assumed_session(session, role_arn: str):
         aws_session_token=creds["SessionToken"],
         region_name=session.region_name,
     )
+
+
+RETRYABLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "ServerException",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx, or a connection that closed: the call may be tried again."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in RETRYABLE_CODES or status >= 500
+    return False
+
+
+def retry_transient(call, *, attempts: int = 8, before_retry=None):
+    """Run call() again on transient faults, with jittered exponential backoff (bounded).
+
+    before_retry() runs before each new attempt and may return a result instead: how a
+    non-idempotent call (RegisterTaskDefinition) finds out that a lost answer had succeeded.
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    state = {"first": True}
+
+    def attempt():
+        if not state["first"] and before_retry is not None:
+            found = before_retry()
+            if found is not None:
+                return found
+        state["first"] = False
+        return call()
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.2, max=5),
+        reraise=True,
+    )
+    return retrying(attempt)
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -262,16 +262,22 @@ def status(
 def revisions(
     service: ServiceOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="How many revisions to list.")] = 20,
+    prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never the running, last healthy, or in-use ones).")] = False,
+    keep: Annotated[int, typer.Option("--keep", help="With --prune: how many of the newest revisions to keep.")] = 10,
+    dry_run: DryRunOpt = False,
     config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
 ) -> None:
-    """List task-definition revisions: which runs, which were healthy, image and commit.
+    """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
 
-    Example: deployer revisions --limit 5
+    Example: deployer revisions --limit 5        deployer revisions --prune --keep 5 --dry-run
     """
     from .commands import revisions as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
-    _execute(options, lambda run: cmd.revisions(run, services=service, limit=limit), lambda run, r: cmd.text(r))
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run)
+    if prune:
+        _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
+    else:
+        _execute(options, lambda run: cmd.revisions(run, services=service, limit=limit), lambda run, r: cmd.text(r))
 
 
 @app.command()

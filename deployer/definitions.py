@@ -116,6 +116,9 @@ def task_definition(rendered: Any, path: Path, *, container: str, image: str | N
         raise BadInput(f"{shown}: a task definition must be a JSON object, got {type(rendered).__name__}")
     params = {k: copy.deepcopy(v) for k, v in rendered.items() if k not in TASK_DEF_READ_ONLY and k != "tags"}
     params.setdefault("family", family)
+    if params["family"] != family:
+        # Revisions, rollback and pruning look the family up from deployer.yaml: they must agree.
+        raise BadInput(f"{shown}: family `{params['family']}` differs from `{family}` (set `service.family` in deployer.yaml, or use {{{{ service.family }}}})")
     containers = params.get("containerDefinitions")
     if not isinstance(containers, list) or not containers:
         raise BadInput(f"{shown}: `containerDefinitions` must be a non-empty list")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .aws import Aws, error_code, translate_errors
+from .aws import Aws, error_code, is_transient, retry_transient, translate_errors
 from .errors import BadInput
 
 TAG_IMAGE = "deployer:image"
 TAG_COMMIT = "deployer:commit"
 TAG_HEALTHY = "deployer:healthy"  # set once a deployment of the revision reached the success verdict
 TAG_SERVICE = "deployer:service"
+TAG_TOKEN = "deployer:token"  # one per registration: makes retried registrations idempotent
 
 
 @dataclass(frozen=True)
@@ -93,14 +94,55 @@ class Ecs:
         return sorted(set(arns), key=arn_revision, reverse=True)
 
     def register(self, params: dict, tags: dict[str, str]) -> str:
+        """RegisterTaskDefinition is not idempotent: a retry after a lost answer would add a revision.
+
+        Each registration carries a one-off token tag; before retrying, the newest revisions are
+        searched for it, so a registration that did succeed is used instead of made twice.
+        """
+        import uuid
+
+        token = uuid.uuid4().hex
+        tag_list = [{"key": k, "value": v} for k, v in {**tags, TAG_TOKEN: token}.items() if v]
+        client = self.aws.client("ecs", attempts=1)  # retries are ours, with the token check
+
+        def call():
+            return client.register_task_definition(**params, tags=tag_list)["taskDefinition"]["taskDefinitionArn"]
+
+        def already_registered():
+            return self._find_token(params["family"], token)
+
         with translate_errors(f"registering task definition {params.get('family')}"):
-            tag_list = [{"key": k, "value": v} for k, v in tags.items() if v]
-            response = self.client.register_task_definition(**params, **({"tags": tag_list} if tag_list else {}))
-        return response["taskDefinition"]["taskDefinitionArn"]
+            return retry_transient(call, before_retry=already_registered)
+
+    def _find_token(self, family: str, token: str, newest: int = 5) -> str | None:
+        try:
+            arns = self.client.list_task_definitions(familyPrefix=family, sort="DESC", maxResults=newest).get("taskDefinitionArns", [])
+            for arn in sorted(arns, key=arn_revision, reverse=True)[:newest]:
+                tags = self.client.describe_task_definition(taskDefinition=arn, include=["TAGS"]).get("tags", [])
+                if any(t["key"] == TAG_TOKEN and t["value"] == token for t in tags):
+                    return arn
+        except Exception as exc:  # noqa: BLE001 - a failed look-up means: register again
+            if not is_transient(exc):
+                raise
+        return None
 
     def create_service(self, cluster: str, params: dict, task_definition: str) -> dict:
-        with translate_errors(f"creating service {params.get('serviceName')}"):
-            return self.client.create_service(cluster=cluster, taskDefinition=task_definition, **params)["service"]
+        """With a clientToken, and a look before each retry: a lost answer must not fail the release."""
+        import uuid
+
+        name = params["serviceName"]
+        client = self.aws.client("ecs", attempts=1)
+        token = uuid.uuid4().hex  # the same on every attempt: that is what makes it idempotent
+
+        def call():
+            return client.create_service(cluster=cluster, taskDefinition=task_definition, clientToken=token, **params)["service"]
+
+        def already_created():
+            service = self.describe_service(cluster, name)
+            return service if service and service.get("taskDefinition") == task_definition else None
+
+        with translate_errors(f"creating service {name}"):
+            return retry_transient(call, before_retry=already_created)
 
     def update_service(self, cluster: str, service: str, params: dict, task_definition: str | None = None) -> dict:
         kwargs = dict(params)

@@ -50,3 +50,47 @@ def text(result: dict) -> str:
             lines.append(f"  {r['revision']:>4}  {mark:2} {(r['healthy_at'] or '-'):<20} {(r['commit'] or '-')[:12]:<12}  {r['image']}")
     return "\n".join(lines)
 
+
+
+def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
+    """Deregister old revisions, keeping the newest `keep` and, whatever their age, the running one,
+    the last healthy one, and every one a deployment still uses (a rollback may need them)."""
+    from ..errors import BadInput
+
+    if keep < 1:
+        raise BadInput(f"--keep {keep}: keep at least 1 revision")
+    cluster = run.environment.cluster
+    selected = run.services(services)
+    live = run.ecs.describe_services(cluster, [s.name for s in selected])
+    out = []
+    for svc in selected:
+        service = live[svc.name] or {}
+        protected = {d.get("taskDefinition"): f"used by deployment {d.get('id')}" for d in service.get("deployments", [])}
+        if service.get("taskDefinition"):
+            protected[service["taskDefinition"]] = "running"
+        arns = run.ecs.revision_arns(svc.family)
+        healthy = next((arn for arn in arns if run.ecs.revision(arn).healthy), None)
+        if healthy:
+            protected.setdefault(healthy, "last healthy revision")
+        kept, removed = [], []
+        for index, arn in enumerate(arns):
+            reason = protected.get(arn) or ("among the newest" if index < keep else None)
+            if reason:
+                kept.append({"task_definition": arn, "why": reason})
+                continue
+            if not run.options.dry_run:
+                run.ecs.deregister(arn)
+            removed.append(arn)
+        for arn in removed:
+            run.console.info(f"{'would deregister' if run.options.dry_run else 'deregistered'} {short_name(arn)}")
+        out.append({"service": svc.name, "family": svc.family, "kept": kept, "deregistered": removed})
+    return {"status": "planned" if run.options.dry_run else "pruned", "services": out}
+
+
+def prune_text(result: dict) -> str:
+    lines = []
+    for s in result["services"]:
+        verb = "would deregister" if result["status"] == "planned" else "deregistered"
+        lines.append(f"{s['service']}: {verb} {len(s['deregistered'])}, kept {len(s['kept'])}")
+        lines += [f"  kept {short_name(k['task_definition'])}: {k['why']}" for k in s["kept"]]
+    return "\n".join(lines)

@@ -209,7 +209,13 @@ class Middleware:
         kind = self.aws.faults.decide(service, operation)
         if kind is not None:
             self.aws.counters.add(service, operation, "faulted")
-            if kind == "drop":
+            if kind in ("drop", "lost"):
+                if kind == "lost":
+                    with self.aws.lock:  # the request takes effect; only its answer is lost
+                        result = self.moto_app(environ, lambda *args, **kwargs: None)
+                        list(result)
+                        if hasattr(result, "close"):
+                            result.close()
                 # Headers "sent" into a socket we already shut: the client sees the
                 # connection close without a response; werkzeug swallows the EPIPE.
                 start_response("500 Internal Server Error", [("Content-Length", "0")])

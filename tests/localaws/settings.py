@@ -6,7 +6,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("throttle", "error500", "drop")
+# drop: connection closed before the request is handled; lost: handled (side effects and all),
+# then the connection closes before the answer: the ambiguous case a retry must not duplicate.
+FAULT_KINDS = ("throttle", "error500", "drop", "lost")
 
 
 @dataclass

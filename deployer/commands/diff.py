@@ -1,0 +1,138 @@
+"""`deployer diff`: the rendered definitions against what runs, as a unified diff of canonical JSON.
+
+Both sides go through deployer.normalize (ECS defaults dropped, lists sorted, a name against its
+ARN reconciled), so an app that has not changed shows nothing. Without --image the image the
+running revision's container has is used: the diff is about the definitions, not the build.
+Secrets (SecureString values read by the templates) are masked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import io
+import json
+import os
+import sys
+
+from .. import normalize
+from ..ecs import short_name
+from ..render import render_service
+
+# The image a service that does not exist yet would get: the one `release` builds or `--image` names.
+NEW_IMAGE = "<image: built by `deployer release`, or --image>"
+
+
+def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
+    selected = run.services(services)
+    env = run.environment
+    live_services = run.ecs.describe_services(env.cluster, [s.name for s in selected])
+    results = []
+    for svc in selected:
+        live = live_services.get(svc.name)
+        revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
+        rendered = render_service(run, svc, image or _running_image(revision, svc.container) or NEW_IMAGE)
+        results.append(_service_diff(run, svc, rendered, live, revision))
+    return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
+
+
+def _running_image(revision, container: str) -> str | None:
+    if revision is None:
+        return None
+    for c in revision.definition.get("containerDefinitions", []):
+        if c.get("name") == container:
+            return c.get("image")
+    return None
+
+
+def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
+    mask = run.secrets.mask
+    if live is None or revision is None:
+        wanted_td = normalize.task_definition(rendered.task_definition)
+        create = {"cluster": run.environment.cluster, **rendered.service_definition.create_params}
+        td_diff = _unified(None, wanted_td, f"live (service {svc.name} does not exist)", f"rendered {svc.family} (task definition)")
+        sd_diff = _unified(None, _sorted_lists(normalize.prune(create)), f"live (service {svc.name} does not exist)", f"rendered service {svc.name}")
+        return {
+            "service": svc.name,
+            "exists": False,
+            "changed": True,
+            "task_definition_diff": mask(td_diff),
+            "service_diff": mask(sd_diff),
+            "live_task_definition": None,
+        }
+    wanted_td, live_td = normalize.compare_task_definitions(rendered.task_definition, revision.definition)
+    td_diff = _unified(live_td, wanted_td, f"live {short_name(revision.arn)}", "rendered") if wanted_td != live_td else ""
+
+    wanted_sd = normalize.service_settings(rendered.service_definition.update_params)
+    live_sd = normalize.live_settings(live, wanted_sd)
+    wanted_sd = normalize.reconcile(wanted_sd, live_sd)
+    sd_diff = _unified(live_sd, wanted_sd, f"live service {svc.name}", f"rendered service {svc.name}") if wanted_sd != live_sd else ""
+    return {
+        "service": svc.name,
+        "exists": True,
+        "changed": bool(td_diff or sd_diff),
+        "task_definition_diff": mask(td_diff),
+        "service_diff": mask(sd_diff),
+        "live_task_definition": revision.arn,
+    }
+
+
+def _sorted_lists(value):
+    if isinstance(value, dict):
+        return {k: _sorted_lists(v) for k, v in value.items()}
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return sorted(value)
+    if isinstance(value, list):
+        return [_sorted_lists(v) for v in value]
+    return value
+
+
+def _pretty(value) -> list[str]:
+    if value is None:
+        return []
+    return json.dumps(value, indent=2, sort_keys=True, default=str).splitlines()
+
+
+def _unified(live, wanted, from_label: str, to_label: str) -> str:
+    lines = difflib.unified_diff(_pretty(live), _pretty(wanted), fromfile=from_label, tofile=to_label, lineterm="", n=3)
+    return "\n".join(lines)
+
+
+def _colour_wanted() -> bool:
+    if os.environ.get("NO_COLOR") or os.environ.get("CI"):
+        return False
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
+
+
+def text(run, result: dict) -> str | None:
+    """The diffs of the services that differ; None (nothing printed) when none does."""
+    chunks = []
+    for entry in result.get("services", []):
+        for part in (entry.get("task_definition_diff"), entry.get("service_diff")):
+            if part:
+                chunks.append(part)
+    if not chunks:
+        return None
+    body = "\n".join(chunks)
+    return _colourise(body) if _colour_wanted() else body
+
+
+def _colourise(body: str) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, highlight=False, soft_wrap=True, width=max(80, max(len(line) for line in body.splitlines()) + 1))
+    for line in body.splitlines():
+        if line.startswith(("---", "+++")):
+            style = "bold"
+        elif line.startswith("@@"):
+            style = "cyan"
+        elif line.startswith("+"):
+            style = "green"
+        elif line.startswith("-"):
+            style = "red"
+        else:
+            style = ""
+        console.print(Text(line, style=style))
+    return buffer.getvalue().rstrip("\n")

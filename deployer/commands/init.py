@@ -1,0 +1,370 @@
+"""`deployer init`: adopt deployer for a service that already runs, in one command.
+
+Reads the live service and its task-definition revision, and the admins' environment outputs,
+and writes deployer.yaml, ecs-task-def.json.j2 and ecs-service-def.json.j2 such that
+`deployer diff` right after shows no difference:
+
+- every string equal to an environment output becomes `{{ environment.outputs.<Key> }}`, the
+  app container's image `{{ image }}`, the family `{{ app }}`;
+- network configuration and load balancer are left out of the service definition when they are
+  what deployer derives from the outputs (else kept, with outputs substituted);
+- settings deployer would otherwise default (the circuit breaker) are written as they are.
+
+There is no deployer.yaml yet, so nothing here touches `run.config`.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from .. import normalize
+from ..config import DEFAULT_OUTPUTS
+from ..definitions import TASK_DEF_READ_ONLY
+from ..errors import BadInput
+
+CONFIG_FILE = "deployer.yaml"
+TASK_DEF_FILE = "ecs-task-def.json.j2"
+SERVICE_DEF_FILE = "ecs-service-def.json.j2"
+_FILES = (CONFIG_FILE, TASK_DEF_FILE, SERVICE_DEF_FILE)
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_JINJA_MARKERS = ("{{", "{%", "{#", "}}", "%}", "#}")
+
+
+def init(run, *, cluster: str, service: str, stack: str | None, proton: str | None, directory: str, overwrite: bool) -> dict:
+    if bool(stack) == bool(proton):
+        raise BadInput(
+            "init: pass exactly one of --stack STACK (the admins' CloudFormation stack) or --proton ENV (the Proton environment)"
+            + (" (both were given)" if stack else ""),
+        )
+    if not cluster or not service:
+        raise BadInput("init: --cluster and --service must not be empty")
+    target = Path(directory)
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"--dir {directory}: not a directory")
+    existing = [name for name in _FILES if (target / name).exists()]
+    if existing and not overwrite:
+        raise BadInput(f"init: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {directory}; nothing was written", hint="pass --overwrite to replace them")
+
+    aws, ecs = _adapters(run)
+    from ..environment import find_proton_stack, proton_outputs, stack_outputs
+
+    live = ecs.describe_service(cluster, service)
+    if live is None:
+        raise BadInput(f"init: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
+    revision = ecs.revision(live["taskDefinition"])
+    if stack:
+        outputs, source = stack_outputs(aws, stack), f"stack {stack}"
+    else:
+        outputs = proton_outputs(aws, proton)
+        source = f"Proton environment {proton}"
+        if outputs is None:
+            found = find_proton_stack(aws, proton)
+            run.console.info(f"Proton API did not answer; using its stack {found}")
+            outputs, source = stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
+
+    imported = _import(live, revision.definition, outputs, cluster=cluster, source=source)
+    config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
+
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in ((CONFIG_FILE, config), (TASK_DEF_FILE, imported["task_definition_template"]), (SERVICE_DEF_FILE, imported["service_definition_template"])):
+        (target / name).write_text(content, encoding="utf-8")
+        written.append(str(target / name))
+    for warning in imported["warnings"]:
+        run.console.warn(warning)
+    return {
+        "status": "written",
+        "directory": str(target),
+        "files": written,
+        "cluster": cluster,
+        "service": service,
+        "app": imported["app"],
+        "container": imported["container"],
+        "port": imported["port"],
+        "task_definition": revision.arn,
+        "environment": {"stack": stack, "proton": proton},
+        "outputs": imported["outputs_config"],
+        "outputs_used": sorted(imported["used"]),
+        "derived": imported["derived"],
+        "warnings": imported["warnings"],
+    }
+
+
+def text(run, result: dict) -> str:
+    from ..ecs import short_name
+
+    lines = [f"imported service {result['service']} ({short_name(result['task_definition'])}) from cluster {result['cluster']}:"]
+    lines += [f"  wrote {path}" for path in result["files"]]
+    if result["outputs_used"]:
+        lines.append(f"  environment outputs used: {', '.join(result['outputs_used'])}")
+    if result["derived"]:
+        lines.append(f"  from the environment (left out of the service definition): {', '.join(result['derived'])}")
+    lines.append("next: `deployer diff --exit-code` should show no difference")
+    return "\n".join(lines)
+
+
+def _adapters(run):
+    """Aws and Ecs from the flags alone (Run.aws would read deployer.yaml for the region)."""
+    from ..aws import Aws
+    from ..ecs import Ecs
+
+    if "aws" not in run.__dict__:
+        run.__dict__["aws"] = Aws(region=run.options.region, profile=run.options.profile, console=run.console, assume_role_arn=run.options.assume_role_arn)
+    if "ecs" not in run.__dict__:
+        run.__dict__["ecs"] = Ecs(run.__dict__["aws"])
+    return run.__dict__["aws"], run.__dict__["ecs"]
+
+
+# ---------------------------------------------------------------------------------------
+# From the live service to templates
+
+
+def _split(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def _last(value: str) -> str:
+    return value.rsplit("/", 1)[-1]
+
+
+def _pick_keys(outputs: dict[str, str], wanted: set[str], defaults: list[str]) -> list[str] | None:
+    """Output keys whose (comma-split) values together are exactly `wanted`; defaults preferred."""
+    if not wanted:
+        return None
+    candidates = [k for k in outputs if _split(outputs[k]) and set(_split(outputs[k])) <= wanted]
+    candidates.sort(key=lambda k: (k not in defaults, defaults.index(k) if k in defaults else 0, k))
+    chosen: list[str] = []
+    covered: set[str] = set()
+    for key in candidates:
+        values = set(_split(outputs[key]))
+        if not values <= covered:
+            chosen.append(key)
+            covered |= values
+    return chosen if covered == wanted else None
+
+
+def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, source: str) -> dict:
+    warnings: list[str] = []
+    derived: list[str] = []
+    family = td["family"]
+    service_name = live["serviceName"]
+    containers = td.get("containerDefinitions", [])
+
+    # Which container gets the image and the traffic: the load balancer's, else the first with a port.
+    lbs = [lb for lb in live.get("loadBalancers", []) or [] if lb.get("containerName")]
+    if lbs:
+        container, port = lbs[0]["containerName"], lbs[0].get("containerPort")
+    else:
+        with_port = [c for c in containers if c.get("portMappings")]
+        chosen = with_port[0] if with_port else containers[0]
+        container = chosen["name"]
+        port = chosen["portMappings"][0].get("containerPort") if chosen.get("portMappings") else None
+    if len(containers) > 1:
+        warnings.append(f"{len(containers)} containers: `{container}` gets the new image on release; the others keep the images they have ({TASK_DEF_FILE})")
+
+    # --- environment outputs: which key holds the cluster, network, target group, repository
+    cluster_names = {cluster, _last(cluster), _last(live.get("clusterArn", "")), live.get("clusterArn", "")} - {""}
+    cluster_keys = sorted((k for k, v in outputs.items() if v in cluster_names), key=lambda k: (k != DEFAULT_OUTPUTS["cluster"], k))
+    if not cluster_keys:
+        raise BadInput(
+            f"init: no output of {source} names cluster `{_last(cluster)}`; deployer would deploy the service to another cluster",
+            hint="pass the environment (--stack / --proton) whose cluster runs this service",
+        )
+    outputs_config: dict[str, Any] = {"cluster": cluster_keys[0]}
+
+    vpc = (live.get("networkConfiguration") or {}).get("awsvpcConfiguration") or {}
+    subnet_keys = _pick_keys(outputs, set(vpc.get("subnets") or []), DEFAULT_OUTPUTS["subnets"])
+    sg_keys = _pick_keys(outputs, set(vpc.get("securityGroups") or []), DEFAULT_OUTPUTS["security_groups"])
+    network_derived = bool(subnet_keys and sg_keys and vpc.get("assignPublicIp", "DISABLED") == "DISABLED")
+    outputs_config["subnets"] = subnet_keys or _fallback_keys(outputs, DEFAULT_OUTPUTS["subnets"], "subnet-")
+    outputs_config["security_groups"] = sg_keys or _fallback_keys(outputs, DEFAULT_OUTPUTS["security_groups"], "sg-")
+
+    tg_key = None
+    if len(lbs) == 1 and lbs[0].get("targetGroupArn"):
+        matching = sorted((k for k, v in outputs.items() if v and normalize.same_resource(v, lbs[0]["targetGroupArn"])), key=lambda k: (k != DEFAULT_OUTPUTS["target_group"], k))
+        tg_key = matching[0] if matching else None
+    lb_derived = bool(tg_key) and lbs[0].get("containerPort") is not None and len(live.get("loadBalancers") or []) == 1
+    if lb_derived:
+        outputs_config["target_group"] = tg_key
+    elif not live.get("loadBalancers"):
+        outputs_config["target_group"] = None  # no load balancer: deployer must not add one
+
+    app_image = next((c.get("image", "") for c in containers if c["name"] == container), "")
+    repo_keys = sorted(
+        (k for k, v in outputs.items() if v and (app_image.startswith(v + ":") or app_image.startswith(v + "@"))),
+        key=lambda k: (k != DEFAULT_OUTPUTS["repository"], k),
+    )
+    if repo_keys:
+        outputs_config["repository"] = repo_keys[0]
+    elif DEFAULT_OUTPUTS["repository"] in outputs:
+        outputs_config["repository"] = DEFAULT_OUTPUTS["repository"]
+    else:
+        ecr = sorted(k for k, v in outputs.items() if ".dkr.ecr." in v)
+        outputs_config["repository"] = ecr[0] if ecr else DEFAULT_OUTPUTS["repository"]
+        if not ecr:
+            warnings.append(f"no output of {source} looks like an ECR repository; set `environment.outputs.repository` in {CONFIG_FILE}")
+
+    # --- the task definition template
+    params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY and k not in ("tags", "deleteRequestedAt")}
+    params = _tidy(params)
+    used: set[str] = set()
+    substituted = _substitute(params, outputs, used, skip_paths={("family",)} | {("containerDefinitions", i, "image") for i, c in enumerate(params["containerDefinitions"]) if c["name"] == container})
+    substituted["family"] = _Raw('"{{ app }}"')
+    for c in substituted["containerDefinitions"]:
+        if c["name"] == container:
+            c["image"] = _Raw('"{{ image }}"')
+    td_template = _dump(substituted)
+
+    # --- the service definition template
+    sd: dict[str, Any] = {}
+    if live.get("desiredCount") is not None:
+        sd["desiredCount"] = live["desiredCount"]
+    config = copy.deepcopy(live.get("deploymentConfiguration") or {})
+    alarms = config.get("alarms")
+    if isinstance(alarms, dict) and not alarms.get("enable") and not alarms.get("alarmNames"):
+        config.pop("alarms")
+    # deployer turns a rolling-back circuit breaker on unless the definition says otherwise.
+    config.setdefault("deploymentCircuitBreaker", {"enable": False, "rollback": False})
+    sd["deploymentConfiguration"] = config
+    if live.get("healthCheckGracePeriodSeconds") is not None:
+        sd["healthCheckGracePeriodSeconds"] = live["healthCheckGracePeriodSeconds"]
+    sd["enableExecuteCommand"] = bool(live.get("enableExecuteCommand", False))
+    if live.get("capacityProviderStrategy"):
+        sd["capacityProviderStrategy"] = live["capacityProviderStrategy"]
+    elif live.get("launchType") not in (None, "FARGATE"):
+        sd["launchType"] = live["launchType"]
+    if live.get("platformVersion") not in (None, "LATEST"):
+        sd["platformVersion"] = live["platformVersion"]
+    for key in ("placementConstraints", "placementStrategy", "serviceRegistries"):
+        if live.get(key):
+            sd[key] = live[key]
+    if live.get("propagateTags") not in (None, "NONE"):
+        sd["propagateTags"] = live["propagateTags"]
+    if live.get("enableECSManagedTags"):
+        sd["enableECSManagedTags"] = True
+    controller = (live.get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        sd["deploymentController"] = live["deploymentController"]
+        warnings.append(f"the service uses the {controller} deployment controller; deployer deploys with the ECS (rolling) controller")
+    if network_derived:
+        derived.append("networkConfiguration")
+    elif live.get("networkConfiguration"):
+        sd["networkConfiguration"] = live["networkConfiguration"]
+    if lb_derived:
+        derived.append("loadBalancers")
+    elif live.get("loadBalancers"):
+        sd["loadBalancers"] = live["loadBalancers"]
+    sd_template = _dump(_substitute(sd, outputs, used, skip_paths=set()))
+
+    return {
+        "app": family,
+        "service_name": service_name,
+        "container": container,
+        "port": port,
+        "outputs_config": outputs_config,
+        "task_definition_template": td_template,
+        "service_definition_template": sd_template,
+        "used": used,
+        "derived": derived,
+        "warnings": warnings,
+    }
+
+
+def _fallback_keys(outputs: dict[str, str], defaults: list[str], prefix: str) -> list[str]:
+    present = [k for k in defaults if k in outputs]
+    if present:
+        return present
+    looks = sorted(k for k, v in outputs.items() if v and all(part.startswith(prefix) for part in _split(v)))
+    return looks or list(defaults)
+
+
+def _tidy(value: Any) -> Any:
+    """Leave out what ECS fills in anyway: empty lists and mappings, a container's cpu 0."""
+    value = normalize.prune(value)
+    for c in value.get("containerDefinitions", []):
+        if c.get("cpu") == 0:
+            del c["cpu"]
+    return value
+
+
+class _Raw:
+    """Template text to put in the JSON as is (not quoted)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _reference(key: str) -> str:
+    return f"environment.outputs.{key}" if _IDENTIFIER.match(key) else f"environment.outputs[{json.dumps(key)}]"
+
+
+def _substitute(value: Any, outputs: dict[str, str], used: set[str], skip_paths: set[tuple], path: tuple = ()) -> Any:
+    """Strings equal to an output's value → a reference to that output (first key in sorted order)."""
+    if isinstance(value, dict):
+        return {k: _substitute(v, outputs, used, skip_paths, path + (k,)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, outputs, used, skip_paths, path + (i,)) for i, v in enumerate(value)]
+    if isinstance(value, str) and path not in skip_paths:
+        keys = sorted(k for k, v in outputs.items() if v and v == value)
+        if keys:
+            key = keys[0]
+            used.add(key)
+            if json.dumps(value)[1:-1] == value:  # nothing JSON would escape: a plain quoted reference
+                return _Raw(f'"{{{{ {_reference(key)} }}}}"')
+            return _Raw(f"{{{{ {_reference(key)} | tojson }}}}")
+        if any(marker in value for marker in _JINJA_MARKERS):
+            return _Raw("{% raw %}" + json.dumps(value) + "{% endraw %}")
+    return value
+
+
+def _dump(value: Any) -> str:
+    """Pretty JSON with _Raw values inserted verbatim."""
+    raws: list[str] = []
+
+    def mark(v):
+        if isinstance(v, _Raw):
+            raws.append(v.text)
+            return f"\x00RAW{len(raws) - 1}\x00"
+        if isinstance(v, dict):
+            return {k: mark(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [mark(x) for x in v]
+        return v
+
+    text = json.dumps(mark(value), indent=2)
+    for index, raw in enumerate(raws):
+        text = text.replace(json.dumps(f"\x00RAW{index}\x00"), raw)
+    return text + "\n"
+
+
+def _config_text(imported: dict, *, region: str, stack: str | None, proton: str | None, source: str) -> str:
+    import yaml
+
+    environment: dict[str, Any] = {"stack": stack} if stack else {"proton": proton}
+    environment["outputs"] = imported["outputs_config"]
+    service: dict[str, Any] = {}
+    if imported["service_name"] != imported["app"]:
+        service["name"] = imported["service_name"]
+    service["definition"] = SERVICE_DEF_FILE
+    service["container"] = imported["container"]
+    if imported["port"] is not None:
+        service["port"] = imported["port"]
+    document = {
+        "app": imported["app"],
+        "region": region,
+        "environment": environment,
+        "image": {"context": ".", "dockerfile": "Dockerfile"},
+        "task_definition": TASK_DEF_FILE,
+        "service": service,
+        "deploy": {"timeout": 600, "rollback_on_failure": True},
+        "vars": {},
+    }
+    header = (
+        f"# Written by `deployer init` from service {imported['service_name']} and the outputs of {source}.\n"
+        "# `deployer diff` shows what a release would change; `deployer release` builds and deploys.\n"
+    )
+    return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
