@@ -86,7 +86,7 @@ class App:
 
     def commit(self, message: str = "change") -> str:
         git(self.path, "add", "-A")
-        git(self.path, "commit", "-qm", message)
+        git(self.path, "commit", "-q", "--allow-empty", "-m", message)
         return git(self.path, "rev-parse", "HEAD")
 
 

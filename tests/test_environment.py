@@ -1,0 +1,98 @@
+"""Environment outputs: the Proton API path (botocore Stubber on a real client: moto has no Proton),
+and the fallback to the AWSProton-<env>-cloudformation-- stack (against the local AWS)."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from deployer import environment
+from deployer.aws import Aws
+from deployer.config import DEFAULT_OUTPUTS, EnvironmentConfig, OutputNames
+from deployer.errors import BadInput
+
+OUTPUTS = OutputNames(
+    cluster=DEFAULT_OUTPUTS["cluster"],
+    subnets=DEFAULT_OUTPUTS["subnets"],
+    security_groups=DEFAULT_OUTPUTS["security_groups"],
+    target_group=DEFAULT_OUTPUTS["target_group"],
+    repository=DEFAULT_OUTPUTS["repository"],
+)
+
+
+def aws_with_proton(stubbed_client) -> Aws:
+    aws = Aws(region="us-east-1")
+    aws._session = boto3.Session(region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    aws._clients["proton/1/5"] = stubbed_client  # the key Aws.client("proton", attempts=1, timeout=5) uses
+    return aws
+
+
+def proton_client():
+    return boto3.client("proton", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+
+
+def test_proton_api_outputs_all_pages():
+    client = proton_client()
+    with Stubber(client) as stub:
+        stub.add_response(
+            "list_environment_outputs",
+            {"outputs": [{"key": "ClusterName", "valueString": "prod"}, {"key": "PrivateSubnet1", "valueString": "subnet-1"}], "nextToken": "t1"},
+            {"environmentName": "prod"},
+        )
+        stub.add_response(
+            "list_environment_outputs",
+            {"outputs": [
+                {"key": "PrivateSubnet2", "valueString": "subnet-2"},
+                {"key": "ServiceSecurityGroup", "valueString": "sg-1"},
+                {"key": "EcrRepositoryUri", "valueString": "123456789012.dkr.ecr.us-east-1.amazonaws.com/web"},
+            ]},
+            {"environmentName": "prod", "nextToken": "t1"},
+        )
+        env = environment.resolve(aws_with_proton(client), EnvironmentConfig(stack=None, proton="prod", outputs=OUTPUTS))
+        stub.assert_no_pending_responses()
+    assert env.source == "proton" and env.stack is None
+    assert env.cluster == "prod" and env.subnets == ["subnet-1", "subnet-2"] and env.security_groups == ["sg-1"]
+    assert env.target_group is None  # no TargetGroupArn output: a service without a load balancer
+    assert "no `TargetGroupArn` output" in env.notes[0]
+
+
+def test_proton_access_denied_is_not_mistaken_for_end_of_support():
+    client = proton_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("list_environment_outputs", service_error_code="AccessDeniedException", service_message="no", http_status_code=403)
+        with pytest.raises(Exception) as caught:
+            environment.proton_outputs(aws_with_proton(client), "prod")
+    assert caught.value.exit_code == 3 and "AccessDeniedException" in caught.value.message
+
+
+def test_retired_proton_api_falls_back_to_its_stack(aws, platform, monkeypatch):
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    client = proton_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("list_environment_outputs", service_error_code="UnknownOperationException", http_status_code=404)
+        real = Aws(region="us-east-1")
+        real._clients["proton/1/5"] = client
+        env = environment.resolve(real, EnvironmentConfig(stack=None, proton="demo", outputs=OUTPUTS))
+    assert env.source == "proton" and env.stack == platform["stack"]
+    assert env.cluster == platform["outputs"]["ClusterName"]
+    assert env.notes[0].startswith("Proton API did not answer; using its stack AWSProton-demo-cloudformation--")
+
+
+def test_stack_name_candidates(aws, monkeypatch):
+    for key, value in aws.env().items():
+        monkeypatch.setenv(key, value)
+    cfn = aws.client("cloudformation")
+    def body(name):
+        return '{"Resources": {"P": {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "/%s", "Type": "String", "Value": "x"}}}}' % name
+
+    # Proton truncated long environment names in the stack name.
+    cfn.create_stack(StackName="AWSProton-customer-porta-cloudformation--ABCDEFGHIJ", TemplateBody=body("a"))
+    real = Aws(region="us-east-1")
+    assert environment.find_proton_stack(real, "customer-portal-production") == "AWSProton-customer-porta-cloudformation--ABCDEFGHIJ"
+    cfn.create_stack(StackName="AWSProton-customer-portal-cloudformation--KLMNOPQRST", TemplateBody=body("b"))
+    with pytest.raises(BadInput, match="2 stacks match Proton environment `customer-portal-production`"):
+        environment.find_proton_stack(real, "customer-portal-production")
+    with pytest.raises(BadInput, match="no stack named AWSProton-other-cloudformation-"):
+        environment.find_proton_stack(real, "other")
