@@ -374,6 +374,20 @@ def wait(
     _execute(options, lambda run: run_wait(run, services=service), _summary)
 
 
+@app.command(name="iam-policy")
+def iam_policy(
+    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+) -> None:
+    """Print the least-privilege IAM policy a release role needs (for CodeBuild), from the config.
+
+    Example: deployer iam-policy > release-policy.json
+    """
+    from .commands import iam_policy as cmd
+
+    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile)
+    _execute(options, cmd.iam_policy, cmd.text)
+
+
 def main() -> None:
     try:
         app()
