@@ -17,7 +17,7 @@ def diagnose(run, cluster: str, verdict) -> list[str]:
     except Exception as exc:  # noqa: BLE001 - diagnosis must not mask the real failure
         lines = [f"(could not collect the stopped tasks: {exc})"]
     for line in lines:
-        run.console.error(line) if line.startswith("task ") else run.console.info(line)
+        run.console.error(line) if not line.startswith(" ") else run.console.info(line)
     return lines
 
 
@@ -34,19 +34,32 @@ def _collect(run, cluster: str, verdict) -> list[str]:
         tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
     tasks = [t for t in tasks if not verdict.deployment_id or t.get("startedBy") in (None, verdict.deployment_id)] or tasks
     tasks.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
-    log_configs = _log_configs(run, tasks[:MAX_TASKS])
-    for task in tasks[:MAX_TASKS]:
-        task_id = task["taskArn"].rsplit("/", 1)[-1]
-        lines.append(f"task {task_id} ({short_name(task.get('taskDefinitionArn'))}) stopped: {task.get('stoppedReason', 'no reason given')}")
+    # Tasks that failed the same way are reported once, with their ids, and the logs of the newest.
+    groups: dict[tuple, list[dict]] = {}
+    for task in tasks:
+        signature = (
+            task.get("taskDefinitionArn"),
+            task.get("stoppedReason"),
+            tuple((c.get("name"), c.get("exitCode"), c.get("reason")) for c in task.get("containers", [])),
+        )
+        groups.setdefault(signature, []).append(task)
+    shown = list(groups.values())[:MAX_TASKS]
+    log_configs = _log_configs(run, [group[0] for group in shown])
+    for group in shown:
+        task = group[0]
+        ids = [t["taskArn"].rsplit("/", 1)[-1] for t in group]
+        label = f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({', '.join(i[:8] for i in ids[:5])}{'…' if len(ids) > 5 else ''})"
+        lines.append(f"{label} of {short_name(task.get('taskDefinitionArn'))} stopped: {task.get('stoppedReason', 'no reason given')}")
         for container in task.get("containers", []):
             exit_code = container.get("exitCode")
             reason = container.get("reason")
             lines.append(f"  container {container.get('name')}: exit code {exit_code if exit_code is not None else '-'}" + (f", {reason}" if reason else ""))
             cfg = log_configs.get((task.get("taskDefinitionArn"), container.get("name")))
             if cfg:
-                lines.extend("    | " + line for line in _log_tail(run, cfg, container.get("name"), task_id))
-    if len(tasks) > MAX_TASKS:
-        lines.append(f"... and {len(tasks) - MAX_TASKS} more stopped tasks")
+                lines.append(f"  last log lines of task {ids[0]}:")
+                lines.extend("    | " + line for line in _log_tail(run, cfg, container.get("name"), ids[0]))
+    if len(groups) > MAX_TASKS:
+        lines.append(f"... and {len(groups) - MAX_TASKS} more kinds of stopped tasks")
     return lines
 
 

@@ -81,7 +81,7 @@ def judge(service: dict | None, target: Target) -> Verdict | None:
     if state == "FAILED":
         reason = ours.get("rolloutStateReason") or "rolloutState FAILED"
         if rollback:
-            return verdict(False, "ROLLED_BACK_BY_ECS", f"{reason}; ECS is rolling back to {short_name(other_primary.get('taskDefinition'))}")
+            return verdict(False, "ROLLED_BACK_BY_ECS", f"{reason.rstrip('.')}; ECS is rolling back to {short_name(other_primary.get('taskDefinition'))}")
         return verdict(False, "FAILED", reason)
     if state == "COMPLETED":
         if running == target.task_definition:
@@ -114,7 +114,9 @@ def watch(
     deadline = clock() + timeout
     pending = {t.service: t for t in targets}
     verdicts: dict[str, Verdict] = {}
-    progress = {name: _Progress(seen_events=set((since_events or {}).get(name, set()))) for name in pending}
+    # The caller's sets are updated in place: a later watch (the rollback's) does not repeat events.
+    since_events = since_events if since_events is not None else {}
+    progress = {name: _Progress(seen_events=since_events.setdefault(name, set())) for name in pending}
     interval = FIRST_INTERVAL
     last: dict[str, dict | None] = {}
     while True:

@@ -52,19 +52,23 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     aws, ecs = _adapters(run)
     from ..environment import find_proton_stack, proton_outputs, stack_outputs
 
+    try:
+        if stack:
+            outputs, source = stack_outputs(aws, stack), f"stack {stack}"
+        else:
+            outputs = proton_outputs(aws, proton)
+            source = f"Proton environment {proton}"
+            if outputs is None:
+                found = find_proton_stack(aws, proton)
+                run.console.info(f"Proton API did not answer; using its stack {found}")
+                outputs, source = stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
+    except BadInput as exc:  # the messages name deployer.yaml's keys; here they were flags
+        message = exc.message.replace("environment.stack:", "--stack:").replace("environment.proton:", "--proton:")
+        raise BadInput(message, hint="pass the admins' environment stack with --stack, or the Proton environment name with --proton") from None
     live = ecs.describe_service(cluster, service)
     if live is None:
         raise BadInput(f"init: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
     revision = ecs.revision(live["taskDefinition"])
-    if stack:
-        outputs, source = stack_outputs(aws, stack), f"stack {stack}"
-    else:
-        outputs = proton_outputs(aws, proton)
-        source = f"Proton environment {proton}"
-        if outputs is None:
-            found = find_proton_stack(aws, proton)
-            run.console.info(f"Proton API did not answer; using its stack {found}")
-            outputs, source = stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
 
     imported = _import(live, revision.definition, outputs, cluster=cluster, source=source)
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
@@ -76,7 +80,9 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
         written.append(str(target / name))
     for warning in imported["warnings"]:
         run.console.warn(warning)
+    verified = _verify(run, aws, target / CONFIG_FILE)
     return {
+        "verified": verified,
         "status": "written",
         "directory": str(target),
         "files": written,
@@ -103,8 +109,31 @@ def text(run, result: dict) -> str:
         lines.append(f"  environment outputs used: {', '.join(result['outputs_used'])}")
     if result["derived"]:
         lines.append(f"  from the environment (left out of the service definition): {', '.join(result['derived'])}")
-    lines.append("next: `deployer diff --exit-code` should show no difference")
+    if result.get("verified"):
+        lines.append("checked: `deployer diff` shows no difference against the live service")
+    else:
+        lines.append("check: `deployer diff` shows differences (see the warning above)")
     return "\n".join(lines)
+
+
+def _verify(run, aws, config_path: Path) -> bool:
+    """`deployer diff` on what was just written: True when it shows no difference (warned otherwise)."""
+    from ..context import Options, Run
+    from ..errors import DeployerError
+    from . import diff as diff_command
+
+    check = Run(Options(config=str(config_path.resolve()), region=run.options.region, profile=run.options.profile, assume_role_arn=run.options.assume_role_arn), console=run.console)
+    check.__dict__["aws"] = aws
+    try:
+        result = diff_command.diff(check, image=None, services=None)
+    except DeployerError as exc:
+        run.console.warn(f"the written files do not render against the live service yet: {exc.message}")
+        return False
+    if result["changed"]:
+        shown = diff_command.text(check, {**result}) or ""
+        run.console.warn("`deployer diff` on the written files shows differences (edit the templates, or report it):\n" + shown)
+        return False
+    return True
 
 
 def _adapters(run):
@@ -283,11 +312,16 @@ def _fallback_keys(outputs: dict[str, str], defaults: list[str], prefix: str) ->
 
 
 def _tidy(value: Any) -> Any:
-    """Leave out what ECS fills in anyway: empty lists and mappings, a container's cpu 0."""
+    """Leave out what ECS fills in anyway: empty lists and mappings, a container's cpu 0, tcp, awsvpc host ports."""
     value = normalize.prune(value)
     for c in value.get("containerDefinitions", []):
         if c.get("cpu") == 0:
             del c["cpu"]
+        for mapping in c.get("portMappings", []):
+            if mapping.get("hostPort") == mapping.get("containerPort") and value.get("networkMode") == "awsvpc":
+                del mapping["hostPort"]
+            if mapping.get("protocol") == "tcp":
+                del mapping["protocol"]
     return value
 
 
