@@ -18,8 +18,8 @@ def test_failed_release_says_why(app, aws, platform):
     failed = deploy(app, platform, "broken")
     assert failed.code == 1
     err = failed.stderr
-    assert "ECS deployment circuit breaker: tasks failed to start." in err
-    assert "stopped: Essential container in task exited" in err
+    assert "ECS deployment circuit breaker: tasks failed to start; ECS is rolling back to web:1" in err
+    assert "of web:2 stopped: Essential container in task exited" in err
     assert "container app: exit code 1" in err
     # The last log lines of the stopped task, read from CloudWatch Logs.
     assert "| " in err and "panic: cannot connect to database at db:5432" in err
