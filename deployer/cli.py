@@ -7,11 +7,16 @@ so `deployer --help` stays fast.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 from typing import Annotated, Callable, Optional
 
-import typer
+# typer's rich help imports rich.markdown and markdown-it (~0.3 s at every --help); click's plain
+# help costs nothing. Progress output still uses rich, imported only when it prints.
+os.environ.setdefault("TYPER_USE_RICH", "0")
+
+import typer  # noqa: E402
 
 from . import __version__
 from .context import Options, Run

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from . import config as config_module
 from .console import Console
 
 
@@ -33,7 +32,9 @@ class Run:
 
     @cached_property
     def config(self):
-        return config_module.load(self.options.config)
+        from .config import load
+
+        return load(self.options.config)
 
     @cached_property
     def aws(self):

@@ -5,7 +5,7 @@ and writes deployer.yaml, ecs-task-def.json.j2 and ecs-service-def.json.j2 such 
 `deployer diff` right after shows no difference:
 
 - every string equal to an environment output becomes `{{ environment.outputs.<Key> }}`, the
-  app container's image `{{ image }}`, the family `{{ app }}`;
+  app container's image `{{ image }}`, the family `{{ service.family }}`;
 - network configuration and load balancer are left out of the service definition when they are
   what deployer derives from the outputs (else kept, with outputs substituted);
 - settings deployer would otherwise default (the circuit breaker) are written as they are.
@@ -68,6 +68,8 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     live = ecs.describe_service(cluster, service)
     if live is None:
         raise BadInput(f"init: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
+    if not live.get("taskDefinition"):
+        raise BadInput(f"init: service `{service}` has no task definition of its own (task sets / external deployment controller); deployer cannot adopt it")
     revision = ecs.revision(live["taskDefinition"])
 
     imported = _import(live, revision.definition, outputs, cluster=cluster, source=source)
@@ -242,7 +244,7 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
     params = _tidy(params)
     used: set[str] = set()
     substituted = _substitute(params, outputs, used, skip_paths={("family",)} | {("containerDefinitions", i, "image") for i, c in enumerate(params["containerDefinitions"]) if c["name"] == container})
-    substituted["family"] = _Raw('"{{ app }}"')
+    substituted["family"] = _Raw('"{{ service.family }}"')
     for c in substituted["containerDefinitions"]:
         if c["name"] == container:
             c["image"] = _Raw('"{{ image }}"')

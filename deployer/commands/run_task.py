@@ -199,8 +199,7 @@ class _LogFollower:
 
     def _client(self):
         if self.region and self.region != self.run.aws.region:
-            import boto3  # a log group in another region than the cluster's: rare, but ECS allows it
-
+            # A log group in another region than the cluster's: rare, but ECS allows it.
             return self.run.aws.session.client("logs", region_name=self.region)
         return self.run.aws.client("logs")
 
@@ -266,7 +265,8 @@ def _learn_secrets(run, container: dict) -> None:
                 except ValueError:
                     pass
             else:
-                values = [run.aws.client("ssm", attempts=2).get_parameter(Name=ref, WithDecryption=True)["Parameter"]["Value"]]
+                name = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
+                values = [run.aws.client("ssm", attempts=2).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]]
         except Exception as exc:  # noqa: BLE001 - masking is best effort; the task reads them, not us
             run.console.debug(f"could not read secret {item.get('name')} to mask it in the logs: {exc}")
             continue
