@@ -6,10 +6,12 @@ every line is plain text with a UTC timestamp so CodeBuild logs read in order.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
 from datetime import datetime, timezone
+from typing import Iterator
 
 
 def _plain_wanted(stream) -> bool:
@@ -77,3 +79,24 @@ class Console:
     def debug(self, message: str) -> None:
         if self.verbose:
             self._emit("debug", message)
+
+    @contextlib.contextmanager
+    def activity(self, message: str) -> Iterator["_Activity"]:
+        """A spinner with a status line on a terminal (rollout watching); nothing in plain mode,
+        where the progress lines themselves say that things move."""
+        if self.plain or self.quiet:
+            yield _Activity(None)
+            return
+        with self._rich_console().status(message, spinner="dots") as status:
+            yield _Activity(status)
+
+
+class _Activity:
+    def __init__(self, status):
+        self._status = status
+
+    def update(self, message: str) -> None:
+        if self._status is not None:
+            from rich.markup import escape
+
+            self._status.update(escape(message))

@@ -117,6 +117,11 @@ def watch(
     # The caller's sets are updated in place: a later watch (the rollback's) does not repeat events.
     since_events = since_events if since_events is not None else {}
     progress = {name: _Progress(seen_events=since_events.setdefault(name, set())) for name in pending}
+    with console.activity(f"watching {', '.join(pending)}") as activity:
+        return _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, on_poll)
+
+
+def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, on_poll):
     interval = FIRST_INTERVAL
     last: dict[str, dict | None] = {}
     while True:
@@ -133,6 +138,7 @@ def watch(
             pending.pop(name, None)
         if not pending:
             return verdicts
+        activity.update("watching " + "; ".join(progress[name].last_line.get(name, name) for name in pending))
         remaining = deadline - clock()
         if remaining <= 0:
             for name, target in pending.items():
