@@ -34,6 +34,8 @@ class Aws:
                 session = boto3.Session(region_name=self._region, profile_name=self._profile)
                 if self._assume_role_arn:
                     session = _assumed_session(session, self._assume_role_arn)
+                    if self.console is not None:
+                        self.console.debug(f"aws sts.AssumeRole {self._assume_role_arn}")
             if not session.region_name:
                 raise BadInput(
                     "no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region"

@@ -164,7 +164,7 @@ def release(
 def build(
     push: Annotated[bool, typer.Option("--push", help="Also push to the environment's repository.")] = False,
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Build the image (and --push it) without deploying.
 
@@ -173,7 +173,7 @@ def build(
     from .commands.build import build as run_build
 
     args = _build_args(build_arg)
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: run_build(run, tag=tag, build_args=args, rebuild=rebuild, push=push), lambda run, r: f"{r['status']}: {r['image']}")
 
 
@@ -222,7 +222,7 @@ def render(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the template's).")] = None,
     service: ServiceOpt = None,
     config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the rendered task definition and service definition (validated; secrets masked).
 
@@ -230,13 +230,13 @@ def render(
     """
     from .commands import render as cmd
 
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.render(run, image=image, services=service), cmd.text)
 
 
 @app.command(name="env")
 def env_command(
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the admin environment's resolved outputs (cluster, subnets, target group, repository).
 
@@ -244,14 +244,14 @@ def env_command(
     """
     from .commands import env as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.env, lambda run, r: cmd.text(r))
 
 
 @app.command()
 def status(
     service: ServiceOpt = None, config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Show the service, its deployments (revision, image, commit, rollout state) and recent events.
 
@@ -259,7 +259,7 @@ def status(
     """
     from .commands import status as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.status(run, services=service), lambda run, r: cmd.text(r))
 
 
@@ -270,7 +270,7 @@ def revisions(
     prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never the running, last healthy, or in-use ones).")] = False,
     keep: Annotated[int, typer.Option("--keep", help="With --prune: how many of the newest revisions to keep.")] = 10,
     dry_run: DryRunOpt = False,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
 
@@ -278,7 +278,7 @@ def revisions(
     """
     from .commands import revisions as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, assume_role_arn=assume_role_arn)
     if prune:
         _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
     else:
@@ -291,7 +291,7 @@ def diff(
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is a difference.")] = False,
     service: ServiceOpt = None,
     config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Show what would change: rendered definitions against what runs (normalised unified diff).
 
@@ -299,7 +299,7 @@ def diff(
     """
     from .commands import diff as cmd
 
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.diff(run, image=image, services=service), cmd.text)
     if exit_code and _LAST_RESULT.get("changed"):
         raise typer.Exit(1)
@@ -313,7 +313,7 @@ def init(
     proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
     directory: Annotated[str, typer.Option("--dir", help="Where to write deployer.yaml and the templates.")] = ".",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
-    output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+    output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Import a live service into deployer.yaml and Jinja templates (adopt deployer in one command).
 
@@ -321,7 +321,7 @@ def init(
     """
     from .commands import init as cmd
 
-    options = _opts(output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.init(run, cluster=cluster, service=service, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.text)
 
 
@@ -330,7 +330,7 @@ def run_command(
     ctx: typer.Context,
     service: Annotated[Optional[str], typer.Option("--service", "-s", help="Service whose definition and network to use (default: the first).")] = None,
     config: ConfigOpt = None, var: VarOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Run a one-off task (a migration, say) from the service's revision with the command overridden.
 
@@ -339,7 +339,7 @@ def run_command(
     """
     from .commands import run_task as cmd
 
-    options = _opts(config=config, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
     code = _LAST_RESULT.get("exit_code")
     if code:
@@ -350,7 +350,7 @@ def run_command(
 def verify(
     service: ServiceOpt = None,
     config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Pre-flight checks: cluster, subnets, security groups, target group ↔ port, roles, image, log group, secrets.
 
@@ -358,7 +358,7 @@ def verify(
     """
     from .commands import verify as cmd
 
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
     if not _LAST_RESULT.get("ok", True):
         raise typer.Exit(1)
@@ -367,7 +367,7 @@ def verify(
 @app.command()
 def wait(
     service: ServiceOpt = None, config: ConfigOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Follow the service's current deployment until it completes or fails (exit 0 / 1).
 
@@ -375,13 +375,13 @@ def wait(
     """
     from .commands.wait import wait as run_wait
 
-    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: run_wait(run, services=service), _summary)
 
 
 @app.command(name="iam-policy")
 def iam_policy(
-    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None,
+    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the least-privilege IAM policy a release role needs (for CodeBuild), from the config.
 
@@ -389,7 +389,7 @@ def iam_policy(
     """
     from .commands import iam_policy as cmd
 
-    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile)
+    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.iam_policy, cmd.text)
 
 

@@ -57,10 +57,7 @@ class Run:
     def environment(self):
         from .environment import resolve
 
-        env = resolve(self.aws, self.config.environment, console=self.console)
-        for note in env.notes:
-            self.console.debug(note)
-        return env
+        return resolve(self.aws, self.config.environment, console=self.console)
 
     @cached_property
     def git(self):

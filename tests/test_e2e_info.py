@@ -83,3 +83,11 @@ def test_no_wait_returns_at_once_then_wait_gives_the_verdict(app, aws, platform)
         assert waited.json["services"][0]["verdict"] == "COMPLETED"
     finally:
         aws.configure(tick=0.05)
+
+
+def test_verbose_shows_each_aws_call_and_assume_role_works(app, aws, platform):
+    result = app.cli("env", "-v", "--assume-role-arn", platform["outputs"]["TaskRoleArn"])
+    assert result.code == 0, result.stderr
+    assert "aws sts.AssumeRole" in result.stderr
+    assert "aws cloudformation.DescribeStacks" in result.stderr
+    assert "aws cloudformation.ListStacks" in result.stderr

@@ -126,3 +126,18 @@ def test_buildspec_command_runs_against_the_local_aws(docker_app, docker_env, aw
     artifact = json.loads((docker_app.path / redirect.strip()).read_text())
     assert artifact["status"] == "deployed" and artifact["image_tag"] == sha
     assert spec["artifacts"]["files"] == [redirect.strip()]
+
+
+def test_build_alone_and_build_push(docker_app, docker_env, aws, platform):
+    built = docker_app.cli("build", "--output", "json", *build_arg(docker_env))
+    assert built.code == 0, built.stderr
+    assert built.json["status"] == "built" and built.json["image_digest"] is None
+    pushed = docker_app.cli("build", "--push", "--output", "json", *build_arg(docker_env))
+    assert pushed.code == 0, pushed.stderr
+    sha = _head(docker_app)
+    repo = platform["outputs"]["EcrRepositoryUri"]
+    assert pushed.json["status"] == "pushed" and pushed.json["tag"] == sha
+    assert pushed.json["image_digest"] == registry_digest(docker_env, repo, sha)
+    again = docker_app.cli("build", "--push", "--output", "json", *build_arg(docker_env))
+    assert again.json["status"] == "exists"
+    assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
