@@ -7,11 +7,11 @@ write, so a broken environment fails as bad input with nothing changed.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .aws import error_code
 from .errors import BadInput, DeployerError
-from .render import Rendered, render_service
+from .render import Rendered
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 

@@ -86,3 +86,16 @@ class Run:
         if unknown:
             raise BadInput(f"--service {unknown[0]}: not in {self.config.path.name} (services: {', '.join(known)})")
         return [known[n] for n in names]
+
+    def live_services(self, names: list[str] | None = None, *, must_exist: bool = False) -> list[tuple]:
+        """(service config, described service or None) for each selected service: one DescribeServices call."""
+        cluster = self.environment.cluster
+        selected = self.services(names)
+        live = self.ecs.describe_services(cluster, [s.name for s in selected])
+        if must_exist:
+            from .errors import BadInput
+
+            missing = [s.name for s in selected if live[s.name] is None]
+            if missing:
+                raise BadInput(f"service {missing[0]} does not exist in cluster {cluster} (run `deployer release` or `deploy` first)")
+        return [(svc, live[svc.name]) for svc in selected]

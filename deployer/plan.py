@@ -109,7 +109,7 @@ def plan_service(
 
     if task_def is not None:
         live_td = ecs.revision(previous).definition if previous else None
-        if live_td is not None and normalize.task_definition(live_td) == normalize.task_definition(task_def):
+        if live_td is not None and normalize.same_task_definition(task_def, live_td):
             target = previous
             reason = f"rendered task definition equals the running revision {short_name(previous)}: nothing to register"
         else:

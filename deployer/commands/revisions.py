@@ -8,12 +8,9 @@ DEFAULT_LIMIT = 20
 
 
 def revisions(run, *, services: list[str] | None = None, limit: int = DEFAULT_LIMIT) -> dict:
-    cluster = run.environment.cluster
-    selected = run.services(services)
-    live = run.ecs.describe_services(cluster, [s.name for s in selected])
     out = []
-    for svc in selected:
-        service = live[svc.name] or {}
+    for svc, service in run.live_services(services):
+        service = service or {}
         running = service.get("taskDefinition")
         in_use = {d.get("taskDefinition") for d in service.get("deployments", [])}
         rows = []
@@ -59,12 +56,9 @@ def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
 
     if keep < 1:
         raise BadInput(f"--keep {keep}: keep at least 1 revision")
-    cluster = run.environment.cluster
-    selected = run.services(services)
-    live = run.ecs.describe_services(cluster, [s.name for s in selected])
     out = []
-    for svc in selected:
-        service = live[svc.name] or {}
+    for svc, service in run.live_services(services):
+        service = service or {}
         protected = {d.get("taskDefinition"): f"used by deployment {d.get('id')}" for d in service.get("deployments", [])}
         if service.get("taskDefinition"):
             protected[service["taskDefinition"]] = "running"

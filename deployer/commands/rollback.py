@@ -31,12 +31,9 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     started = time.monotonic()
     console = run.console
     cluster = run.environment.cluster
-    selected = run.services(services)
-    live = run.ecs.describe_services(cluster, [s.name for s in selected])
-    missing = [s.name for s in selected if live[s.name] is None]
-    if missing:
-        raise BadInput(f"service {missing[0]} does not exist in cluster {cluster}: nothing to roll back")
-    chosen = {svc.name: choose_target(run, svc, live[svc.name], to) for svc in selected}
+    pairs = run.live_services(services, must_exist=True)
+    live = {svc.name: service for svc, service in pairs}
+    chosen = {svc.name: choose_target(run, svc, service, to) for svc, service in pairs}
     entries = [
         {"service": name, "from": live[name].get("taskDefinition"), "to": rev.arn}
         for name, rev in chosen.items()

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from ..ecs import short_name
-from ..errors import BadInput
 
 EVENTS = 8
 
 
 def status(run, *, services: list[str] | None = None) -> dict:
     cluster = run.environment.cluster
-    selected = run.services(services)
-    live = run.ecs.describe_services(cluster, [s.name for s in selected])
     out = []
-    for svc in selected:
-        service = live[svc.name]
-        if service is None:
-            raise BadInput(f"service {svc.name} does not exist in cluster {cluster} (run `deployer deploy` or `release` first)")
+    for svc, service in run.live_services(services, must_exist=True):
         deployments = []
         for d in service.get("deployments", []):
             rev = run.ecs.revision(d["taskDefinition"])

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from .. import rollout
 from ..ecs import primary_deployment
-from ..errors import BadInput, DeploymentFailed
+from ..errors import DeploymentFailed
 
 
 def wait(run, *, services: list[str] | None = None) -> dict:
     cluster = run.environment.cluster
-    selected = run.services(services)
-    live = run.ecs.describe_services(cluster, [s.name for s in selected])
     targets = []
-    for svc in selected:
-        service = live[svc.name]
-        if service is None:
-            raise BadInput(f"service {svc.name} does not exist in cluster {cluster}")
+    for svc, service in run.live_services(services, must_exist=True):
         primary = primary_deployment(service) or {}
         targets.append(rollout.Target(svc.name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition")))
     verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console)

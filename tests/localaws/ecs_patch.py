@@ -22,6 +22,7 @@ _installed = False
 _orig_create_service = EC2ContainerServiceBackend.create_service
 _orig_update_service = EC2ContainerServiceBackend.update_service
 _orig_list_tasks = EC2ContainerServiceBackend.list_tasks
+_orig_run_task = EC2ContainerServiceBackend.run_task
 _orig_create_service_response = EC2ContainerServiceResponse.create_service
 _orig_responses = {name: getattr(EC2ContainerServiceResponse, name)
                    for name in ("list_task_definitions", "list_tasks", "list_services")}
@@ -34,6 +35,7 @@ def install() -> None:
     EC2ContainerServiceBackend.create_service = create_service
     EC2ContainerServiceBackend.update_service = update_service
     EC2ContainerServiceBackend.list_tasks = list_tasks
+    EC2ContainerServiceBackend.run_task = run_task
     EC2ContainerServiceResponse.create_service = create_service_response
     EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_response
     EC2ContainerServiceResponse.list_tasks = list_tasks_response
@@ -95,6 +97,20 @@ def list_tasks(self: EC2ContainerServiceBackend, cluster_str=None, container_ins
         group = f"service:{service_name.split('/')[-1]}"
         tasks = [t for t in tasks if getattr(t, "group", None) == group]
     return tasks
+
+
+def run_task(self: EC2ContainerServiceBackend, cluster_str: str, task_definition_str: str, count: int,
+             overrides: dict[str, Any] | None, started_by: str, tags: list[dict[str, str]] | None,
+             launch_type: str | None, networking_configuration: dict[str, Any] | None = None,
+             group: str | None = None, platform_version: str | None = None):
+    """Fargate one-off tasks run, log and stop over ticks (oneoff.py); a RunTask without a
+    launch type (capacity provider strategy) counts as Fargate. EC2/EXTERNAL: plain moto."""
+    if ENGINE is None or launch_type not in (None, "", "FARGATE"):
+        return _orig_run_task(self, cluster_str, task_definition_str, count, overrides, started_by,
+                              tags, launch_type, networking_configuration, group, platform_version)
+    return ENGINE.oneoffs.run(self, cluster_str, task_definition_str, count, overrides, started_by,
+                              tags, launch_type or "FARGATE", networking_configuration, group,
+                              platform_version)
 
 
 def _require_active(backend: EC2ContainerServiceBackend, td_str: str):

@@ -136,6 +136,10 @@ class Engine:
         # Every deployment ever made, with wall-clock times of the verdicts (for
         # benchmarks that measure how fast a client notices COMPLETED/FAILED).
         self.history: dict[str, dict[str, Any]] = {}
+        # One-off tasks (RunTask outside a service, e.g. `deployer run`): see oneoff.py.
+        from .oneoff import OneOffs  # here, not at the top: oneoff.py imports this module
+
+        self.oneoffs = OneOffs(settings)
 
     # ---- entry points from the patched moto API --------------------------------
     def service_created(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
@@ -199,6 +203,7 @@ class Engine:
                 del self.services[arn]
                 continue
             self._tick_service(backend, service)
+        self.oneoffs.tick()  # one-off tasks (oneoff.py); service tasks are never among them
 
     def _tick_service(self, backend: EC2ContainerServiceBackend, svc: Service) -> None:
         s = self.settings
@@ -408,24 +413,8 @@ class Engine:
 
     def _write_logs(self, backend: EC2ContainerServiceBackend, td: TaskDefinition, task: LocalTask,
                     failure: tuple[str, int, str] | None) -> None:
-        """awslogs driver: stream <prefix>/<container>/<task id>, as ECS names it."""
-        from moto.logs.models import logs_backends
-
+        """What a service task's containers print: start, then ready, a failure, or SIGTERM."""
         for c in td.container_definitions:
-            log = c.get("logConfiguration") or {}
-            options = log.get("options") or {}
-            if log.get("logDriver") != "awslogs" or "awslogs-group" not in options:
-                continue
-            region = options.get("awslogs-region") or backend.region_name
-            logs = logs_backends[backend.account_id][region]
-            group = options["awslogs-group"]
-            if group not in logs.groups:
-                if str(options.get("awslogs-create-group", "")).lower() != "true":
-                    continue  # ECS could not ship the logs either
-                logs.create_log_group(group, {})
-            prefix = options.get("awslogs-stream-prefix")
-            stream = f"{prefix}/{c['name']}/{task.id}" if prefix else task.id
-            logs.ensure_log_stream(group, stream)
             port = next((p.get("containerPort") for p in c.get("portMappings") or []), None)
             lines = [f"starting {c.get('image')}"]
             if failure and failure[2] == c.get("name"):
@@ -434,9 +423,29 @@ class Engine:
                 lines += ["received SIGTERM, shutting down"]
             else:
                 lines += [f"listening on 0.0.0.0:{port}" if port else "ready"]
-            now_ms = int(time.time() * 1000)
-            logs.put_log_events(group, stream, [{"timestamp": now_ms + i, "message": m}
-                                                for i, m in enumerate(lines)])
+            put_container_logs(backend, c, task.id, lines)
+
+
+def put_container_logs(backend: EC2ContainerServiceBackend, container: dict[str, Any], task_id: str,
+                       lines: list[str]) -> None:
+    """awslogs driver: lines to stream <prefix>/<container>/<task id>, as ECS names it."""
+    from moto.logs.models import logs_backends
+
+    log = container.get("logConfiguration") or {}
+    options = log.get("options") or {}
+    if not lines or log.get("logDriver") != "awslogs" or "awslogs-group" not in options:
+        return
+    logs = logs_backends[backend.account_id][options.get("awslogs-region") or backend.region_name]
+    group = options["awslogs-group"]
+    if group not in logs.groups:
+        if str(options.get("awslogs-create-group", "")).lower() != "true":
+            return  # ECS could not ship the logs either
+        logs.create_log_group(group, {})
+    prefix = options.get("awslogs-stream-prefix")
+    stream = f"{prefix}/{container['name']}/{task_id}" if prefix else task_id
+    logs.ensure_log_stream(group, stream)
+    now_ms = int(time.time() * 1000)
+    logs.put_log_events(group, stream, [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(lines)])
 
 
 def _task_list(tasks: list[LocalTask]) -> str:

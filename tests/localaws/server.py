@@ -143,6 +143,8 @@ class LocalAws:
                 "settings": self.settings.as_dict(),
                 "services": services,
                 "deployments": [dict(r) for r in self.engine.history.values()],
+                # One-off tasks (RunTask): their command, network configuration, exit code.
+                "tasks": _jsonable(self.engine.oneoffs.describe()),
             }
 
     def reset(self) -> None:
@@ -154,6 +156,7 @@ class LocalAws:
             self.engine.services.clear()
             self.engine.tasks.clear()
             self.engine.history.clear()
+            self.engine.oneoffs.clear()  # one-off tasks (oneoff.py)
 
     # ---- internals --------------------------------------------------------------------
     def _tick_loop(self) -> None:
