@@ -19,7 +19,7 @@ test: install system-deps
 demo: install system-deps
 	$(PYTHON) scripts/demo.py
 
-bench: install system-deps
+bench: install
 	$(PYTHON) -m bench
 
 clean:
