@@ -38,7 +38,7 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan of AW
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Start the deployment and return without watching it.")]
 TimeoutOpt = Annotated[Optional[int], typer.Option("--timeout", help="Seconds to wait for the rollout (default: deploy.timeout).")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="text or json (one JSON object on stdout).")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before rollback or pruning (never asked without a terminal).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show each AWS call.")]
 ServiceOpt = Annotated[Optional[list[str]], typer.Option("--service", "-s", help="Only this service (repeatable; default: all in the config).")]
 RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (default: config `region`, then the AWS chain).")]
@@ -269,7 +269,7 @@ def revisions(
     limit: Annotated[int, typer.Option("--limit", help="How many revisions to list.")] = 20,
     prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never the running, last healthy, or in-use ones).")] = False,
     keep: Annotated[int, typer.Option("--keep", help="With --prune: how many of the newest revisions to keep.")] = 10,
-    dry_run: DryRunOpt = False,
+    dry_run: DryRunOpt = False, yes: YesOpt = False,
     config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
@@ -278,7 +278,7 @@ def revisions(
     """
     from .commands import revisions as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
     if prune:
         _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
     else:

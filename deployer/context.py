@@ -99,3 +99,16 @@ class Run:
             if missing:
                 raise BadInput(f"service {missing[0]} does not exist in cluster {cluster} (run `deployer release` or `deploy` first)")
         return [(svc, live[svc.name]) for svc in selected]
+
+    def confirm(self, question: str) -> None:
+        """Ask before an irreversible step on a terminal; --yes, --dry-run or no terminal (CI) skip it."""
+        import sys
+
+        if self.options.yes or self.options.dry_run or not sys.stdin.isatty():
+            return
+        import typer
+
+        if not typer.confirm(question, default=False, err=True):
+            from .errors import BadInput
+
+            raise BadInput("cancelled: nothing was changed")

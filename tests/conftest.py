@@ -17,6 +17,7 @@ pytest_plugins = ["tests.dockerenv"]  # the session-scoped docker_env fixture (r
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_APP = ROOT / "examples" / "app"
+TICK = 0.05  # the emulator's rollout step in tests: a 2-task deployment completes in about a second
 
 
 @pytest.fixture(scope="session")
@@ -24,15 +25,18 @@ def local_aws():
     from tests.localaws import LocalAws
 
     # Fast rollouts: a 2-task deployment completes in well under two seconds.
-    with LocalAws(tick=0.05) as aws:
+    with LocalAws(tick=TICK) as aws:
         yield aws
 
 
 @pytest.fixture
 def aws(local_aws):
     """A clean emulator for each test: no resources, no faults, nothing broken."""
+    from tests.localaws.settings import Settings
+
     local_aws.reset()
-    local_aws.configure(broken=[], fault_rate=0.0)
+    # Every setting back to its default (a test may have changed fault kinds, services, speed...).
+    local_aws.configure(**{**Settings().as_dict(), "tick": TICK})
     local_aws.reset_counters()
     yield local_aws
 

@@ -157,3 +157,22 @@ def test_dry_run_prints_the_plan_and_changes_nothing(app, aws, platform):
     plan = result.json["plan"][0]
     assert [s["call"] for s in plan["steps"]] == ["ecs.RegisterTaskDefinition", "ecs.CreateService"]
     assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
+
+
+def test_rollback_asks_on_a_terminal_and_no_changes_nothing(app, aws, platform):
+    import os
+    import shlex
+    import subprocess
+    import sys
+
+    assert deploy(app, platform, "v1").code == 0
+    assert deploy(app, platform, "v2").code == 0
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    env = {**os.environ, **aws.env()}
+    env.pop("CI", None)
+    command = shlex.join([sys.executable, "-m", "deployer", "rollback"])
+    # `script` gives the command a terminal; "n" answers the question.
+    proc = subprocess.run(["script", "-qec", command, "/dev/null"], input="n\n", cwd=app.path, env=env, capture_output=True, text=True, timeout=60)
+    assert "Roll back web to web:1? [y/N]" in proc.stdout
+    assert proc.returncode == 2 and "cancelled: nothing was changed" in proc.stdout
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before

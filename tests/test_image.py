@@ -113,7 +113,8 @@ def test_push_returns_registry_digest_then_skips(ecr, engine, app_spec, monkeypa
     labels = engine.client().images.get(f"{uri}:{tag}").labels
     assert labels["org.opencontainers.image.revision"] == "0" * 40 and "org.opencontainers.image.created" in labels
     log = out.getvalue()
-    assert "Step 1/" in log and ": Pushed" in log
+    # Each layer ends Pushed, or already in the registry when earlier tests pushed the same bits.
+    assert "Step 1/" in log and any(f": {end}" in log for end in ("Pushed", "Layer already exists", "Mounted from"))
     # plain progress: one line per layer state change, never one per chunk of bytes
     layer_lines = [line for line in log.splitlines() if ": Pushing" in line]
     assert len(layer_lines) == len(set(layer_lines)) and len(layer_lines) <= 6

@@ -71,10 +71,13 @@ def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
             reason = protected.get(arn) or ("among the newest" if index < keep else None)
             if reason:
                 kept.append({"task_definition": arn, "why": reason})
-                continue
-            if not run.options.dry_run:
+            else:
+                removed.append(arn)
+        if removed:
+            run.confirm(f"Deregister {len(removed)} revisions of {svc.family} ({', '.join(short_name(a) for a in removed)})?")
+        if not run.options.dry_run:
+            for arn in removed:
                 run.ecs.deregister(arn)
-            removed.append(arn)
         for arn in removed:
             run.console.info(f"{'would deregister' if run.options.dry_run else 'deregistered'} {short_name(arn)}")
         out.append({"service": svc.name, "family": svc.family, "kept": kept, "deregistered": removed})

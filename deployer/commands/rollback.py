@@ -44,6 +44,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     if run.options.dry_run:
         return result
     pipeline.refuse_concurrent(live, force)
+    run.confirm("Roll back " + ", ".join(f"{e['service']} to {short_name(e['to'])}" for e in entries) + "?")
 
     seen = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
