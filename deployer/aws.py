@@ -47,13 +47,20 @@ class Aws:
     def region(self) -> str:
         return self.session.region_name
 
-    def client(self, service: str, *, attempts: int = 8, timeout: float | None = None):
-        """A client with adaptive retries (throttling shares one token bucket per account and region)."""
+    def client(self, service: str, *, attempts: int | None = None, timeout: float | None = None):
+        """A client with adaptive retries (throttling shares one token bucket per account and region).
+
+        attempts: None = AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive with 8 attempts.
+        """
         key = f"{service}/{attempts}/{timeout}"
         if key not in self._clients:
+            import os
+
             from botocore.config import Config
 
-            config = Config(retries={"mode": "adaptive", "total_max_attempts": attempts}, user_agent_extra="deployer")
+            total = attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 8)
+            mode = os.environ.get("AWS_RETRY_MODE") or "adaptive"
+            config = Config(retries={"mode": mode, "total_max_attempts": total}, user_agent_extra="deployer")
             if timeout is not None:
                 config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
             client = self.session.client(service, config=config)

@@ -70,7 +70,7 @@ class App:
         self.extra_env: dict[str, str] = {}
 
     def cli(self, *args: str, timeout: float = 180, env: dict | None = None) -> Result:
-        full_env = {**os.environ, **self.aws.env(), "CI": "1", "AWS_MAX_ATTEMPTS": "2", **self.extra_env, **(env or {})}
+        full_env = {**os.environ, **self.aws.env(), "CI": "1", **self.extra_env, **(env or {})}
         full_env.pop("AWS_PROFILE", None)
         proc = subprocess.run(
             [sys.executable, "-m", "deployer", *args],

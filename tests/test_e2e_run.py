@@ -168,7 +168,7 @@ def test_timeout_leaves_the_task_running_and_says_how_to_stop_it(app, aws, platf
 
 def test_ctrl_c_leaves_the_task_running_and_says_how_to_stop_it(app, aws, platform):
     deploy(app, platform, "v1")
-    env = {**os.environ, **aws.env(), "CI": "1", "AWS_MAX_ATTEMPTS": "2"}
+    env = {**os.environ, **aws.env(), "CI": "1"}
     env.pop("AWS_PROFILE", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "deployer", "run", "--", "sh", "-c", "echo working; sleep 60"],
