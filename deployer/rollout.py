@@ -108,27 +108,31 @@ def watch(
     since_events: dict[str, set] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    on_poll: Callable[[dict], None] | None = None,
+    just_started: bool = True,
 ) -> dict[str, Verdict]:
-    """Poll until every target has a verdict or the timeout passes; stream new events and progress."""
+    """Poll until every target has a verdict or the timeout passes; stream new events and progress.
+
+    just_started: the deployments were started a moment ago and cannot have a verdict yet, so the
+    first look waits one interval (a call saved); `deployer wait` looks at once.
+    """
     deadline = clock() + timeout
+    if just_started:
+        sleep(FIRST_INTERVAL)
     pending = {t.service: t for t in targets}
     verdicts: dict[str, Verdict] = {}
     # The caller's sets are updated in place: a later watch (the rollback's) does not repeat events.
     since_events = since_events if since_events is not None else {}
     progress = {name: _Progress(seen_events=since_events.setdefault(name, set())) for name in pending}
     with console.activity(f"watching {', '.join(pending)}") as activity:
-        return _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, on_poll)
+        return _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock)
 
 
-def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, on_poll):
+def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock):
     interval = FIRST_INTERVAL
     last: dict[str, dict | None] = {}
     while True:
         described = ecs.describe_services(cluster, list(pending))
         last.update(described)
-        if on_poll:
-            on_poll(described)
         for name, service in described.items():
             _report(console, name, service, pending[name], progress[name])
             result = judge(service, pending[name])

@@ -50,3 +50,48 @@ def test_completed_but_service_on_another_revision_is_failure():
 
 def test_missing_service_is_failure():
     assert judge(None, TARGET).state == "MISSING"
+
+
+class ScriptedEcs:
+    """A stub of the ECS adapter (named as such): answers DescribeServices from a timeline of states,
+    on a simulated clock, so the polling schedule itself can be measured without waiting."""
+
+    def __init__(self, clock, completes_at: float):
+        self.clock = clock
+        self.completes_at = completes_at
+        self.calls = []
+
+    def describe_services(self, cluster, names):
+        self.calls.append(self.clock.now)
+        done = self.clock.now >= self.completes_at
+        state = "COMPLETED" if done else "IN_PROGRESS"
+        return {"web": svc(NEW, dep("ecs-svc/2", "PRIMARY", NEW, state, running=2 if done else 1))}
+
+
+class SimulatedClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+    def __call__(self):
+        return self.now
+
+
+def test_polling_is_prompt_and_economical():
+    import io
+
+    from deployer.console import Console
+    from deployer.rollout import watch
+
+    for completes_at in (3.0, 60.0, 600.0):
+        clock = SimulatedClock()
+        ecs = ScriptedEcs(clock, completes_at)
+        verdicts = watch(ecs, "c", [TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
+        assert verdicts["web"].ok
+        detected = clock.now - completes_at
+        assert 0 <= detected <= 2.0  # the verdict is seen within 2 s of ECS reaching it
+        assert len(ecs.calls) <= completes_at  # at most one DescribeServices per second on average
+        assert ecs.calls[0] == 1.0  # a deployment started a moment ago is not asked about at once
+    assert len(ecs.calls) <= 0.55 * 600  # long rollouts: about one call every 2 s

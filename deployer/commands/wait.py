@@ -13,7 +13,7 @@ def wait(run, *, services: list[str] | None = None) -> dict:
     for svc, service in run.live_services(services, must_exist=True):
         primary = primary_deployment(service) or {}
         targets.append(rollout.Target(svc.name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition")))
-    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console)
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console, just_started=False)
     result = {
         "status": "deployed" if all(v.ok for v in verdicts.values()) else "failed",
         "cluster": cluster,
