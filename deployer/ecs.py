@@ -44,14 +44,18 @@ class Ecs:
     def client(self):
         return self.aws.client("ecs")
 
-    def describe_services(self, cluster: str, names: list[str]) -> dict[str, dict | None]:
-        """One DescribeServices call for up to 10 services; INACTIVE/missing services map to None."""
+    def describe_services(self, cluster: str, names: list[str], *, attempts: int | None = None) -> dict[str, dict | None]:
+        """One DescribeServices call for up to 10 services; INACTIVE/missing services map to None.
+
+        attempts=1 for the rollout watch: its own next poll is the retry, at the poll's pace.
+        """
         found: dict[str, dict | None] = {name: None for name in names}
+        client = self.aws.client("ecs", attempts=attempts) if attempts else self.client
         for start in range(0, len(names), 10):
             chunk = names[start : start + 10]
             with translate_errors(f"describing services {', '.join(chunk)} in cluster {cluster}"):
                 try:
-                    response = self.client.describe_services(cluster=cluster, services=chunk)
+                    response = client.describe_services(cluster=cluster, services=chunk)
                 except Exception as exc:
                     if error_code(exc) == "ClusterNotFoundException":
                         raise BadInput(f"environment cluster `{cluster}` does not exist") from None

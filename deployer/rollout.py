@@ -15,11 +15,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from .aws import is_transient
 from .ecs import Ecs, primary_deployment, short_name
+from .errors import ExternalError
 
 FIRST_INTERVAL = 1.0
 MAX_INTERVAL = 2.0
 STRETCH = 0.05  # seconds added to the interval after each poll
+MAX_SKIPPED_POLLS = 20  # transient failures in a row before the watch gives up (exit 3)
 
 
 @dataclass
@@ -130,8 +133,20 @@ def watch(
 def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock):
     interval = FIRST_INTERVAL
     last: dict[str, dict | None] = {}
+    failures = 0
     while True:
-        described = ecs.describe_services(cluster, list(pending))
+        try:
+            described = ecs.describe_services(cluster, list(pending), attempts=1)
+            failures = 0
+        except ExternalError as exc:
+            # Throttled or a 5xx: no answer this time. The next poll is the retry (at most one call per
+            # interval, so the shared throttling bucket is spared); a verdict is not delayed by backoff.
+            failures += 1
+            if not is_transient(exc.__cause__) or failures > MAX_SKIPPED_POLLS or clock() >= deadline:
+                raise
+            console.debug(f"no answer from DescribeServices ({exc.message}); asking again next poll")
+            sleep(interval)
+            continue
         last.update(described)
         for name, service in described.items():
             _report(console, name, service, pending[name], progress[name])

@@ -56,16 +56,31 @@ class ScriptedEcs:
     """A stub of the ECS adapter (named as such): answers DescribeServices from a timeline of states,
     on a simulated clock, so the polling schedule itself can be measured without waiting."""
 
-    def __init__(self, clock, completes_at: float):
+    def __init__(self, clock, completes_at: float, throttled_calls: int = 0):
         self.clock = clock
         self.completes_at = completes_at
+        self.throttled_calls = throttled_calls  # this many calls right after completion are throttled
         self.calls = []
 
-    def describe_services(self, cluster, names):
+    def describe_services(self, cluster, names, attempts=None):
         self.calls.append(self.clock.now)
+        if self.clock.now >= self.completes_at and self.throttled_calls:
+            self.throttled_calls -= 1
+            raise throttled()
         done = self.clock.now >= self.completes_at
         state = "COMPLETED" if done else "IN_PROGRESS"
         return {"web": svc(NEW, dep("ecs-svc/2", "PRIMARY", NEW, state, running=2 if done else 1))}
+
+
+def throttled():
+    from botocore.exceptions import ClientError
+
+    from deployer.errors import ExternalError
+
+    cause = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "DescribeServices")
+    error = ExternalError("AWS refused while describing services: ThrottlingException: Rate exceeded")
+    error.__cause__ = cause
+    return error
 
 
 class SimulatedClock:
@@ -95,3 +110,32 @@ def test_polling_is_prompt_and_economical():
         assert len(ecs.calls) <= completes_at  # at most one DescribeServices per second on average
         assert ecs.calls[0] == 1.0  # a deployment started a moment ago is not asked about at once
     assert len(ecs.calls) <= 0.55 * 600  # long rollouts: about one call every 2 s
+
+
+def test_a_throttled_poll_is_retried_by_the_next_poll_not_by_backoff():
+    import io
+
+    from deployer.console import Console
+    from deployer.rollout import watch
+
+    clock = SimulatedClock()
+    ecs = ScriptedEcs(clock, completes_at=10.0, throttled_calls=1)
+    verdicts = watch(ecs, "c", [TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
+    assert verdicts["web"].ok
+    assert clock.now - 10.0 <= 2 * 2.0  # one lost poll costs at most one more interval
+
+
+def test_persistent_failure_ends_the_watch_with_the_aws_error():
+    import io
+
+    import pytest
+
+    from deployer.console import Console
+    from deployer.errors import ExternalError
+    from deployer.rollout import watch
+
+    clock = SimulatedClock()
+    ecs = ScriptedEcs(clock, completes_at=0.0, throttled_calls=1000)
+    with pytest.raises(ExternalError, match="ThrottlingException"):
+        watch(ecs, "c", [TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
+    assert len(ecs.calls) == 21
