@@ -312,12 +312,18 @@ def _join(*parts: str) -> str:
 SCENARIOS = ("healthy", "breaker", "throttled")
 
 
-def run_deployer(lab: Lab, scenario: str) -> list[Measurement]:
+def prepare(lab: Lab, scenario: str):
+    """A fresh environment whose service runs web:1; the image tag this scenario releases."""
     app = lab.fresh()
     old = app.baseline("v1")
     tag = "broken" if scenario == "breaker" else "v2"
     if scenario == "breaker":
         lab.aws.mark_broken("*:broken", reason="exit 1: cannot connect to database")
+    return app, old, tag
+
+
+def run_deployer(lab: Lab, scenario: str) -> list[Measurement]:
+    app, old, tag = prepare(lab, scenario)
     argv = [*lab.deployer_cmd, "deploy", "--image", app.image(tag), "--yes", "--output", "json"]
     results = [measure(
         app, tool="deployer", scenario=scenario, argv=argv,
@@ -331,11 +337,7 @@ def run_deployer(lab: Lab, scenario: str) -> list[Measurement]:
 
 
 def run_awscli(lab: Lab, tools, scenario: str, *, waiter_cap: float) -> Measurement:
-    app = lab.fresh()
-    old = app.baseline("v1")
-    tag = "broken" if scenario == "breaker" else "v2"
-    if scenario == "breaker":
-        lab.aws.mark_broken("*:broken", reason="exit 1: cannot connect to database")
+    app, old, tag = prepare(lab, scenario)
     # The task definition file a CI job keeps (prepared here, before the timed run).
     td = lab.ecs.describe_task_definition(taskDefinition=old)["taskDefinition"]
     td = {k: v for k, v in td.items() if k not in READ_ONLY_TD_KEYS}
@@ -359,11 +361,7 @@ def run_awscli(lab: Lab, tools, scenario: str, *, waiter_cap: float) -> Measurem
 
 
 def run_ecs_deploy(lab: Lab, tools, scenario: str, *, timeout: int) -> Measurement:
-    app = lab.fresh()
-    old = app.baseline("v1")
-    tag = "broken" if scenario == "breaker" else "v2"
-    if scenario == "breaker":
-        lab.aws.mark_broken("*:broken", reason="exit 1: cannot connect to database")
+    app, old, tag = prepare(lab, scenario)
     # ecs-deploy has no endpoint flag: its boto3 reads AWS_ENDPOINT_URL (set in lab.env).
     argv = [tools.ecs, "deploy", app.cluster, "web", "--image", "app", app.image(tag), "--timeout", str(timeout)]
     m = measure(

@@ -29,10 +29,8 @@ def test_throttling_and_lost_answers_keep_the_verdict_and_register_once(app, aws
     assert deploy(app, platform, "v1").code == 0
     aws.reset_counters()
     aws.configure(fault_rate=0.3, fault_kinds=["throttle", "error500", "drop", "lost"], fault_services=["ecs", "ecr", "cloudformation"], seed=7)
-    try:
-        result = deploy(app, platform, "v2")
-    finally:
-        aws.configure(fault_rate=0.0)
+    result = deploy(app, platform, "v2")
+    aws.configure(fault_rate=0.0)  # the checks below read without faults
     assert result.code == 0, result.stderr
     assert result.json["task_definition"].endswith("web:2")
     counters = aws.get_counters()
@@ -50,10 +48,8 @@ def test_lost_answers_to_register_and_create_are_not_repeated(app, aws, platform
     """Every RegisterTaskDefinition and CreateService takes effect but its answer is lost: the
     retry must find the revision (by its token tag) and the service instead of making them again."""
     aws.configure(fault_rate=1.0, fault_kinds=["lost"], fault_services=["ecs"], fault_operations=["RegisterTaskDefinition", "CreateService"], seed=1)
-    try:
-        result = deploy(app, platform, "v1")
-    finally:
-        aws.configure(fault_rate=0.0, fault_operations=None)
+    result = deploy(app, platform, "v1")
+    aws.configure(fault_rate=0.0)
     assert result.code == 0, result.stderr
     counters = aws.get_counters()["ecs"]
     assert counters["RegisterTaskDefinition"]["faulted"] == 1 and counters["CreateService"]["faulted"] == 1
@@ -65,51 +61,45 @@ def test_lost_answers_to_register_and_create_are_not_repeated(app, aws, platform
 def test_one_release_at_a_time(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=1.0)
-    try:
-        started = deploy(app, platform, "v2", "--no-wait")
-        assert started.code == 0 and started.json["status"] == "started"
-        before = ecs_state(aws, platform["outputs"]["ClusterName"])
-        refused = deploy(app, platform, "v3")
-        assert refused.code == 1
-        assert f"deployment {started.json['deployment_id']} of web:2 is still in progress (started" in refused.stderr
-        assert "--force" in refused.stderr
-        # Nothing registered or updated by the refused release (its revision is registered only after the check).
-        assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
-        rollback = app.cli("rollback", "--to", "1")
-        assert rollback.code == 1 and "still in progress" in rollback.stderr
-        waited = app.cli("wait", "--output", "json")
-        assert waited.code == 0, waited.stderr
-        assert waited.json["services"][0]["task_definition"].endswith("web:2")
-    finally:
-        aws.configure(tick=0.05)
+    started = deploy(app, platform, "v2", "--no-wait")
+    assert started.code == 0 and started.json["status"] == "started"
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    refused = deploy(app, platform, "v3")
+    assert refused.code == 1
+    assert f"deployment {started.json['deployment_id']} of web:2 is still in progress (started" in refused.stderr
+    assert "--force" in refused.stderr
+    # Nothing registered or updated by the refused release (its revision is registered only after the check).
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+    rollback = app.cli("rollback", "--to", "1")
+    assert rollback.code == 1 and "still in progress" in rollback.stderr
+    waited = app.cli("wait", "--output", "json")
+    assert waited.code == 0, waited.stderr
+    assert waited.json["services"][0]["task_definition"].endswith("web:2")
 
 
 def test_ctrl_c_while_watching_says_where_it_stands(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=2.0)
-    try:
-        env = {**__import__("os").environ, **aws.env(), "CI": "1"}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "deployer", "deploy", "--image", image_ref(platform, "v2")],
-            cwd=app.path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-        )
-        lines = []
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            lines.append(line)
-            if "watching web" in line:
-                break
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        rest = proc.communicate(timeout=30)[1]
-        err = "".join(lines) + rest
-        assert proc.returncode == 130, err
-        assert "interrupted while watching (web: deployment ecs-svc/" in err
-        assert "of web:2" in err and "web ran web:1" in err
-        assert "deployer wait" in err and "deployer rollback" in err
-    finally:
-        aws.configure(tick=0.05)
+    env = {**__import__("os").environ, **aws.env(), "CI": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deployer", "deploy", "--image", image_ref(platform, "v2")],
+        cwd=app.path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    lines = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = proc.stderr.readline()
+        lines.append(line)
+        if "watching web" in line:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.communicate(timeout=30)[1]
+    err = "".join(lines) + rest
+    assert proc.returncode == 130, err
+    assert "interrupted while watching (web: deployment ecs-svc/" in err
+    assert "of web:2" in err and "web ran web:1" in err
+    assert "deployer wait" in err and "deployer rollback" in err
 
 
 def test_verify_passes_on_the_example_and_fails_on_a_port_mismatch(app, aws, platform):
