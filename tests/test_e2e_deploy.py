@@ -149,6 +149,9 @@ def test_render_prints_both_definitions(app, platform):
     assert '"image": "repo@' + REPO_DIGEST + '"' in result.stdout
     assert '"desiredCount": 3' in result.stdout
     assert platform["outputs"]["TargetGroupArn"] in result.stdout
+    as_json = app.cli("render", "--image", "repo@" + REPO_DIGEST, "--output", "json").json
+    assert as_json["web"]["taskDefinition"]["containerDefinitions"][0]["image"] == "repo@" + REPO_DIGEST
+    assert as_json["web"]["service"]["cluster"] == platform["outputs"]["ClusterName"]
 
 
 def test_dry_run_prints_the_plan_and_changes_nothing(app, aws, platform):

@@ -42,6 +42,9 @@ def test_throttling_and_lost_answers_keep_the_verdict_and_register_once(app, aws
     svc = service(aws, platform)
     assert svc["taskDefinition"].endswith("web:2")
     assert [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
+    # The service was updated once: one deployment of web:2, however many times a call was retried.
+    started = [d for d in aws.state()["deployments"] if str(d.get("taskDefinition", "")).endswith("web:2")]
+    assert len(started) == 1, started
 
 
 def test_lost_answers_to_register_and_create_are_not_repeated(app, aws, platform):
