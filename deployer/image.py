@@ -67,9 +67,22 @@ def source_tag(repo_dir: Path, override: str | None = None) -> str:
         if not _TAG.match(override):
             raise BadInput(f"invalid image tag {override!r}: use letters, digits, '_', '.', '-' (max 128, not starting with '.' or '-')")
         return override
+    if not _in_git(repo_dir):
+        # CodeBuild with an S3 (or zip) source has no .git, but says which commit it built.
+        built = os.environ.get("CODEBUILD_RESOLVED_SOURCE_VERSION", "")
+        if _TAG.match(built):
+            return built
     sha = _git(repo_dir, "rev-parse", "--verify", "HEAD").decode().strip()
     dirty = _dirty_hash(repo_dir)
     return f"{sha}-dirty-{dirty}" if dirty else sha
+
+
+def _in_git(repo_dir: Path) -> bool:
+    try:
+        done = subprocess.run(["git", "rev-parse", "--is-inside-work-tree"], cwd=repo_dir, capture_output=True, check=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    return done.returncode == 0
 
 
 def _git(repo_dir: Path, *args: str) -> bytes:

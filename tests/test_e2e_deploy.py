@@ -179,3 +179,18 @@ def test_rollback_asks_on_a_terminal_and_no_changes_nothing(app, aws, platform):
     assert "Roll back web to web:1? [y/N]" in proc.stdout
     assert proc.returncode == 2 and "cancelled: nothing was changed" in proc.stdout
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+
+
+def test_desired_count_flag_then_definition_then_left_as_is(app, aws, platform):
+    cluster = platform["outputs"]["ClusterName"]
+    assert deploy(app, platform, "v1", "--desired-count", "3").code == 0  # the flag wins
+    assert service(aws, platform)["desiredCount"] == 3
+    assert deploy(app, platform, "v2").code == 0  # then the definition's desiredCount (vars.replicas = 2)
+    assert service(aws, platform)["desiredCount"] == 2
+    # A definition without desiredCount leaves the service's count alone (autoscaling owns it).
+    app.edit("ecs-service-def.json.j2", '"desiredCount": {{ vars.replicas }},', "")
+    aws.client("ecs").update_service(cluster=cluster, service="web", desiredCount=4)
+    result = deploy(app, platform, "v3")
+    assert result.code == 0, result.stderr
+    svc = service(aws, platform)
+    assert svc["taskDefinition"].endswith("web:3") and svc["desiredCount"] == 4

@@ -253,9 +253,14 @@ def test_source_tag_dirty_never_reuses_the_clean_tag(repo):
     assert source_tag(repo) != untracked  # untracked content counts, not only names
 
 
-def test_source_tag_outside_git(tmp_path):
+def test_source_tag_outside_git(tmp_path, monkeypatch):
+    monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION", raising=False)
     with pytest.raises(BadInput):
         source_tag(tmp_path)
+    # CodeBuild with an S3 source: no .git, but the commit it built is in its environment.
+    monkeypatch.setenv("CODEBUILD_RESOLVED_SOURCE_VERSION", "a" * 40)
+    assert source_tag(tmp_path) == "a" * 40
+    monkeypatch.delenv("CODEBUILD_RESOLVED_SOURCE_VERSION")
     assert source_tag(tmp_path, override="v1.2.3") == "v1.2.3"
     with pytest.raises(BadInput):
         source_tag(tmp_path, override="-bad tag")
