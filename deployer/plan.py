@@ -11,6 +11,7 @@ from typing import Any
 
 from . import normalize
 from .ecs import Ecs, Revision, primary_deployment, short_name
+from .errors import BadInput
 
 REGISTERED = "<registered revision>"  # placeholder the executor replaces with the new ARN
 
@@ -102,6 +103,14 @@ def plan_service(
     force: bool = False,
 ) -> ServicePlan:
     """Decide create/update/none. Either task_def (to register unless equal to what runs) or revision_arn (redeploy)."""
+    controller = ((live or {}).get("deploymentController") or {}).get("type", "ECS")
+    if controller != "ECS":
+        # Under CODE_DEPLOY (blue/green) or EXTERNAL, UpdateService cannot change the task definition.
+        raise BadInput(
+            f"service {service_name} uses the {controller} deployment controller; deployer deploys services "
+            "with the ECS (rolling) controller",
+            hint="deploy it through CodeDeploy, or recreate the service with deploymentController ECS",
+        )
     previous = live.get("taskDefinition") if live else None
     target: str | None = revision_arn
     steps: list[Step] = []

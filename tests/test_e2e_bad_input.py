@@ -113,3 +113,15 @@ def test_bad_input_changes_nothing(app, aws, platform, request, case):
     assert case.expected in result.stderr, result.stderr
     assert ecs_state(aws, cluster) == before
 
+
+
+def test_a_code_deploy_service_is_refused_before_any_write(app, aws, platform):
+    out = platform["outputs"]
+    ecs = aws.client("ecs")
+    td = ecs.register_task_definition(family="web", containerDefinitions=[{"name": "app", "image": "x", "memory": 128}])["taskDefinition"]["taskDefinitionArn"]
+    ecs.create_service(cluster=out["ClusterName"], serviceName="web", taskDefinition=td, desiredCount=1, deploymentController={"type": "CODE_DEPLOY"})
+    before = ecs_state(aws, out["ClusterName"])
+    result = app.cli("deploy", "--image", image_ref(platform, "v1"))
+    assert result.code == 2, result.stderr
+    assert "service web uses the CODE_DEPLOY deployment controller" in result.stderr
+    assert ecs_state(aws, out["ClusterName"]) == before
