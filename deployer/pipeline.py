@@ -98,7 +98,8 @@ def refuse_concurrent(live: dict[str, dict | None], force: bool) -> None:
             )
 
 
-def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, revision_arns: dict | None = None, image_info: dict | None = None) -> dict:
+def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, revision_arns: dict | None = None, image_info: dict | None = None, preflight: bool = True) -> dict:
+    """preflight=False: the caller already ran the pre-flight checks (release does, before its push)."""
     started = time.monotonic()
     console = run.console
     plans, live = make_plans(run, rendered_list, tags=tags, force=force, revision_arns=revision_arns)
@@ -130,7 +131,8 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         console.ok("already deployed: nothing registered, no deployment started")
         return result("unchanged")
     refuse_concurrent({p.service: live[p.service] for p in plans if p.action != "none"}, force)
-    checks.require(run, rendered_list)
+    if preflight:
+        checks.require(run, rendered_list)
 
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []

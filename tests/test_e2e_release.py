@@ -141,3 +141,16 @@ def test_build_alone_and_build_push(docker_app, docker_env, aws, platform):
     again = docker_app.cli("build", "--push", "--output", "json", *build_arg(docker_env))
     assert again.json["status"] == "exists"
     assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
+
+
+def test_a_failing_preflight_check_stops_release_before_the_build(docker_app, docker_env, aws, platform):
+    docker_app.edit("deployer.yaml", "port: 8080", "port: 9090")
+    docker_app.edit("ecs-task-def.json.j2", '"containerPort": 8080', '"containerPort": 9090')
+    docker_app.commit("wrong port")
+    result = docker_app.cli("release", *build_arg(docker_env))
+    assert result.code == 2, result.stderr
+    assert "pre-flight check failed: target group" in result.stderr
+    assert "Step 1/" not in result.stderr  # nothing built, nothing pushed
+    repo = platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1]
+    assert aws.client("ecr").describe_images(repositoryName=repo)["imageDetails"] == []
+    assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []

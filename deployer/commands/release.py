@@ -7,7 +7,7 @@ and pushes nothing), then again with the pushed image pinned by digest.
 from __future__ import annotations
 
 import subprocess
-from .. import pipeline
+from .. import checks, pipeline
 from ..image import ImageSpec, build_and_push, existing_digest, source_tag
 from ..render import render_service
 from .deploy import release_tags
@@ -52,8 +52,9 @@ def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = 
     image_tag = source_tag(run.config.root, tag)
     # Validate every definition before spending a build on them.
     placeholder = f"{repository}:{image_tag}"
-    for svc in selected:
-        render_service(run, svc, placeholder, desired_count=desired_count)
+    validated = [render_service(run, svc, placeholder, desired_count=desired_count) for svc in selected]
+    if not run.options.dry_run:
+        checks.require(run, validated)  # before the push, the first write
     if run.options.dry_run:
         digest = existing_digest(run.aws, repository, image_tag)
         image = f"{repository}@{digest}" if digest else placeholder
@@ -67,7 +68,7 @@ def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = 
     rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
     image_info = {"digest": pushed.digest, "tag": pushed.tag, "pushed": pushed.pushed}
     console.step("deploy " + ", ".join(r.service.name for r in rendered))
-    result = pipeline.deploy(run, rendered, tags={**release_tags(run, image), "deployer:tag": pushed.tag}, force=force, image_info=image_info)
+    result = pipeline.deploy(run, rendered, tags={**release_tags(run, image), "deployer:tag": pushed.tag}, force=force, image_info=image_info, preflight=False)
     result["image_tag"] = pushed.tag
     result["image_pushed"] = pushed.pushed
     return result
