@@ -75,7 +75,9 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     except DeployerError as exc:
         _fail(run, exc)
     except KeyboardInterrupt:
-        _fail(run, Interrupted("interrupted", hint="the deployment (if one started) goes on in ECS: `deployer status` shows it, `deployer rollback` undoes it"))
+        # Interrupts while watching carry their own account (pipeline.interrupted); this one came earlier
+        # or later, so say only what is certain.
+        _fail(run, Interrupted("interrupted", hint="`deployer status` shows where the service stands"))
     _LAST_RESULT.clear()
     _LAST_RESULT.update(result or {})
     if options.output == "json":
