@@ -377,3 +377,18 @@ def test_init_into_another_environments_cluster_is_refused(app, aws, platform, t
     assert result.code == 2
     assert "names cluster `demo`" in result.stderr
     assert list(new.path.iterdir()) == []
+
+
+def test_init_of_an_autoscaled_service_leaves_desired_count_to_the_scaler(app, aws, platform, tmp_path):
+    deploy(app, platform)
+    cluster = cluster_of(platform)
+    aws.client("application-autoscaling").register_scalable_target(
+        ServiceNamespace="ecs", ResourceId=f"service/{cluster}/web", ScalableDimension="ecs:service:DesiredCount", MinCapacity=2, MaxCapacity=10
+    )
+    new = adopted(app, tmp_path)
+    result = new.cli("init", "--cluster", cluster, "--service", "web", "--proton", "demo", "--output", "json")
+    assert result.code == 0, result.stderr
+    service_def = json.loads((new.path / "ecs-service-def.json.j2").read_text())
+    assert "desiredCount" not in service_def
+    assert any("web is autoscaled: desiredCount left out" in w for w in result.json["warnings"])
+    assert new.cli("diff", "--exit-code").code == 0

@@ -72,7 +72,7 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
         raise BadInput(f"init: service `{service}` has no task definition of its own (task sets / external deployment controller); deployer cannot adopt it")
     revision = ecs.revision(live["taskDefinition"])
 
-    imported = _import(live, revision.definition, outputs, cluster=cluster, source=source)
+    imported = _import(live, revision.definition, outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
 
     target.mkdir(parents=True, exist_ok=True)
@@ -178,7 +178,7 @@ def _pick_keys(outputs: dict[str, str], wanted: set[str], defaults: list[str]) -
     return chosen if covered == wanted else None
 
 
-def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, source: str) -> dict:
+def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, source: str, autoscaled: bool = False) -> dict:
     warnings: list[str] = []
     derived: list[str] = []
     family = td["family"]
@@ -253,7 +253,11 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
     # --- the service definition template
     sd: dict[str, Any] = {}
     if live.get("desiredCount") is not None:
-        sd["desiredCount"] = live["desiredCount"]
+        if autoscaled:
+            # Application Auto Scaling owns the count: a literal here would reset it at every deploy.
+            warnings.append(f"{service_name} is autoscaled: desiredCount left out of {SERVICE_DEF_FILE}; deploys leave the count to the scaler")
+        else:
+            sd["desiredCount"] = live["desiredCount"]
     config = copy.deepcopy(live.get("deploymentConfiguration") or {})
     alarms = config.get("alarms")
     if isinstance(alarms, dict) and not alarms.get("enable") and not alarms.get("alarmNames"):
@@ -404,3 +408,14 @@ def _config_text(imported: dict, *, region: str, stack: str | None, proton: str 
         "# `deployer diff` shows what a release would change; `deployer release` builds and deploys.\n"
     )
     return header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+
+
+def _autoscaled(run, cluster: str, service: str) -> bool:
+    """Whether Application Auto Scaling has a scalable target on the service's DesiredCount."""
+    try:
+        targets = run.aws.client("application-autoscaling").describe_scalable_targets(
+            ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"], ScalableDimension="ecs:service:DesiredCount"
+        ).get("ScalableTargets", [])
+    except Exception:  # noqa: BLE001 - no permission to look: keep the count, as before
+        return False
+    return bool(targets)
