@@ -60,8 +60,8 @@ def main_callback(
     """deployer — the developers' half of an ECS release."""
 
 
-def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Run, dict], str | None] | None = None) -> None:
-    """Run one command: result printed as text or JSON; errors → message + exit code."""
+def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Run, dict], str | None] | None = None) -> dict:
+    """Run one command: result printed as text or JSON (and returned); errors → message + exit code."""
     if options.output not in ("text", "json"):
         typer.echo(f"error: --output must be text or json, got {options.output!r}", err=True)
         raise typer.Exit(2)
@@ -78,17 +78,13 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
         # Interrupts while watching carry their own account (pipeline.interrupted); this one came earlier
         # or later, so say only what is certain.
         _fail(run, Interrupted("interrupted", hint="`deployer status` shows where the service stands"))
-    _LAST_RESULT.clear()
-    _LAST_RESULT.update(result or {})
     if options.output == "json":
         sys.stdout.write(json.dumps(result, default=str) + "\n")
     elif text is not None:
         printed = text(run, result)
         if printed:
             sys.stdout.write(printed + "\n")
-
-
-_LAST_RESULT: dict = {}  # the finished command's result, for exit codes that depend on it (diff, run, verify)
+    return result or {}
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
@@ -97,7 +93,7 @@ def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching
 
 def _fail(run: Run, exc: DeployerError) -> None:
     message = exc.message
-    if hasattr(run, "secrets") and "secrets" in run.__dict__:
+    if "secrets" in run.__dict__:  # only when templates read secrets (a cached_property)
         message = run.secrets.mask(message)
     run.console.error(message)
     if exc.hint:
@@ -112,7 +108,7 @@ def _fail(run: Run, exc: DeployerError) -> None:
 
 
 def _opts(**kwargs) -> Options:
-    return Options(**{k: v for k, v in kwargs.items() if v is not None or k in ("timeout",)})
+    return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _summary(run: Run, result: dict) -> str | None:
@@ -302,8 +298,8 @@ def diff(
     from .commands import diff as cmd
 
     options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: cmd.diff(run, image=image, services=service), cmd.text)
-    if exit_code and _LAST_RESULT.get("changed"):
+    result = _execute(options, lambda run: cmd.diff(run, image=image, services=service), cmd.text)
+    if exit_code and result.get("changed"):
         raise typer.Exit(1)
 
 
@@ -342,8 +338,8 @@ def run_command(
     from .commands import run_task as cmd
 
     options = _opts(config=config, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
-    code = _LAST_RESULT.get("exit_code")
+    result = _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
+    code = result.get("exit_code")
     if code:
         raise typer.Exit(int(code))
 
@@ -361,8 +357,8 @@ def verify(
     from .commands import verify as cmd
 
     options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
-    if not _LAST_RESULT.get("ok", True):
+    result = _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
+    if not result.get("ok", True):
         raise typer.Exit(1)
 
 
