@@ -51,6 +51,9 @@ class Aws:
         """A client with adaptive retries (throttling shares one token bucket per account and region).
 
         attempts: None = AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive with 8 attempts.
+        A caller that gives attempts paces its own retries (the rollout watch's next poll, the
+        token-checked registration): its client uses standard mode, without adaptive mode's
+        client-side rate limiter, which would otherwise hold back the call that sees the verdict.
         """
         key = f"{service}/{attempts}/{timeout}"
         if key not in self._clients:
@@ -59,7 +62,7 @@ class Aws:
             from botocore.config import Config
 
             total = attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 8)
-            mode = os.environ.get("AWS_RETRY_MODE") or "adaptive"
+            mode = "standard" if attempts else os.environ.get("AWS_RETRY_MODE") or "adaptive"
             config = Config(retries={"mode": mode, "total_max_attempts": total}, user_agent_extra="deployer")
             if timeout is not None:
                 config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
