@@ -63,7 +63,7 @@ def test_lost_answers_to_register_and_create_are_not_repeated(app, aws, platform
 
 def test_one_release_at_a_time(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
-    aws.configure(tick=1.0)
+    aws.configure(tick=2.0)  # a rollout of several seconds: the second release surely finds it running
     started = deploy(app, platform, "v2", "--no-wait")
     assert started.code == 0 and started.json["status"] == "started"
     before = ecs_state(aws, platform["outputs"]["ClusterName"])
