@@ -35,6 +35,12 @@ class Revision:
     def commit(self) -> str | None:
         return self.tags.get(TAG_COMMIT)
 
+    def container(self, name: str) -> dict | None:
+        return next((c for c in self.definition.get("containerDefinitions", []) if c.get("name") == name), None)
+
+    def container_image(self, name: str) -> str | None:
+        return (self.container(name) or {}).get("image")
+
 
 class Ecs:
     def __init__(self, aws: Aws):
@@ -87,6 +93,13 @@ class Ecs:
             definition=td,
             tags=tags,
         )
+
+    def active_revision(self, family: str, number: int, flag: str) -> Revision:
+        """family:number, which ECS can still run (a deregistered revision is bad input naming the flag)."""
+        rev = self.revision(f"{family}:{number}")
+        if rev.status != "ACTIVE":
+            raise BadInput(f"{flag} {number}: {family}:{number} is {rev.status} (deregistered); ECS cannot run it again")
+        return rev
 
     def revision_arns(self, family: str, status: str = "ACTIVE") -> list[str]:
         """Revisions of a family, newest first (sorted here: not every endpoint honours sort=DESC)."""

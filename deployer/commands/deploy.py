@@ -21,11 +21,9 @@ def deploy(run, *, image: str | None, revision: int | None, services: list[str] 
         revision_arns = {}
         rendered = []
         for svc in selected:
-            rev = run.ecs.revision(f"{svc.family}:{revision}")
-            if rev.status != "ACTIVE":
-                raise BadInput(f"--revision {revision}: {svc.family}:{revision} is {rev.status} (deregistered) and cannot be deployed")
-            container = next((c for c in rev.definition["containerDefinitions"] if c["name"] == svc.container), rev.definition["containerDefinitions"][0])
-            rendered.append(render_service(run, svc, container["image"], desired_count=desired_count))
+            rev = run.ecs.active_revision(svc.family, revision, "--revision")
+            revision_image = rev.container_image(svc.container) or rev.definition["containerDefinitions"][0]["image"]
+            rendered.append(render_service(run, svc, revision_image, desired_count=desired_count))
             revision_arns[svc.name] = rev.arn
         image = rendered[0].image
     else:

@@ -23,25 +23,14 @@ NEW_IMAGE = "<image: built by `deployer release`, or --image>"
 
 
 def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
-    selected = run.services(services)
     env = run.environment
-    live_services = run.ecs.describe_services(env.cluster, [s.name for s in selected])
     results = []
-    for svc in selected:
-        live = live_services.get(svc.name)
+    for svc, live in run.live_services(services):
         revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
-        rendered = render_service(run, svc, image or _running_image(revision, svc.container) or NEW_IMAGE)
+        running_image = revision.container_image(svc.container) if revision else None
+        rendered = render_service(run, svc, image or running_image or NEW_IMAGE)
         results.append(_service_diff(run, svc, rendered, live, revision))
     return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
-
-
-def _running_image(revision, container: str) -> str | None:
-    if revision is None:
-        return None
-    for c in revision.definition.get("containerDefinitions", []):
-        if c.get("name") == container:
-            return c.get("image")
-    return None
 
 
 def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:

@@ -21,7 +21,7 @@ def revisions(run, *, services: list[str] | None = None, limit: int = DEFAULT_LI
                     "revision": rev.revision,
                     "task_definition": rev.arn,
                     "status": rev.status,
-                    "image": rev.image or next((c.get("image") for c in rev.definition.get("containerDefinitions", []) if c.get("name") == svc.container), None),
+                    "image": rev.image or rev.container_image(svc.container),
                     "commit": rev.commit,
                     "registered_at": _iso(rev.definition.get("registeredAt")),
                     "healthy_at": rev.tags.get("deployer:healthy"),

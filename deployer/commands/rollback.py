@@ -13,10 +13,7 @@ from ..plan import last_healthy
 def choose_target(run, svc, live: dict, to: int | None):
     current = live.get("taskDefinition")
     if to is not None:
-        rev = run.ecs.revision(f"{svc.family}:{to}")
-        if rev.status != "ACTIVE":
-            raise BadInput(f"--to {to}: {svc.family}:{to} is {rev.status} (deregistered); ECS cannot run it again")
-        return rev
+        return run.ecs.active_revision(svc.family, to, "--to")
     below = arn_revision(current) if current else None
     rev = last_healthy(run.ecs, svc.family, below=below, exclude=current)
     if rev is None:

@@ -28,17 +28,12 @@ MIN_SECRET_LENGTH = 4  # shorter secret values are not masked (they would garble
 
 
 def run_task(run, *, command: list[str], service: str | None = None) -> dict:
-    svc = run.services([service] if service else None)[0]
     cluster = run.environment.cluster
-    live = run.ecs.describe_service(cluster, svc.name)
-    if live is None:
-        raise BadInput(
-            f"service {svc.name} does not exist in cluster {cluster}: `deployer run` uses the revision it runs",
-            hint="deploy it first (`deployer release` or `deployer deploy --image ...`)",
-        )
+    # `run` uses the revision the service runs, so the service must exist.
+    svc, live = run.live_services([service or run.config.service.name], must_exist=True)[0]
     revision = run.ecs.revision(live["taskDefinition"])
     td = revision.definition
-    container = next((c for c in td.get("containerDefinitions", []) if c.get("name") == svc.container), None)
+    container = revision.container(svc.container)
     if container is None:
         names = ", ".join(c.get("name", "?") for c in td.get("containerDefinitions", []))
         raise BadInput(f"service.container: {short_name(revision.arn)} has no container `{svc.container}` (it has: {names})")

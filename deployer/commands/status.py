@@ -19,7 +19,7 @@ def status(run, *, services: list[str] | None = None) -> dict:
                     "id": d.get("id"),
                     "status": d.get("status"),
                     "task_definition": d.get("taskDefinition"),
-                    "image": rev.image or _container_image(rev.definition, svc.container),
+                    "image": rev.image or rev.container_image(svc.container),
                     "commit": rev.commit,
                     "running": d.get("runningCount", 0),
                     "desired": d.get("desiredCount", 0),
@@ -43,10 +43,6 @@ def status(run, *, services: list[str] | None = None) -> dict:
             }
         )
     return {"services": out}
-
-
-def _container_image(td: dict, name: str) -> str | None:
-    return next((c.get("image") for c in td.get("containerDefinitions", []) if c.get("name") == name), None)
 
 
 def _iso(value) -> str | None:
