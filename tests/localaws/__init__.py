@@ -4,7 +4,11 @@
     with LocalAws(tick=0.1) as aws:
         ... AWS_ENDPOINT_URL=aws.endpoint ...
 """
-from .server import CONTROL_PREFIX, LocalAws
-from .settings import Settings
+from .compat import check_moto
+
+check_moto()  # before server.py imports moto's internals: an unsupported moto fails here, in one line
+
+from .server import CONTROL_PREFIX, LocalAws  # noqa: E402
+from .settings import Settings  # noqa: E402
 
 __all__ = ["LocalAws", "Settings", "CONTROL_PREFIX"]

@@ -20,8 +20,8 @@ def install() -> None:
 
 
 def _vpc_from_cfn(cls: type, resource_name: str, cloudformation_json: Any, account_id: str,
-                  region_name: str, **kwargs: Any) -> VPC:
-    vpc = _orig_vpc_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+                  region_name: str, *args: Any, **kwargs: Any) -> VPC:
+    vpc = _orig_vpc_from_cfn(cls, resource_name, cloudformation_json, account_id, region_name, *args, **kwargs)
     props = cloudformation_json.get("Properties", {})
     for prop, attr in (("EnableDnsSupport", "enable_dns_support"), ("EnableDnsHostnames", "enable_dns_hostnames")):
         if prop in props:

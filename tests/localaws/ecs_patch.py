@@ -2,7 +2,9 @@
 server) for the behaviour a deployment tool relies on and moto 5.2 lacks.
 
 Installed once per process; the rollout engine is looked up at call time, so the
-patches are inert (plain moto) until a LocalAws sets `ENGINE`."""
+patches are inert (plain moto) until a LocalAws sets `ENGINE`. Every patch takes and
+passes on arguments it does not use (`*args, **kwargs`): a newer moto that adds a
+parameter still reaches its own code (compat.py checks the moto version range)."""
 from __future__ import annotations
 
 import base64
@@ -63,9 +65,9 @@ def create_service(self: EC2ContainerServiceBackend, cluster_str: str, service_n
     return service
 
 
-def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any]):
+def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any], *args: Any, **kwargs: Any):
     if ENGINE is None:
-        return _orig_update_service(self, props)
+        return _orig_update_service(self, props, *args, **kwargs)
     props = dict(props)
     service = self._get_service(props.get("cluster", "default"), props["service"].split("/")[-1])
     td_str = props.pop("task_definition", None)
@@ -74,7 +76,7 @@ def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any]):
     old_net = getattr(service, "network_configuration", None)
     td = _require_active(self, td_str) if td_str else None
     counts = service.running_count, service.pending_count  # moto sets running = desired
-    result = _orig_update_service(self, props)
+    result = _orig_update_service(self, props, *args, **kwargs)
     service.running_count, service.pending_count = counts
     if td is not None:
         service.task_definition = td.arn  # moto stores the raw string; ECS answers the ARN
@@ -87,12 +89,12 @@ def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any]):
 
 
 def list_tasks(self: EC2ContainerServiceBackend, cluster_str=None, container_instance=None, family=None,
-               started_by=None, service_name=None, desiredStatus=None):
+               started_by=None, service_name=None, desiredStatus=None, *args: Any, **kwargs: Any):
     if ENGINE is None:
         return _orig_list_tasks(self, cluster_str, container_instance, family, started_by,
-                                service_name, desiredStatus)
+                                service_name, desiredStatus, *args, **kwargs)
     tasks = _orig_list_tasks(self, cluster_str, container_instance, family, started_by, None,
-                             desiredStatus or "RUNNING")  # ECS filters on RUNNING by default
+                             desiredStatus or "RUNNING", *args, **kwargs)  # ECS filters on RUNNING by default
     if service_name:
         group = f"service:{service_name.split('/')[-1]}"
         tasks = [t for t in tasks if getattr(t, "group", None) == group]
@@ -102,12 +104,14 @@ def list_tasks(self: EC2ContainerServiceBackend, cluster_str=None, container_ins
 def run_task(self: EC2ContainerServiceBackend, cluster_str: str, task_definition_str: str, count: int,
              overrides: dict[str, Any] | None, started_by: str, tags: list[dict[str, str]] | None,
              launch_type: str | None, networking_configuration: dict[str, Any] | None = None,
-             group: str | None = None, platform_version: str | None = None):
+             group: str | None = None, platform_version: str | None = None, *args: Any, **kwargs: Any):
     """Fargate one-off tasks run, log and stop over ticks (oneoff.py); a RunTask without a
-    launch type (capacity provider strategy) counts as Fargate. EC2/EXTERNAL: plain moto."""
+    launch type (capacity provider strategy) counts as Fargate. EC2/EXTERNAL: plain moto.
+    moto 5.2.3+ passes capacity_provider_strategy after platform_version (in *args)."""
     if ENGINE is None or launch_type not in (None, "", "FARGATE"):
         return _orig_run_task(self, cluster_str, task_definition_str, count, overrides, started_by,
-                              tags, launch_type, networking_configuration, group, platform_version)
+                              tags, launch_type, networking_configuration, group, platform_version,
+                              *args, **kwargs)
     return ENGINE.oneoffs.run(self, cluster_str, task_definition_str, count, overrides, started_by,
                               tags, launch_type or "FARGATE", networking_configuration, group,
                               platform_version)
@@ -121,10 +125,10 @@ def _require_active(backend: EC2ContainerServiceBackend, td_str: str):
 
 
 # ---- responses ---------------------------------------------------------------------
-def create_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
+def create_service_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
     """moto's handler drops these parameters; keep them on the service object (the
     serializer picks snake_case attributes)."""
-    result = _orig_create_service_response(self)
+    result = _orig_create_service_response(self, *args, **kwargs)
     if ENGINE is None:
         return result
     service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
@@ -139,9 +143,9 @@ def create_service_response(self: EC2ContainerServiceResponse) -> ActionResult:
     return result
 
 
-def list_task_definitions_response(self: EC2ContainerServiceResponse) -> ActionResult:
+def list_task_definitions_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
     if ENGINE is None:
-        return _orig_responses["list_task_definitions"](self)
+        return _orig_responses["list_task_definitions"](self, *args, **kwargs)
     family = self._get_param("familyPrefix")
     status = self._get_param("status") or "ACTIVE"
     sort = (self._get_param("sort") or "ASC").upper()
@@ -156,9 +160,9 @@ def list_task_definitions_response(self: EC2ContainerServiceResponse) -> ActionR
     return ActionResult(_with_token({"taskDefinitionArns": page}, token))
 
 
-def list_tasks_response(self: EC2ContainerServiceResponse) -> ActionResult:
+def list_tasks_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
     if ENGINE is None:
-        return _orig_responses["list_tasks"](self)
+        return _orig_responses["list_tasks"](self, *args, **kwargs)
     tasks = self.ecs_backend.list_tasks(
         self._get_param("cluster", "default"), self._get_param("containerInstance"),
         self._get_param("family"), self._get_param("startedBy"),
@@ -167,9 +171,9 @@ def list_tasks_response(self: EC2ContainerServiceResponse) -> ActionResult:
     return ActionResult(_with_token({"taskArns": page}, token))
 
 
-def list_services_response(self: EC2ContainerServiceResponse) -> ActionResult:
+def list_services_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
     if ENGINE is None:
-        return _orig_responses["list_services"](self)
+        return _orig_responses["list_services"](self, *args, **kwargs)
     arns = self.ecs_backend.list_services(self._get_param("cluster", "default"),
                                           self._get_param("schedulingStrategy"),
                                           launch_type=self._get_param("launchType"))
