@@ -18,7 +18,6 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 
 import typer  # noqa: E402
 
-from . import __version__
 from .context import Options, Run
 from .errors import DeployerError, DeploymentFailed, Interrupted
 
@@ -49,7 +48,9 @@ ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even if another 
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"deployer {__version__}")
+        from .version import version_line
+
+        typer.echo(version_line())
         raise typer.Exit()
 
 
