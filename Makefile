@@ -1,26 +1,67 @@
 # deployer — developer commands. `make demo` and `make test` work on a fresh Debian machine.
+#
+# Everything runs in a virtualenv ($(VENV)) holding exactly requirements/lock.txt (hash-checked),
+# plus this checkout installed editable: never the machine's own Python packages.
 PYTHON ?= python3
-PIP ?= $(PYTHON) -m pip
+VENV ?= .venv
+LOCK_VENV ?= .venv-lock
+PYTEST_ARGS ?=
+VPY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-lock
+LOCK := requirements/lock.txt
 
-.PHONY: install system-deps test demo bench lint clean
+.PHONY: install system-deps python-deps check-lock lock test demo bench dist clean
 
-install:
-	$(PIP) install --quiet --disable-pip-version-check -e '.[test]'
+install: $(STAMP)
+
+# Rebuilt from scratch whenever the lock or the project's metadata changes, so nothing an earlier
+# install left behind stays. --only-binary: nothing is built from source, with unhashed build tools.
+$(STAMP): $(LOCK) pyproject.toml setup.py
+	@$(MAKE) --no-print-directory python-deps check-lock
+	@if [ -e "$(VENV)" ] && [ ! -f "$(VENV)/pyvenv.cfg" ]; then \
+		echo "error: $(VENV) exists and is not a virtualenv; remove it or set VENV=" >&2; exit 2; fi
+	$(PYTHON) -m venv --clear $(VENV)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		--only-binary :all: -r $(LOCK)
+	$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
+	$(VPY) -m pip check
+	@touch $@
 
 system-deps:
 	bash scripts/system-deps.sh
 
+python-deps:
+	@PYTHON=$(PYTHON) bash scripts/system-deps.sh python
+
+check-lock:
+	@$(PYTHON) scripts/lock.py --check
+
+# Regenerate the locks from pyproject.toml (keeps current pins; `make lock UPGRADE=1` takes the newest).
+lock: $(LOCK_VENV)/.installed-uv
+	$(PYTHON) scripts/lock.py --uv $(LOCK_VENV)/bin/uv $(if $(UPGRADE),--upgrade)
+
+$(LOCK_VENV)/.installed-uv: requirements/uv.txt
+	$(PYTHON) -m venv --clear $(LOCK_VENV)
+	$(LOCK_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps --only-binary :all: -r requirements/uv.txt
+	@touch $@
+
 # The whole suite: unit tests, the local AWS, and end-to-end runs of the real `deployer` command
 # against it, with a private Docker engine and registry for the image tests.
 test: install system-deps
-	$(PYTHON) -m pytest -q
+	@$(VPY) -m pytest -q $(PYTEST_ARGS); code=$$?; \
+	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; exit $$code
 
 # A full release of examples/app against the local AWS and a local Docker engine and registry.
 demo: install system-deps
-	$(PYTHON) scripts/demo.py
+	$(VPY) scripts/demo.py
 
 bench: install
-	$(PYTHON) -m bench
+	$(VPY) -m bench
+
+# dist/: the wheel and sdist, and deployer-requirements.txt (the wheel + runtime lock, all hashed).
+dist: install
+	$(VPY) scripts/dist.py --outdir dist
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
