@@ -3,16 +3,12 @@ local AWS's ECR GetAuthorizationToken returns (htpasswd), and the local AWS over
 
 from __future__ import annotations
 
-import json
-import shlex
 import urllib.request
 from base64 import b64encode
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import ROOT, ecs_state
+from tests.conftest import ecs_state
 
 MANIFEST_TYPES = ", ".join(
     [
@@ -110,22 +106,6 @@ def test_push_refused_for_bad_credentials(docker_app, docker_env, aws, platform)
     assert result.code == 3, result.stderr
     assert "push refused by registry" in result.stderr and "unauthorized" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
-
-
-def test_buildspec_command_runs_against_the_local_aws(docker_app, docker_env, aws, platform):
-    """The buildspec's own deployer line, run as CodeBuild would (so it cannot silently rot)."""
-    spec = yaml.safe_load((ROOT / "buildspecs" / "buildspec.yml").read_text())
-    lines = [c for c in spec["phases"]["build"]["commands"] if c.strip().startswith("deployer ")]
-    assert len(lines) == 1
-    command, _, redirect = lines[0].partition(">")
-    args = shlex.split(command)[1:]
-    sha = _head(docker_app)
-    result = docker_app.cli(*args, *build_arg(docker_env), env={"CODEBUILD_RESOLVED_SOURCE_VERSION": sha, "CODEBUILD_BUILD_ID": "demo:1"})
-    assert result.code == 0, result.stderr
-    Path(docker_app.path / redirect.strip()).write_text(result.stdout)
-    artifact = json.loads((docker_app.path / redirect.strip()).read_text())
-    assert artifact["status"] == "deployed" and artifact["image_tag"] == sha
-    assert spec["artifacts"]["files"] == [redirect.strip()]
 
 
 def test_build_alone_and_build_push(docker_app, docker_env, aws, platform):
