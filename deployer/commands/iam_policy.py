@@ -54,6 +54,11 @@ def iam_policy(run) -> dict:
         statements.append({"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(roles), "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
     if log_groups:
         statements.append({"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": sorted(log_groups)})
+    from ..lease import LEASE_ACTIONS, policy_resources
+
+    # `revisions --prune` never deregisters a revision any service of the cluster runs or deploys.
+    statements.append({"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}})
+    statements.append({"Sid": "ReleaseLease", "Effect": "Allow", "Action": LEASE_ACTIONS, "Resource": policy_resources(partition, region, account, env.cluster, [s.name for s in services])})
     statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
