@@ -56,6 +56,21 @@ class ServicePlan:
         }
 
 
+# Settings ECS reports on each deployment (and in the service revision), never on the service:
+# DescribeServices' service has no such top-level fields, so comparing them there would find every
+# release changed and start a needless deployment.
+DEPLOYMENT_SETTINGS = ("serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations")
+
+
+def comparable_live(live: dict) -> dict:
+    """The live service with its per-deployment settings read from the PRIMARY deployment (the one
+    the service converges to: after ECS's rollback, the rollback's), where ECS reports them."""
+    primary = primary_deployment(live) or {}
+    comparable = {k: v for k, v in live.items() if k not in DEPLOYMENT_SETTINGS}
+    comparable.update({k: primary[k] for k in DEPLOYMENT_SETTINGS if primary.get(k) is not None})
+    return comparable
+
+
 def _live_is_settled(live: dict) -> bool:
     primary = primary_deployment(live)
     if primary is None:
@@ -141,7 +156,7 @@ def plan_service(
         return plan
 
     plan.rollback_target = rollback_target(ecs, live, family)
-    changes = normalize.changed_settings(service_def.update_params, live)
+    changes = normalize.changed_settings(service_def.update_params, comparable_live(live))
     plan.changed_settings = {k: {"live": v[0], "wanted": v[1]} for k, v in changes.items()}
     new_revision = target != previous
     if not new_revision and not changes and not force:
