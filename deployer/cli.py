@@ -47,7 +47,7 @@ AssumeOpt = Annotated[Optional[str], typer.Option("--assume-role-arn", help="Ass
 ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even if another deployment is in progress / nothing changed.")]
 # The lease of each service a command writes to (deployer/lease.py).
 WaitLockOpt = Annotated[bool, typer.Option("--wait-for-lock", help="When another release holds the service's lease, wait for it (up to --lock-timeout) instead of exiting 1.")]
-LockTimeoutOpt = Annotated[Optional[int], typer.Option("--lock-timeout", min=0, help="With --wait-for-lock: seconds to wait at most (default: twice the deploy timeout plus deploy.lock_ttl).")]
+LockTimeoutOpt = Annotated[Optional[int], typer.Option("--lock-timeout", min=0, help="Wait at most this many seconds for the lease (implies --wait-for-lock; its default: twice the deploy timeout plus deploy.lock_ttl).")]
 NoLockOpt = Annotated[bool, typer.Option("--no-lock", help="Take no lease (a role without the SSM permissions); only the in-progress check then guards against a concurrent release.")]
 
 

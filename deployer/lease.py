@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from .errors import DeployerError
+from .errors import DeployerError, ExternalError
 
 LOCK_ROOT = "/deployer/locks"
 POLL_SECONDS = 2.0  # how often a waiting release reads the lease again
@@ -356,14 +356,20 @@ def held(run, services: list[str], command: str) -> Iterator[list[Lease]]:
         yield []
         return
     claim = Claim(owner=whoami(), command=command, ttl=run.config.deploy.lock_ttl, token=uuid.uuid4().hex, started_at=now())
-    wait = (options.lock_timeout if options.lock_timeout is not None else default_wait(run)) if options.wait_for_lock else None
+    # --lock-timeout alone means waiting too.
+    wait = options.lock_timeout if options.lock_timeout is not None else default_wait(run) if options.wait_for_lock else None
     store = LeaseStore(run.aws)
     cluster = run.environment.cluster
     leases: list[Lease] = []
     guard = _InterruptOnLoss()
     try:
         for service in sorted(set(services)):
-            lease = acquire(store, cluster, service, claim, run.console, wait=wait)
+            try:
+                lease = acquire(store, cluster, service, claim, run.console, wait=wait)
+            except ExternalError as exc:
+                if "AccessDenied" in exc.message:
+                    exc.hint = "the release role needs the lease's SSM permissions (statement ReleaseLease of `deployer iam-policy`); --no-lock skips the lease"
+                raise
             lease.on_lost = guard.lost
             leases.append(lease.start())
         yield leases
