@@ -335,9 +335,15 @@ def _is_head(store: LeaseStore, path: str, generation: int, token: str) -> bool:
     return top is not None and top.generation == generation and top.token == token
 
 
-def default_wait(run) -> int:
-    """--lock-timeout's default: long enough for another release and its rollback."""
-    return 2 * run.timeout + run.config.deploy.lock_ttl
+def wait_seconds(run) -> int | None:
+    """How long to wait for a held lease: None = not at all (exit 1 at once).
+
+    --lock-timeout alone means waiting too; --wait-for-lock without it waits long enough for
+    another release and its rollback.
+    """
+    if run.options.lock_timeout is not None:
+        return run.options.lock_timeout
+    return 2 * run.timeout + run.config.deploy.lock_ttl if run.options.wait_for_lock else None
 
 
 @contextlib.contextmanager
@@ -356,8 +362,7 @@ def held(run, services: list[str], command: str) -> Iterator[list[Lease]]:
         yield []
         return
     claim = Claim(owner=whoami(), command=command, ttl=run.config.deploy.lock_ttl, token=uuid.uuid4().hex, started_at=now())
-    # --lock-timeout alone means waiting too.
-    wait = options.lock_timeout if options.lock_timeout is not None else default_wait(run) if options.wait_for_lock else None
+    wait = wait_seconds(run)
     store = LeaseStore(run.aws)
     cluster = run.environment.cluster
     leases: list[Lease] = []

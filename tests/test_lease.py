@@ -230,3 +230,32 @@ def test_a_bad_lock_ttl_or_lock_timeout_is_bad_input_and_changes_nothing(app, aw
     assert result.code == 2 and "--lock-timeout" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
     assert aws.client("ssm").get_parameters_by_path(Path="/deployer/locks", Recursive=True)["Parameters"] == []
+
+
+def test_how_long_a_release_waits_for_the_lease():
+    from types import SimpleNamespace
+
+    from deployer.context import Options
+
+    def run(**flags):
+        return SimpleNamespace(options=Options(**flags), timeout=300, config=SimpleNamespace(deploy=SimpleNamespace(lock_ttl=120)))
+
+    assert lease.wait_seconds(run()) is None  # refuse at once
+    assert lease.wait_seconds(run(wait_for_lock=True)) == 2 * 300 + 120  # a release and its rollback
+    assert lease.wait_seconds(run(wait_for_lock=True, lock_timeout=45)) == 45
+    assert lease.wait_seconds(run(lock_timeout=45)) == 45  # --lock-timeout alone waits too
+
+
+def test_no_lock_deploys_past_a_held_lease_and_leaves_it_alone(app, aws, platform):
+    from tests.conftest import image_ref
+
+    ssm = aws.client("ssm")
+    name = lease.generation_name(lease.lease_path(platform["outputs"]["ClusterName"], "web"), 1)
+    ssm.put_parameter(Name=name, Value=json.dumps(claim("quinn@ci pid 77", ttl=600).value()), Type="String")
+    held_by_quinn = ssm.get_parameter(Name=name)["Parameter"]["Value"]
+    refused = app.cli("deploy", "--image", image_ref(platform, "v1"))
+    assert refused.code == 1 and "quinn@ci pid 77 (deploy, since" in refused.stderr, refused.stderr
+    forced = app.cli("deploy", "--image", image_ref(platform, "v1"), "--no-lock")
+    assert forced.code == 0, forced.stderr
+    assert "--no-lock: not taking the lease; another release of web may run at the same time" in forced.stderr
+    assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == held_by_quinn
