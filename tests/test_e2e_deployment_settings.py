@@ -3,13 +3,15 @@ vpcLatticeConfigurations) are compared where ECS reports them: an unchanged rele
 
 from __future__ import annotations
 
+import json
+
 from tests.conftest import ecs_state
 from tests.test_e2e_deploy import deploy, service
 
 LATTICE_TG = "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0"
 
 
-def _with_deployment_settings(app, platform, alias_port: int = 80) -> None:
+def _with_deployment_settings(app, platform, alias_port: int = 80, namespace: str = "demo.local") -> None:
     role = platform["outputs"]["TaskExecutionRoleArn"]
     app.edit("ecs-task-def.json.j2", '"containerPort": 8080', '"containerPort": 8080, "name": "http"')
     app.edit("ecs-task-def.json.j2", '"containerDefinitions": [', '"volumes": [{ "name": "scratch", "configuredAtLaunch": true }],\n  "containerDefinitions": [')
@@ -17,7 +19,7 @@ def _with_deployment_settings(app, platform, alias_port: int = 80) -> None:
         "ecs-service-def.json.j2",
         '"enableExecuteCommand": false',
         '"enableExecuteCommand": false,\n'
-        f'  "serviceConnectConfiguration": {{ "enabled": true, "namespace": "demo.local", "services": [{{ "portName": "http", "clientAliases": [{{ "port": {{{{ vars.alias_port }}}} }}] }}] }},\n'
+        f'  "serviceConnectConfiguration": {{ "enabled": true, "namespace": "{namespace}", "services": [{{ "portName": "http", "clientAliases": [{{ "port": {{{{ vars.alias_port }}}} }}] }}] }},\n'
         f'  "volumeConfigurations": [{{ "name": "scratch", "managedEBSVolume": {{ "roleArn": "{role}", "sizeInGiB": 20, "volumeType": "gp3" }} }}],\n'
         f'  "vpcLatticeConfigurations": [{{ "roleArn": "{role}", "targetGroupArn": "{LATTICE_TG}", "portName": "http" }}]',
     )
@@ -67,3 +69,20 @@ def test_after_ecs_rolled_back_the_settings_of_the_rollback_deployment_are_compa
     app.edit("deployer.yaml", "alias_port: 9000", "alias_port: 80")
     again = deploy(app, platform, "v1")
     assert again.code == 0 and again.json["status"] == "unchanged", again.stderr
+
+
+def test_a_namespace_named_on_one_side_and_given_by_arn_on_the_other_is_the_same(app, aws, platform):
+    cloud_map = aws.client("servicediscovery")
+    cloud_map.create_http_namespace(Name="demo.local")
+    arn = cloud_map.list_namespaces()["Namespaces"][0]["Arn"]
+    _with_deployment_settings(app, platform, namespace=arn)
+    assert deploy(app, platform, "v1").code == 0
+    assert service(aws, platform)["deployments"][0]["serviceConnectConfiguration"]["namespace"] == arn
+    app.edit("ecs-service-def.json.j2", arn, "demo.local")
+    assert app.cli("diff", "--exit-code").code == 0
+    again = deploy(app, platform, "v1")
+    assert again.code == 0 and again.json["status"] == "unchanged", again.stderr
+    app.edit("ecs-service-def.json.j2", '"demo.local"', '"other.local"')  # another namespace is a change
+    assert app.cli("diff", "--exit-code").code == 1
+    policy = {s["Sid"]: s for s in json.loads(app.cli("iam-policy").stdout)["Statement"]}
+    assert policy["ServiceConnectNamespaceName"]["Action"] == ["servicediscovery:GetNamespace"]
