@@ -44,6 +44,10 @@ RegionOpt = Annotated[Optional[str], typer.Option("--region", help="AWS region (
 ProfileOpt = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (SSO profiles work).")]
 AssumeOpt = Annotated[Optional[str], typer.Option("--assume-role-arn", help="Assume this role first (cross-account deploys).")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Deploy even if another deployment is in progress / nothing changed.")]
+# The lease of each service a command writes to (deployer/lease.py).
+WaitLockOpt = Annotated[bool, typer.Option("--wait-for-lock", help="When another release holds the service's lease, wait for it (up to --lock-timeout) instead of exiting 1.")]
+LockTimeoutOpt = Annotated[Optional[int], typer.Option("--lock-timeout", min=0, help="Wait at most this many seconds for the lease (implies --wait-for-lock; its default: twice the deploy timeout plus deploy.lock_ttl).")]
+NoLockOpt = Annotated[bool, typer.Option("--no-lock", help="Take no lease (a role without the SSM permissions); only the in-progress check then guards against a concurrent release.")]
 
 
 def _version(value: bool) -> None:
@@ -112,6 +116,10 @@ def _opts(**kwargs) -> Options:
     return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 
+def _lock_options(options: Options, wait_for_lock: bool, lock_timeout: int | None, no_lock: bool) -> None:
+    options.wait_for_lock, options.lock_timeout, options.no_lock = wait_for_lock, lock_timeout, no_lock
+
+
 def _summary(run: Run, result: dict) -> str | None:
     from .ecs import short_name
 
@@ -147,6 +155,7 @@ def release(
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """Build and push the image, register a revision, deploy, watch; roll back on failure.
 
@@ -156,6 +165,7 @@ def release(
 
     args = _build_args(build_arg)
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_release(run, tag=tag, build_args=args, rebuild=rebuild, services=service, desired_count=desired_count, force=force), _summary)
 
 
@@ -186,6 +196,7 @@ def deploy(
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """Render, register and deploy an existing image (no build), watch, roll back on failure.
 
@@ -194,6 +205,7 @@ def deploy(
     from .commands.deploy import deploy as run_deploy
 
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
 
 
@@ -205,15 +217,18 @@ def rollback(
     config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """Put the service back on the last revision that was healthy (not simply N-1), and watch it.
 
     Example: deployer rollback            # or: deployer rollback --to 12
     """
     from .commands.rollback import rollback as run_rollback
+    from .lease import leased
 
     options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: run_rollback(run, to=to, services=service, force=force), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    _execute(options, lambda run: leased(run, service, "rollback", lambda: run_rollback(run, to=to, services=service, force=force)), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
 
 
 @app.command()
@@ -270,6 +285,7 @@ def revisions(
     keep: Annotated[int, typer.Option("--keep", help="With --prune: how many of the newest revisions to keep.")] = 10,
     dry_run: DryRunOpt = False, yes: YesOpt = False,
     config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
 
@@ -278,6 +294,7 @@ def revisions(
     from .commands import revisions as cmd
 
     options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     if prune:
         _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
     else:

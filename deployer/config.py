@@ -66,6 +66,7 @@ class ServiceConfig:
 class DeployConfig:
     timeout: int = 600
     rollback_on_failure: bool = True
+    lock_ttl: int = 120  # seconds a release's lease of a service lasts without a heartbeat (deployer/lease.py)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ SCHEMA: dict[str, Any] = {
     "task_definition": _STR,
     "service": _SERVICE_SCHEMA,
     "services": [_SERVICE_SCHEMA],
-    "deploy": {"timeout": _INT, "rollback_on_failure": _BOOL},
+    "deploy": {"timeout": _INT, "rollback_on_failure": _BOOL, "lock_ttl": _INT},
     "vars": _ANY_MAP,
 }
 
@@ -312,9 +313,13 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
     timeout = deploy_raw.get("timeout")
     if timeout is not None and timeout <= 0:
         checker.fail(_line(deploy_raw, "timeout"), "deploy.timeout", f"must be a positive number of seconds, got {timeout}")
+    lock_ttl = deploy_raw.get("lock_ttl")
+    if lock_ttl is not None and lock_ttl < 2:
+        checker.fail(_line(deploy_raw, "lock_ttl"), "deploy.lock_ttl", f"must be at least 2 seconds, got {lock_ttl}")
     deploy = DeployConfig(
         timeout=timeout or 600,
         rollback_on_failure=deploy_raw.get("rollback_on_failure", True) is not False,
+        lock_ttl=lock_ttl or 120,
     )
     return Config(
         path=path,

@@ -23,6 +23,10 @@ class Options:
     region: str | None = None
     profile: str | None = None
     assume_role_arn: str | None = None
+    # The lease of each service a command writes to (deployer/lease.py).
+    wait_for_lock: bool = False
+    lock_timeout: int | None = None
+    no_lock: bool = False
 
 
 class Run:

@@ -156,6 +156,9 @@ def project(live: Any, wanted: Any) -> Any:
     """The part of `live` that `wanted` sets: mappings keep wanted's keys (recursively); other values as they are."""
     if isinstance(wanted, dict) and isinstance(live, dict):
         return _prune({k: project(live.get(k), v) for k, v in wanted.items() if k in live})
+    if isinstance(wanted, list) and isinstance(live, list) and len(wanted) == len(live):
+        # Item by item: ECS spells out defaults inside list items too (a Service Connect alias's dnsName).
+        return [project(item, w) for item, w in zip(live, wanted)]
     return live
 
 
@@ -165,7 +168,7 @@ def changed_settings(wanted: dict, live: dict) -> dict[str, tuple[Any, Any]]:
     changes = {}
     for key, value in w.items():
         live_value = l.get(key)
-        if isinstance(value, dict) and isinstance(live_value, dict):
+        if isinstance(value, (dict, list)) and type(live_value) is type(value):
             # Compare only what the definition sets inside nested settings (ECS adds defaults).
             live_value = project(live_value, value)
         value = reconcile(value, live_value, key)

@@ -56,6 +56,41 @@ class ServicePlan:
         }
 
 
+# Settings ECS reports on each deployment (and in the service revision), never on the service:
+# DescribeServices' service has no such top-level fields, so comparing them there would find every
+# release changed and start a needless deployment.
+DEPLOYMENT_SETTINGS = ("serviceConnectConfiguration", "volumeConfigurations", "vpcLatticeConfigurations")
+
+
+def comparable_live(live: dict, wanted: dict | None = None, aws=None) -> dict:
+    """The live service with its per-deployment settings read from the PRIMARY deployment (the one
+    the service converges to: after ECS's rollback, the rollback's), where ECS reports them.
+
+    With `wanted` (the service definition) and `aws`: a Service Connect namespace named on one
+    side and given by ARN on the other counts as the same when Cloud Map names it so (ECS has
+    answered either spelling)."""
+    primary = primary_deployment(live) or {}
+    comparable = {k: v for k, v in live.items() if k not in DEPLOYMENT_SETTINGS}
+    comparable.update({k: primary[k] for k in DEPLOYMENT_SETTINGS if primary.get(k) is not None})
+    connect = comparable.get("serviceConnectConfiguration")
+    wanted_namespace = ((wanted or {}).get("serviceConnectConfiguration") or {}).get("namespace")
+    if aws is not None and isinstance(connect, dict) and _same_namespace(aws, wanted_namespace, connect.get("namespace")):
+        comparable["serviceConnectConfiguration"] = {**connect, "namespace": wanted_namespace}
+    return comparable
+
+
+def _same_namespace(aws, wanted: str | None, live: str | None) -> bool:
+    if not wanted or not live or wanted == live or wanted.startswith("arn:") == live.startswith("arn:"):
+        return False
+    arn, name = (live, wanted) if live.startswith("arn:") else (wanted, live)
+    try:
+        namespace = aws.client("servicediscovery").get_namespace(Id=arn.rsplit("/", 1)[-1])["Namespace"]
+    except Exception:  # noqa: BLE001 - not readable: the difference shows, as it did before
+        return False
+    http_name = ((namespace.get("Properties") or {}).get("HttpProperties") or {}).get("HttpName")
+    return namespace.get("Arn") == arn and name in (namespace.get("Name"), http_name)
+
+
 def _live_is_settled(live: dict) -> bool:
     primary = primary_deployment(live)
     if primary is None:
@@ -141,7 +176,7 @@ def plan_service(
         return plan
 
     plan.rollback_target = rollback_target(ecs, live, family)
-    changes = normalize.changed_settings(service_def.update_params, live)
+    changes = normalize.changed_settings(service_def.update_params, comparable_live(live, service_def.update_params, ecs.aws))
     plan.changed_settings = {k: {"live": v[0], "wanted": v[1]} for k, v in changes.items()}
     new_revision = target != previous
     if not new_revision and not changes and not force:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .. import pipeline
+from .. import lease, pipeline
 from ..ecs import TAG_COMMIT, TAG_IMAGE
 from ..errors import BadInput
 from ..render import render_service
@@ -28,4 +28,6 @@ def deploy(run, *, image: str | None, revision: int | None, services: list[str] 
         image = rendered[0].image
     else:
         rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
-    return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force, revision_arns=revision_arns, image_info=image_info)
+    # The lease from the first look at the service (the plan) to the verdict.
+    with lease.held(run, [svc.name for svc in selected], "deploy"):
+        return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force, revision_arns=revision_arns, image_info=image_info)

@@ -16,6 +16,7 @@ import sys
 
 from .. import normalize
 from ..ecs import short_name
+from ..plan import comparable_live
 from ..render import render_service
 
 # The image a service that does not exist yet would get: the one `release` builds or `--image` names.
@@ -52,7 +53,7 @@ def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
     td_diff = _unified(live_td, wanted_td, f"live {short_name(revision.arn)}", "rendered") if wanted_td != live_td else ""
 
     wanted_sd = normalize.service_settings(rendered.service_definition.update_params)
-    live_sd = normalize.live_settings(live, wanted_sd)
+    live_sd = normalize.live_settings(comparable_live(live, rendered.service_definition.update_params, run.aws), wanted_sd)
     wanted_sd = normalize.reconcile(wanted_sd, live_sd)
     sd_diff = _unified(live_sd, wanted_sd, f"live service {svc.name}", f"rendered service {svc.name}") if wanted_sd != live_sd else ""
     return {

@@ -29,9 +29,11 @@ def iam_policy(run) -> dict:
     services = run.services(None)
     service_arns = [f"arn:{partition}:ecs:{region}:{account}:service/{env.cluster}/{s.name}" for s in services]
     family_arns = [f"arn:{partition}:ecs:{region}:{account}:task-definition/{s.family}:*" for s in services]
-    roles, log_groups = set(), set()
+    roles, log_groups, service_connect = set(), set(), False
     for svc in services:
-        td = render_service(run, svc, f"{env.repository}:policy").task_definition
+        rendered = render_service(run, svc, f"{env.repository}:policy")
+        td = rendered.task_definition
+        service_connect |= "serviceConnectConfiguration" in rendered.service_definition.update_params
         roles |= {td[k] for k in ("executionRoleArn", "taskRoleArn") if td.get(k)}
         for container in td["containerDefinitions"]:
             group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
@@ -54,6 +56,14 @@ def iam_policy(run) -> dict:
         statements.append({"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(roles), "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
     if log_groups:
         statements.append({"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": sorted(log_groups)})
+    from ..lease import LEASE_ACTIONS, policy_resources
+
+    if service_connect:  # a namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same
+        statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
+
+    # `revisions --prune` never deregisters a revision any service of the cluster runs or deploys.
+    statements.append({"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}})
+    statements.append({"Sid": "ReleaseLease", "Effect": "Allow", "Action": LEASE_ACTIONS, "Resource": policy_resources(partition, region, account, env.cluster, [s.name for s in services])})
     statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 

@@ -7,7 +7,7 @@ and pushes nothing), then again with the pushed image pinned by digest.
 from __future__ import annotations
 
 import subprocess
-from .. import checks, pipeline
+from .. import checks, lease, pipeline
 from ..image import ImageSpec, build_and_push, existing_digest, source_tag
 from ..render import render_service
 from .deploy import release_tags
@@ -68,7 +68,9 @@ def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = 
     rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
     image_info = {"digest": pushed.digest, "tag": pushed.tag, "pushed": pushed.pushed}
     console.step("deploy " + ", ".join(r.service.name for r in rendered))
-    result = pipeline.deploy(run, rendered, tags={**release_tags(run, image), "deployer:tag": pushed.tag}, force=force, image_info=image_info, preflight=False)
+    # The lease from the first look at the service to the verdict: the build above runs unlocked.
+    with lease.held(run, [r.service.name for r in rendered], "release"):
+        result = pipeline.deploy(run, rendered, tags={**release_tags(run, image), "deployer:tag": pushed.tag}, force=force, image_info=image_info, preflight=False)
     result["image_tag"] = pushed.tag
     result["image_pushed"] = pushed.pushed
     return result

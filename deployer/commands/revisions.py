@@ -50,25 +50,28 @@ def text(result: dict) -> str:
 
 
 def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
-    """Deregister old revisions, keeping the newest `keep` and, whatever their age, the running one,
-    the last healthy one, and every one a deployment still uses (a rollback may need them)."""
+    """Deregister old revisions, never one that is a way back (see `protected`); --keep N keeps N
+    more, healthy ones first. Held under each service's lease: a release cannot start meanwhile."""
+    from .. import lease
     from ..errors import BadInput
 
     if keep < 1:
         raise BadInput(f"--keep {keep}: keep at least 1 revision")
+    with lease.held(run, [svc.name for svc in run.services(services)], "revisions --prune"):
+        return _prune(run, services, keep)
+
+
+def _prune(run, services: list[str] | None, keep: int) -> dict:
+    used = cluster_usage(run)
     out = []
     for svc, service in run.live_services(services):
-        service = service or {}
-        protected = {d.get("taskDefinition"): f"used by deployment {d.get('id')}" for d in service.get("deployments", [])}
-        if service.get("taskDefinition"):
-            protected[service["taskDefinition"]] = "running"
         arns = run.ecs.revision_arns(svc.family)
-        healthy = next((arn for arn in arns if run.ecs.revision(arn).healthy), None)
-        if healthy:
-            protected.setdefault(healthy, "last healthy revision")
+        revisions = {arn: run.ecs.revision(arn) for arn in arns}
+        protected = protected_revisions(svc.name, service or {}, arns, revisions, used)
         kept, removed = [], []
-        for index, arn in enumerate(arns):
-            reason = protected.get(arn) or ("among the newest" if index < keep else None)
+        kept_by_count = set(keepers(arns, revisions, keep))
+        for arn in arns:
+            reason = protected.get(arn) or (f"one of the {keep} kept (healthy ones first)" if arn in kept_by_count else None)
             if reason:
                 kept.append({"task_definition": arn, "why": reason})
             else:
@@ -82,6 +85,52 @@ def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
             run.console.info(f"{'would deregister' if run.options.dry_run else 'deregistered'} {short_name(arn)}")
         out.append({"service": svc.name, "family": svc.family, "kept": kept, "deregistered": removed})
     return {"status": "planned" if run.options.dry_run else "pruned", "services": out}
+
+
+def protected_revisions(name: str, service: dict, arns: list[str], revisions: dict, used: dict[str, str]) -> dict[str, str]:
+    """Revisions that are a way back or in use, whatever their age → why: the running one, the
+    rollback target (the newest healthy one below it), the newest healthy one, and every revision a
+    service of the cluster runs or any of its deployments uses."""
+    from ..ecs import arn_revision
+
+    protected = {arn: why for arn, why in used.items() if arn in revisions}
+    running = service.get("taskDefinition")
+    if running:
+        protected[running] = "running"
+    healthy = [arn for arn in arns if revisions[arn].healthy]
+    if healthy:
+        protected.setdefault(healthy[0], "last healthy revision")
+    if running:
+        below = [arn for arn in healthy if arn_revision(arn) < arn_revision(running)]
+        if below:
+            protected.setdefault(below[0], f"rollback target of {name} (the previous healthy revision)")
+    return protected
+
+
+def keepers(arns: list[str], revisions: dict, keep: int) -> list[str]:
+    """The `keep` revisions --keep keeps: the newest healthy ones first, then the newest others."""
+    healthy = [arn for arn in arns if revisions[arn].healthy]
+    return (healthy + [arn for arn in arns if arn not in healthy])[:keep]
+
+
+def cluster_usage(run) -> dict[str, str]:
+    """Task definition ARN → which service of the cluster runs it or which deployment uses it."""
+    from ..aws import translate_errors
+
+    cluster = run.environment.cluster
+    names: list[str] = []
+    with translate_errors(f"listing the services of cluster {cluster} (prune must know every revision in use)"):
+        for page in run.ecs.client.get_paginator("list_services").paginate(cluster=cluster):
+            names += [arn.rsplit("/", 1)[-1] for arn in page.get("serviceArns", [])]
+    used: dict[str, str] = {}
+    for name, service in run.ecs.describe_services(cluster, names).items():
+        if not service:
+            continue
+        for deployment in service.get("deployments", []):
+            used.setdefault(deployment.get("taskDefinition"), f"used by deployment {deployment.get('id')} of service {name}")
+        if service.get("taskDefinition"):
+            used[service["taskDefinition"]] = f"runs service {name}"
+    return used
 
 
 def prune_text(result: dict) -> str:

@@ -15,7 +15,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from . import cfn_patch, ecs_patch
+from . import cfn_patch, deployment_settings, ecs_patch
 from .faults import Counters, FaultInjector, classify, fault_response
 from .rollout import Engine
 from .settings import Settings
@@ -48,6 +48,7 @@ class LocalAws:
         if ecs_patch.ENGINE is not None:
             raise RuntimeError("a LocalAws is already running in this process (moto's backends are global)")
         ecs_patch.install()
+        deployment_settings.install()  # after ecs_patch: it wraps ecs_patch's handlers
         cfn_patch.install()
         ecs_patch.ENGINE = self.engine
         self._server = _Server(self, self.host, self.port)

@@ -1,0 +1,438 @@
+"""One release of a service at a time: a lease in SSM Parameter Store.
+
+The release role can do this alone (no table, bucket or other admin resource): PutParameter with
+Overwrite=False is an atomic create-if-absent. The lease of a service is a chain of numbered
+generations under /deployer/locks/<cluster>/<service>/ (g0000000001, g0000000002, ...); the
+highest one is the lease. Each value is JSON: owner (CodeBuild build id, else user@host pid N),
+command, started_at, heartbeat_at, expires_at, released, and a token only its holder knows.
+
+- acquire: read the generations; if there are none, or the highest is released or expired (its
+  holder died without releasing: kill -9, a lost machine), create highest+1 with Overwrite=False.
+  Two contenders that read the same state race for the same name and only one create succeeds;
+  the winner reads again to check its generation is now the highest (a very stale reader could
+  re-create a generation that was cleaned up below the real lease), then deletes older ones.
+- held by a live holder: exit 1 naming it, or with --wait-for-lock poll (progress lines) until it
+  is free or --lock-timeout runs out. Either happens before any write to the service.
+- heartbeat: a thread rewrites its generation every ttl/4; it first checks that no higher
+  generation exists. If one does (someone took over because ours expired), or ours expired
+  before a renewal got through, the main thread is stopped (LeaseLost) before its next write.
+- release: the highest generation is marked released (kept, never deleted: the chain's head must
+  never vanish, or a contender that read an older head could create a second live generation).
+
+Expiry compares expires_at, written with the holder's clock, with the reader's clock: hosts with
+synchronised clocks (CodeBuild, any NTP host) are assumed; skew shortens or lengthens a takeover.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import random
+import signal
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Iterator
+
+from .errors import DeployerError, ExternalError
+
+LOCK_ROOT = "/deployer/locks"
+POLL_SECONDS = 2.0  # how often a waiting release reads the lease again
+PROGRESS_SECONDS = 10.0  # how often a waiting release says it is still waiting
+
+
+class LeaseHeld(DeployerError):
+    """Another live release holds the lease (exit 1); nothing was written to the service."""
+
+
+class LeaseLost(DeployerError):
+    """The lease was taken over (ours had expired): stop before the next write (exit 1)."""
+
+
+def lease_path(cluster: str, service: str) -> str:
+    return f"{LOCK_ROOT}/{cluster}/{service}"
+
+
+def generation_name(path: str, generation: int) -> str:
+    return f"{path}/g{generation:010d}"
+
+
+def whoami() -> str:
+    """CodeBuild's build id, else user@host pid N: what another release's message names."""
+    build = os.environ.get("CODEBUILD_BUILD_ID")
+    if build:
+        return build
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in a bare container
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()} pid {os.getpid()}"
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_time(value) -> datetime:
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return datetime.fromtimestamp(0, timezone.utc)  # unreadable: counts as expired
+
+
+@dataclass(frozen=True)
+class Record:
+    """One generation of a service's lease, as read from SSM."""
+
+    generation: int
+    name: str
+    owner: str
+    command: str
+    token: str
+    started_at: datetime
+    heartbeat_at: datetime
+    expires_at: datetime
+    released: bool
+
+    def live(self, at: datetime) -> bool:
+        return not self.released and at < self.expires_at
+
+    def describe(self) -> str:
+        return f"{self.owner} ({self.command}, since {_iso(self.started_at)})"
+
+    @classmethod
+    def parse(cls, name: str, value: str) -> "Record | None":
+        try:
+            generation = int(name.rsplit("/g", 1)[1])
+        except (IndexError, ValueError):
+            return None  # not a generation: left alone
+        try:
+            data = json.loads(value)
+        except ValueError:
+            data = {}
+        if not isinstance(data, dict):
+            data = {}
+        return cls(
+            generation=generation,
+            name=name,
+            owner=str(data.get("owner") or "an unknown holder"),
+            command=str(data.get("command") or "?"),
+            token=str(data.get("token") or ""),
+            started_at=_parse_time(data.get("started_at")),
+            heartbeat_at=_parse_time(data.get("heartbeat_at")),
+            expires_at=_parse_time(data.get("expires_at")),
+            released=bool(data.get("released")),
+        )
+
+
+def head(records: list[Record]) -> Record | None:
+    """The lease: the highest generation."""
+    return max(records, key=lambda r: r.generation, default=None)
+
+
+class LeaseStore:
+    """Thin adapter over the SSM calls the lease needs."""
+
+    def __init__(self, aws):
+        self.aws = aws
+
+    @property
+    def client(self):
+        return self.aws.client("ssm")
+
+    def read(self, path: str) -> list[Record]:
+        from .aws import translate_errors
+
+        records = []
+        with translate_errors(f"reading the lease {path} (ssm GetParametersByPath)"):
+            for page in self.client.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+                for parameter in page.get("Parameters", []):
+                    record = Record.parse(parameter["Name"], parameter.get("Value", ""))
+                    if record is not None:
+                        records.append(record)
+        return records
+
+    def create(self, name: str, value: dict) -> bool:
+        """Create-if-absent: False when the name exists (another release got there first)."""
+        from .aws import error_code, translate_errors
+
+        with translate_errors(f"taking the lease {name} (ssm PutParameter)"):
+            try:
+                self.client.put_parameter(Name=name, Value=json.dumps(value), Type="String", Overwrite=False)
+            except Exception as exc:
+                if error_code(exc) == "ParameterAlreadyExists":
+                    return False
+                raise
+        return True
+
+    def overwrite(self, name: str, value: dict) -> None:
+        from .aws import translate_errors
+
+        with translate_errors(f"renewing the lease {name} (ssm PutParameter)"):
+            self.client.put_parameter(Name=name, Value=json.dumps(value), Type="String", Overwrite=True)
+
+    def delete(self, name: str) -> None:
+        from .aws import error_code, translate_errors
+
+        with translate_errors(f"deleting the old lease generation {name} (ssm DeleteParameter)"):
+            try:
+                self.client.delete_parameter(Name=name)
+            except Exception as exc:
+                if error_code(exc) != "ParameterNotFound":
+                    raise
+
+
+@dataclass
+class Claim:
+    """What this process writes into its generation."""
+
+    owner: str
+    command: str
+    ttl: int
+    token: str
+    started_at: datetime
+
+    def value(self, *, released: bool = False) -> dict:
+        beat = now()
+        return {
+            "owner": self.owner,
+            "command": self.command,
+            "token": self.token,
+            "started_at": _iso(self.started_at),
+            "heartbeat_at": _iso(beat),
+            # Whole seconds are written: round the expiry up so a lease never looks shorter than ttl.
+            "expires_at": _iso(beat + timedelta(seconds=self.ttl + 1)),
+            "ttl_s": self.ttl,
+            "released": released,
+        }
+
+
+class Lease:
+    """A lease this process holds on one service, kept alive by a heartbeat thread."""
+
+    def __init__(self, store: LeaseStore, service: str, path: str, generation: int, claim: Claim, console, on_lost=None):
+        self.store = store
+        self.service = service
+        self.path = path
+        self.generation = generation
+        self.name = generation_name(path, generation)
+        self.claim = claim
+        self.console = console
+        self.on_lost = on_lost
+        self.lost: str | None = None
+        self.renewed_until = now() + timedelta(seconds=claim.ttl)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat_loop, name=f"lease-{service}", daemon=True)
+
+    def start(self) -> "Lease":
+        self._thread.start()
+        return self
+
+    def _beat_loop(self) -> None:
+        while not self._stop.wait(max(0.5, self.claim.ttl / 4)):
+            reason = self.beat()
+            if reason:
+                self.lost = reason
+                if self.on_lost is not None:
+                    self.on_lost(self)
+                return
+
+    def beat(self) -> str | None:
+        """Renew once; the reason the lease is lost, or None."""
+        try:
+            records = self.store.read(self.path)
+            top, mine = head(records), next((r for r in records if r.generation == self.generation), None)
+            if top is not None and top.generation > self.generation:
+                return f"{top.owner} took the lease of {self.service} over ({top.command})"
+            if mine is None or mine.token != self.claim.token:
+                return f"the lease of {self.service} ({self.name}) was removed by someone else"
+            self.store.overwrite(self.name, self.claim.value())
+            self.renewed_until = now() + timedelta(seconds=self.claim.ttl)
+        except DeployerError as exc:
+            if now() >= self.renewed_until:
+                return f"the lease of {self.service} could not be renewed before it expired: {exc.message}"
+            self.console.warn(f"{self.service}: could not renew the lease (retrying): {exc.message}")
+        return None
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
+
+    def release(self) -> None:
+        """Mark our generation released (if it is still the lease) and clear older ones."""
+        self.stop()
+        if self.lost:
+            return
+        try:
+            records = self.store.read(self.path)
+            top = head(records)
+            if top is not None and top.generation == self.generation and top.token == self.claim.token:
+                self.store.overwrite(self.name, self.claim.value(released=True))
+            for record in records:
+                if record.generation < self.generation:
+                    self.store.delete(record.name)
+        except DeployerError as exc:
+            self.console.warn(f"{self.service}: could not release the lease ({exc.message}); it frees itself within {self.claim.ttl}s")
+        self.console.debug(f"released the lease {self.name}")
+
+
+def acquire(store: LeaseStore, cluster: str, service: str, claim: Claim, console, *, wait: float | None) -> Lease:
+    """Take the lease of one service, or raise LeaseHeld (wait=None: at once; else after `wait` seconds)."""
+    path = lease_path(cluster, service)
+    started = time.monotonic()
+    last_said: tuple[str, float] | None = None
+    while True:
+        records = store.read(path)
+        top = head(records)
+        at = now()
+        if top is None or not top.live(at):
+            generation = top.generation + 1 if top else 1
+            name = generation_name(path, generation)
+            if store.create(name, claim.value()):
+                if _is_head(store, path, generation, claim.token):
+                    if top is not None and not top.released:
+                        console.warn(
+                            f"{service}: took over the lease from {top.owner} ({top.command}): it expired at {_iso(top.expires_at)}, "
+                            f"last heartbeat {_iso(top.heartbeat_at)} (its holder stopped without releasing it)"
+                        )
+                    for record in records:
+                        if record.generation < generation:
+                            store.delete(record.name)
+                    console.debug(f"took the lease {name}")
+                    return Lease(store, service, path, generation, claim, console)
+                store.delete(name)  # created below the real lease by a stale read: not ours
+            continue  # another release got there first: read again
+        waited = time.monotonic() - started
+        if wait is None:
+            raise LeaseHeld(
+                f"{service}: another release holds the lease of the service: {top.describe()}, lease valid until {_iso(top.expires_at)} unless renewed; nothing was changed",
+                hint=f"wait for it with --wait-for-lock; a holder that died frees the lease within {claim.ttl}s of its last heartbeat",
+            )
+        if waited >= wait:
+            raise LeaseHeld(
+                f"{service}: still held after waiting {int(waited)}s (--lock-timeout {int(wait)}): {top.describe()}; nothing was changed",
+                hint="try again later, or raise --lock-timeout",
+            )
+        if last_said is None or last_said[0] != top.token or waited - last_said[1] >= PROGRESS_SECONDS:
+            console.info(f"{service}: waiting for the lease held by {top.describe()} ({int(waited)}s so far, up to {int(wait)}s)")
+            last_said = (top.token, waited)
+        time.sleep(min(POLL_SECONDS * random.uniform(0.75, 1.25), max(0.1, wait - waited)))
+
+
+def _is_head(store: LeaseStore, path: str, generation: int, token: str) -> bool:
+    records = store.read(path)
+    top = head(records)
+    return top is not None and top.generation == generation and top.token == token
+
+
+def wait_seconds(run) -> int | None:
+    """How long to wait for a held lease: None = not at all (exit 1 at once).
+
+    --lock-timeout alone means waiting too; --wait-for-lock without it waits long enough for
+    another release and its rollback.
+    """
+    if run.options.lock_timeout is not None:
+        return run.options.lock_timeout
+    return 2 * run.timeout + run.config.deploy.lock_ttl if run.options.wait_for_lock else None
+
+
+@contextlib.contextmanager
+def held(run, services: list[str], command: str) -> Iterator[list[Lease]]:
+    """Hold the lease of each named service for the block (no-op with --dry-run or --no-lock).
+
+    Services are taken in name order, so two multi-service releases waiting for each other's
+    services cannot deadlock. A lost lease interrupts the main thread with LeaseLost.
+    """
+    options = run.options
+    if options.dry_run or not services:
+        yield []
+        return
+    if options.no_lock:
+        run.console.warn("--no-lock: not taking the lease; another release of " + ", ".join(services) + " may run at the same time")
+        yield []
+        return
+    claim = Claim(owner=whoami(), command=command, ttl=run.config.deploy.lock_ttl, token=uuid.uuid4().hex, started_at=now())
+    wait = wait_seconds(run)
+    store = LeaseStore(run.aws)
+    cluster = run.environment.cluster
+    leases: list[Lease] = []
+    guard = _InterruptOnLoss()
+    try:
+        for service in sorted(set(services)):
+            try:
+                lease = acquire(store, cluster, service, claim, run.console, wait=wait)
+            except ExternalError as exc:
+                if "AccessDenied" in exc.message:
+                    exc.hint = "the release role needs the lease's SSM permissions (statement ReleaseLease of `deployer iam-policy`); --no-lock skips the lease"
+                raise
+            lease.on_lost = guard.lost
+            leases.append(lease.start())
+        yield leases
+    finally:
+        guard.done()
+        for lease in leases:
+            lease.release()
+
+
+class _InterruptOnLoss:
+    """Turn a lost lease (seen by a heartbeat thread) into LeaseLost raised in the main thread.
+
+    A signal wakes the main thread wherever it waits (a poll's sleep, a socket read); its handler
+    raises LeaseLost, which ends the command before its next write. Only in the main thread.
+    """
+
+    SIGNAL = getattr(signal, "SIGUSR1", None)
+
+    def __init__(self):
+        self.installed = threading.current_thread() is threading.main_thread() and self.SIGNAL is not None
+        self.active = self.installed
+        self.reason: str | None = None
+        self.previous = signal.signal(self.SIGNAL, self._handler) if self.installed else None
+
+    def _handler(self, signum, frame):
+        if self.active and self.reason:
+            self.active = False
+            raise LeaseLost(
+                f"lost the lease: {self.reason}; stopped before the next write",
+                hint="`deployer status` shows where the service stands; the other release now owns it",
+            )
+
+    def lost(self, lease: Lease) -> None:
+        lease.console.error(f"{lease.service}: {lease.lost}")
+        self.reason = lease.lost
+        if self.active:
+            signal.pthread_kill(threading.main_thread().ident, self.SIGNAL)
+
+    def done(self) -> None:
+        self.active = False
+        if self.installed:
+            self.installed = False
+            signal.signal(self.SIGNAL, self.previous if self.previous is not None else signal.SIG_DFL)
+
+
+def leased(run, services: list[str] | None, command: str, action):
+    """action() run while holding the lease of the selected services (or all in the config)."""
+    with held(run, [svc.name for svc in run.services(services)], command):
+        return action()
+
+
+# What the lease needs in IAM (`deployer iam-policy`): the path of each service's lease and its generations.
+LEASE_ACTIONS = ["ssm:DeleteParameter", "ssm:GetParametersByPath", "ssm:PutParameter"]
+
+
+def policy_resources(partition: str, region: str, account: str, cluster: str, services: list[str]) -> list[str]:
+    resources = []
+    for service in services:
+        path = lease_path(cluster, service)
+        resources += [f"arn:{partition}:ssm:{region}:{account}:parameter{path}", f"arn:{partition}:ssm:{region}:{account}:parameter{path}/*"]
+    return resources
