@@ -148,7 +148,8 @@ def load_yaml_with_lines(text: str, filename: str):
         raise BadInput(f"{filename}{line}: invalid YAML: {exc.problem or exc}{context}") from None
     except yaml.reader.ReaderError as exc:  # a NUL or another control character
         line = text[: exc.position].count("\n") + 1
-        raise BadInput(f"{filename}:{line}: invalid YAML: control character {exc.character!r} (a binary file?)") from None
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise BadInput(f"{filename}:{line}: invalid YAML: control character {character!r} (a binary file?)") from None
     except yaml.YAMLError as exc:
         raise BadInput(f"{filename}: invalid YAML: {exc}") from None
     except RecursionError:
