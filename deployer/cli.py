@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from typing import Annotated, Callable, Optional
@@ -19,7 +20,7 @@ os.environ.setdefault("TYPER_USE_RICH", "0")
 import typer  # noqa: E402
 
 from .context import Options, Run
-from .errors import DeployerError, DeploymentFailed, Interrupted
+from .errors import BadInput, DeployerError, DeploymentFailed, Interrupted
 
 app = typer.Typer(
     name="deployer",
@@ -77,19 +78,37 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     try:
         options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
         result = action(run)
+        # Every result goes through the masker: secret values never reach stdout, in any encoding.
+        printed = json.dumps(result, default=str) if options.output == "json" else (text(run, result) if text is not None else None)
     except DeployerError as exc:
         _fail(run, exc)
     except KeyboardInterrupt:
         # Interrupts while watching carry their own account (pipeline.interrupted); this one came earlier
         # or later, so say only what is certain.
         _fail(run, Interrupted("interrupted", hint="`deployer status` shows where the service stands"))
-    if options.output == "json":
-        sys.stdout.write(json.dumps(result, default=str) + "\n")
-    elif text is not None:
-        printed = text(run, result)
-        if printed:
-            sys.stdout.write(printed + "\n")
+    except RecursionError:
+        _fail(run, BadInput("input nested too deep to process (a definition, a template or a value)"))
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback unless -v
+        _crash(run.console, exc, verbose=options.verbose, json_output=options.output == "json")
+    if printed:
+        sys.stdout.write(run.secrets.mask(printed) + "\n")
     return result or {}
+
+
+def _crash(console, exc: BaseException, *, verbose: bool, json_output: bool) -> None:
+    """An exception deployer did not expect: a bug. One line and exit 1; the traceback only with -v."""
+    import traceback
+
+    detail = " ".join(str(exc).split())[:300]
+    message = f"unexpected error ({type(exc).__name__}{': ' + detail if detail else ''}); this is a bug in deployer, please report it"
+    if verbose:
+        console.debug("".join(traceback.format_exception(exc)).rstrip())
+        console.error(message + " with the traceback above")
+    else:
+        console.error(message + " (rerun with -v to see the traceback)")
+    if json_output:
+        sys.stdout.write(console.secrets.mask(json.dumps({"status": "error", "error": message, "exit_code": 1})) + "\n")
+    raise typer.Exit(1)
 
 
 def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
@@ -97,9 +116,7 @@ def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching
 
 
 def _fail(run: Run, exc: DeployerError) -> None:
-    message = exc.message
-    if "secrets" in run.__dict__:  # only when templates read secrets (a cached_property)
-        message = run.secrets.mask(message)
+    message = run.secrets.mask(exc.message)
     run.console.error(message)
     if exc.hint:
         run.console.info(f"hint: {exc.hint}")
@@ -108,16 +125,52 @@ def _fail(run: Run, exc: DeployerError) -> None:
         payload.setdefault("status", "failed" if exc.exit_code == 1 else "error")
         payload["error"] = message
         payload["exit_code"] = exc.exit_code
-        sys.stdout.write(json.dumps(payload, default=str) + "\n")
+        sys.stdout.write(run.secrets.mask(json.dumps(payload, default=str)) + "\n")
     raise typer.Exit(exc.exit_code)
 
 
 def _opts(**kwargs) -> Options:
+    _check_flags(region=kwargs.get("region"), assume_role_arn=kwargs.get("assume_role_arn"), timeout=kwargs.get("timeout"))
     return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 
 def _lock_options(options: Options, wait_for_lock: bool, lock_timeout: int | None, no_lock: bool) -> None:
     options.wait_for_lock, options.lock_timeout, options.no_lock = wait_for_lock, lock_timeout, no_lock
+
+
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+MAX_IMAGE_REFERENCE = 1000  # ECR's longest repository name (256) + tag or digest, with room to spare
+# flag: (minimum, what the number is)
+_NUMBERS = {
+    "timeout": (1, "a positive number of seconds"),
+    "desired_count": (0, "a task count, 0 or more"),
+    "limit": (1, "how many revisions to list, 1 or more"),
+    "keep": (0, "how many revisions to keep, 0 or more"),
+    "revision": (1, "a revision number, 1 or more"),
+    "to": (1, "a revision number, 1 or more"),
+}
+
+
+def _check_flags(**flags) -> None:
+    """Every flag value checked in one place before anything runs: a bad one is exit 2 naming the flag."""
+    problem = None
+    for name, value in flags.items():
+        flag = "--" + name.replace("_", "-")
+        if value is None:
+            continue
+        if name in _NUMBERS and value < _NUMBERS[name][0]:
+            problem = f"{flag} {value}: must be {_NUMBERS[name][1]}"
+        elif name == "region" and not REGION.match(value):
+            problem = f"{flag} {value!r}: not an AWS region name (like us-east-1)"
+        elif name == "assume_role_arn" and not ROLE_ARN.match(value):
+            problem = f"{flag} {value[:100]!r}: not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
+        elif name == "image" and (len(value) > MAX_IMAGE_REFERENCE or not value.strip() or any(c.isspace() or not c.isprintable() for c in value)):
+            shown = f"{len(value)} characters" if len(value) > MAX_IMAGE_REFERENCE else repr(value[:100])
+            problem = f"{flag} {shown}: not an image reference (repository:tag or repository@sha256:digest, at most {MAX_IMAGE_REFERENCE} characters, no spaces)"
+        if problem:
+            typer.echo(f"error: {problem}", err=True)
+            raise typer.Exit(2)
 
 
 def _summary(run: Run, result: dict) -> str | None:
@@ -163,6 +216,7 @@ def release(
     """
     from .commands.release import release as run_release
 
+    _check_flags(desired_count=desired_count)
     args = _build_args(build_arg)
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
@@ -204,6 +258,7 @@ def deploy(
     """
     from .commands.deploy import deploy as run_deploy
 
+    _check_flags(image=image, revision=revision, desired_count=desired_count)
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
@@ -226,6 +281,7 @@ def rollback(
     from .commands.rollback import rollback as run_rollback
     from .lease import leased
 
+    _check_flags(to=to)
     options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, service, "rollback", lambda: run_rollback(run, to=to, services=service, force=force)), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
@@ -244,6 +300,7 @@ def render(
     """
     from .commands import render as cmd
 
+    _check_flags(image=image)
     options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.render(run, image=image, services=service), cmd.text)
 
@@ -293,6 +350,7 @@ def revisions(
     """
     from .commands import revisions as cmd
 
+    _check_flags(limit=limit, keep=keep)
     options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     if prune:
@@ -315,6 +373,7 @@ def diff(
     """
     from .commands import diff as cmd
 
+    _check_flags(image=image)
     options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.diff(run, image=image, services=service), cmd.text)
     if exit_code and result.get("changed"):
@@ -414,6 +473,13 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - outside a command (flag parsing, start-up): still one line
+        from .console import Console
+
+        try:
+            _crash(Console(verbose=bool({"-v", "--verbose"} & set(sys.argv))), exc, verbose=bool({"-v", "--verbose"} & set(sys.argv)), json_output=False)
+        except typer.Exit as exit_:
+            sys.exit(exit_.exit_code)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ the line and the key path; an unknown key names the nearest valid one.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,12 @@ class Config:
     services: list[ServiceConfig]
     deploy: DeployConfig
     vars: dict[str, Any]
+    # The app repository (the nearest directory up with .git, else the config's): no file outside it is read.
+    repo_root: Path | None = None
+    # env()/must_env() may read only these variables (None: any but credential variables).
+    env_allow: list[str] | None = None
+    # A SecureString (or `| secret` value) may be stored in a definition on purpose.
+    allow_plaintext_secrets: bool = False
 
     @property
     def root(self) -> Path:
@@ -121,11 +128,16 @@ def _construct_mapping(loader, node, deep=False):
 _LineLoader.add_constructor(__import__("yaml").resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# A document whose aliases expand to more values than this is refused (a "billion laughs" bomb
+# is a few lines that expand to 10^9 values when anything walks or prints it).
+MAX_YAML_VALUES = 100_000
+
+
 def load_yaml_with_lines(text: str, filename: str):
     import yaml
 
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except BadInput as exc:
         raise BadInput(f"{filename}:{exc.hint.removeprefix('line ')}: {exc.message}") from None
     except yaml.MarkedYAMLError as exc:
@@ -135,6 +147,43 @@ def load_yaml_with_lines(text: str, filename: str):
         if exc.context and exc.context_mark and exc.context_mark is not mark:
             context = f" ({exc.context} started at line {exc.context_mark.line + 1})"
         raise BadInput(f"{filename}{line}: invalid YAML: {exc.problem or exc}{context}") from None
+    except yaml.reader.ReaderError as exc:  # a NUL or another control character
+        line = text[: exc.position].count("\n") + 1
+        character = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        raise BadInput(f"{filename}:{line}: invalid YAML: control character {character!r} (a binary file?)") from None
+    except yaml.YAMLError as exc:
+        raise BadInput(f"{filename}: invalid YAML: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{filename}: invalid YAML: nested too deep") from None
+    _check_expanded_size(document, filename)
+    return document
+
+
+def _check_expanded_size(document: Any, filename: str) -> None:
+    """Count values as if aliases were expanded (memoised per node, so the count itself is cheap)."""
+    sizes: dict[int, int] = {}
+
+    def size(node: Any, depth: int) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            if sizes[key] < 0:
+                raise BadInput(f"{filename}: invalid YAML: an alias refers to a value that contains it")
+            return sizes[key]
+        if depth > 500:
+            raise BadInput(f"{filename}: invalid YAML: nested too deep")
+        sizes[key] = -1
+        children = list(node.keys()) + list(node.values()) if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child, depth + 1)
+            if total > MAX_YAML_VALUES:
+                raise BadInput(f"{filename}: YAML aliases expand to more than {MAX_YAML_VALUES} values (a \"billion laughs\" document?)")
+        sizes[key] = total
+        return total
+
+    size(document, 0)
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,6 +203,8 @@ SCHEMA: dict[str, Any] = {
     "services": [_SERVICE_SCHEMA],
     "deploy": {"timeout": _INT, "rollback_on_failure": _BOOL, "lock_ttl": _INT},
     "vars": _ANY_MAP,
+    "env_allow": _STR_LIST,
+    "allow_plaintext_secrets": _BOOL,
 }
 
 
@@ -192,11 +243,19 @@ class _Checker:
         where = f"{self.filename}:{line}" if line else self.filename
         raise BadInput(f"{where}: `{path}` {message}")
 
+    def fail_plain(self, line: int | None, message: str, hint: str | None = None) -> None:
+        where = f"{self.filename}:{line}" if line else self.filename
+        raise BadInput(f"{where}: {message}", hint=hint)
+
     def check(self, node: Any, schema: Any, path: str, line: int | None) -> None:
         if isinstance(schema, list):
             if not isinstance(node, list):
                 self.fail(line, path, f"must be a list of mappings, got {_describe(node)}")
+            if not node:
+                self.fail(line, path, "must list at least one service")
             for index, item in enumerate(node):
+                if not isinstance(item, dict):
+                    self.fail(line, f"{path}[{index}]", f"must be a mapping, got {_describe(item) if item is not None else 'null'}")
                 self.check(item, schema[0], f"{path}[{index}]", getattr(item, "line", line))
             return
         if isinstance(schema, dict):
@@ -230,12 +289,44 @@ def load(path: str | Path | None = None) -> Config:
     if not config_path.is_file():
         hint = " (pass -c/--config, or run in the app directory)" if path is None else ""
         raise BadInput(f"{filename}: config file not found{hint}")
-    raw = load_yaml_with_lines(config_path.read_text(encoding="utf-8"), filename)
+    raw = load_yaml_with_lines(_read_text(config_path), filename)
     if raw is None:
         raise BadInput(f"{filename}: the file is empty; `app:` and `environment:` are required")
     checker = _Checker(filename)
     checker.check(raw, SCHEMA, "", getattr(raw, "line", None))
     return _build(raw, config_path.resolve(), checker)
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+
+
+def repo_root_of(directory: Path) -> Path:
+    """The app repository: the nearest directory up that has .git, else `directory` itself."""
+    directory = directory.resolve()
+    for candidate in (directory, *directory.parents):
+        if (candidate / ".git").exists():
+            return candidate
+    return directory
+
+
+def _inside(checker: "_Checker", line: int | None, key: str, base: Path, repo: Path, value: str) -> Path:
+    """base/value resolved (symlinks followed), refused when outside the repository (never read)."""
+    from .templating import resolve_inside
+
+    try:
+        return resolve_inside(base, repo, value, what=f"`{key}` {value}")
+    except BadInput as exc:
+        checker.fail_plain(line, exc.message, exc.hint)
+        raise
+
+
+REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
 
 
 def _line(node: Any, key: str) -> int | None:
@@ -266,10 +357,15 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         target_group_explicit="target_group" in outputs_raw,
     )
 
+    repo = repo_root_of(root)
     image_raw = raw.get("image") or {}
+    context_value = image_raw.get("context") or "."
+    context = _inside(checker, _line(image_raw, "context"), "image.context", root, repo, context_value)
+    dockerfile = image_raw.get("dockerfile") or "Dockerfile"
+    _inside(checker, _line(image_raw, "dockerfile"), "image.dockerfile", context, repo, dockerfile)
     image = ImageConfig(
-        context=(root / (image_raw.get("context") or ".")).resolve(),
-        dockerfile=image_raw.get("dockerfile") or "Dockerfile",
+        context=context,
+        dockerfile=dockerfile,
         build_args={k: str(v) for k, v in (image_raw.get("build_args") or {}).items()},
         target=image_raw.get("target"),
         platform=image_raw.get("platform", "linux/amd64"),
@@ -288,13 +384,15 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         task_def = svc.get("task_definition") or default_task_def
         if not task_def:
             checker.fail(getattr(svc, "line", None) or _line(raw, "app"), f"{where}.task_definition" if raw.get("services") else "task_definition", "is required (a Jinja template of the task definition)")
-        task_def_path = root / task_def
+        task_def_line = _line(svc, "task_definition") if svc.get("task_definition") else _line(raw, "task_definition")
+        task_def_key = f"{where}.task_definition" if svc.get("task_definition") else "task_definition"
+        task_def_path = _inside(checker, task_def_line, task_def_key, root, repo, task_def)
         if not task_def_path.is_file():
-            checker.fail(_line(svc, "task_definition") if svc.get("task_definition") else _line(raw, "task_definition"), "task_definition", f"file not found: {task_def_path}")
+            checker.fail(task_def_line, "task_definition", f"file not found: {root / task_def}")
         definition = svc.get("definition")
-        definition_path = root / definition if definition else None
+        definition_path = _inside(checker, _line(svc, "definition"), f"{where}.definition", root, repo, definition) if definition else None
         if definition_path is not None and not definition_path.is_file():
-            checker.fail(_line(svc, "definition"), f"{where}.definition", f"file not found: {definition_path}")
+            checker.fail(_line(svc, "definition"), f"{where}.definition", f"file not found: {root / definition}")
         services.append(
             ServiceConfig(
                 name=name,
@@ -321,15 +419,29 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         rollback_on_failure=deploy_raw.get("rollback_on_failure", True) is not False,
         lock_ttl=lock_ttl or 120,
     )
+    region = raw.get("region")
+    if region is not None and not re.match(REGION_PATTERN, region):
+        checker.fail(_line(raw, "region"), "region", f"is not an AWS region name (like us-east-1), got {region!r}")
+    env_allow = raw.get("env_allow")
+    if env_allow is not None:
+        from .templating import is_credential_variable
+
+        env_allow = _as_list(env_allow)
+        refused = [name for name in env_allow if is_credential_variable(name)]
+        if refused:
+            checker.fail_plain(_line(raw, "env_allow"), f"`env_allow` {refused[0]}: an AWS credential variable; templates can never read it")
     return Config(
         path=path,
         app=app,
-        region=raw.get("region"),
+        region=region,
         environment=EnvironmentConfig(stack=stack, proton=proton, outputs=outputs),
         image=image,
         services=services,
         deploy=deploy,
         vars=dict(raw.get("vars") or {}),
+        repo_root=repo,
+        env_allow=env_allow,
+        allow_plaintext_secrets=raw.get("allow_plaintext_secrets") is True,
     )
 
 

@@ -6,12 +6,69 @@ every line is plain text with a UTC timestamp so CodeBuild logs read in order.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import sys
 import time
+import urllib.parse
 from datetime import datetime, timezone
-from typing import Iterator
+from typing import Iterable, Iterator
+
+MASK = "****"
+# Shorter values are not masked: masking "a" would blank half the output and say which letter it was.
+MIN_SECRET_LENGTH = 4
+
+
+class Secrets:
+    """Values that must never be printed: the second line of defence behind secret tokens (templating).
+
+    Every line the console writes, every result on stdout and every error goes through `mask`,
+    which replaces each value in each form it can take in output: raw, JSON-escaped (ASCII or
+    not), repr-escaped, URL-encoded, base64, and each line of a multi-line value.
+    """
+
+    def __init__(self, values: Iterable[str] = ()):
+        self.values: set[str] = set()
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        if isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+            self.values.add(value)
+
+    def update(self, values: Iterable[str]) -> None:
+        for value in values:
+            self.add(value)
+
+    def _encodings(self) -> list[str]:
+        forms: set[str] = set()
+        for value in self.values:
+            if len(value) < MIN_SECRET_LENGTH:
+                continue
+            forms |= {
+                value,
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                repr(value)[1:-1],
+                urllib.parse.quote(value, safe=""),
+                urllib.parse.quote(value),
+                urllib.parse.quote_plus(value),
+                base64.b64encode(value.encode()).decode().rstrip("="),
+                base64.urlsafe_b64encode(value.encode()).decode().rstrip("="),
+            }
+            forms |= {line for line in value.splitlines() if len(line) >= MIN_SECRET_LENGTH}
+        # Longest first, so a value is masked whole before any of its lines is.
+        return sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+
+    def mask(self, text: str) -> str:
+        if not self.values or not isinstance(text, str):
+            return text
+        for form in self._encodings():
+            if form in text:
+                text = text.replace(form, MASK)
+        return text
 
 
 def _plain_wanted(stream) -> bool:
@@ -26,8 +83,9 @@ class Console:
 
     STYLES = {"info": "", "step": "bold", "ok": "green", "warn": "yellow", "error": "bold red", "event": "dim", "debug": "dim"}
 
-    def __init__(self, stream=None, *, verbose: bool = False, quiet: bool = False):
+    def __init__(self, stream=None, *, verbose: bool = False, quiet: bool = False, secrets: Secrets | None = None):
         self.stream = stream or sys.stderr
+        self.secrets = secrets or Secrets()
         self.plain = _plain_wanted(self.stream)
         self.verbose = verbose
         self.quiet = quiet
@@ -44,6 +102,7 @@ class Console:
     def _emit(self, kind: str, message: str) -> None:
         if self.quiet and kind not in ("error", "warn"):
             return
+        message = self.secrets.mask(message)
         if self.plain:
             stamp = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
             prefix = {"warn": "WARNING: ", "error": "ERROR: "}.get(kind, "")
@@ -87,16 +146,17 @@ class Console:
         if self.plain or self.quiet:
             yield _Activity(None)
             return
-        with self._rich_console().status(message, spinner="dots") as status:
-            yield _Activity(status)
+        with self._rich_console().status(self.secrets.mask(message), spinner="dots") as status:
+            yield _Activity(status, self.secrets)
 
 
 class _Activity:
-    def __init__(self, status):
+    def __init__(self, status, secrets: Secrets | None = None):
         self._status = status
+        self._secrets = secrets or Secrets()
 
     def update(self, message: str) -> None:
         if self._status is not None:
             from rich.markup import escape
 
-            self._status.update(escape(message))
+            self._status.update(escape(self._secrets.mask(message)))

@@ -69,11 +69,10 @@ class Run:
 
         return GitInfo.read(self.config.root)
 
-    @cached_property
+    @property
     def secrets(self):
-        from .templating import Secrets
-
-        return Secrets()
+        """The values the console masks in every line it writes (and the CLI in every result and error)."""
+        return self.console.secrets
 
     @property
     def timeout(self) -> int:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from typing import Any
 
 from . import definitions, templating
 from .config import ServiceConfig
 from .definitions import ServiceDefinition
+from .errors import BadInput
 
 
 @dataclass
@@ -21,7 +25,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     """image: the reference to deploy (digest-pinned when known). None keeps the template's own image."""
     config = run.config
     environment = run.environment
-    functions = templating.TemplateFunctions(run.aws, run.secrets)
+    functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
     context = templating.build_context(
         config=config,
         environment=environment,
@@ -30,33 +34,83 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         git=run.git,
         extra_vars=run.options.vars,
     )
-    td_text = templating.render_file(service.task_definition, config.root, context, functions)
-    td = definitions.task_definition(
-        definitions.parse_rendered(td_text, service.task_definition),
-        service.task_definition,
-        container=service.container,
-        image=image,
-        port=service.port,
-        family=service.family,
-    )
-    sd_raw = None
-    if service.definition is not None:
-        sd_text = templating.render_file(service.definition, config.root, context, functions)
-        sd_raw = definitions.parse_rendered(sd_text, service.definition)
-    sd = definitions.service_definition(sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count)
+    td_raw = _render(service.task_definition, config, context, functions)
+    sd_raw = _render(service.definition, config, context, functions) if service.definition is not None else None
+    if sd_raw is not None and not isinstance(sd_raw, dict):
+        # `[]` or `0` would otherwise read as "no service definition" and deploy with defaults.
+        raise BadInput(f"{os.path.relpath(service.definition)}: a service definition must be a JSON object, got {_kind(sd_raw)}")
+    td_raw = _place_secrets(td_raw, service.task_definition, functions.secret_refs, allow=config.allow_plaintext_secrets)
+    sd_raw = _place_secrets(sd_raw, service.definition, functions.secret_refs, allow=config.allow_plaintext_secrets)
+    try:
+        td = definitions.task_definition(td_raw, service.task_definition, container=service.container, image=image, port=service.port, family=service.family)
+        sd = definitions.service_definition(sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count)
+    except RecursionError:
+        raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
     _warn_plain_secrets(run.console, service, td)
     return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"])
 
 
-_SECRET_WORDS = ("PASSWORD", "TOKEN", "SECRET", "KEY", "CREDENTIAL")
+def _render(path, config, context: dict, functions) -> Any:
+    text = templating.render_file(path, config.root, context, functions, repo_root=config.repo_root)
+    try:
+        return definitions.parse_rendered(text, path)
+    except RecursionError:
+        raise BadInput(f"{os.path.relpath(path)}: rendered output nests deeper than a definition can") from None
+
+
+def _kind(value: Any) -> str:
+    return {list: "a list", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _place_secrets(value: Any, path, refs: dict, *, allow: bool) -> Any:
+    """Secret tokens (templating.SecretRef) in the rendered definition: refused, or — when deployer.yaml
+    sets `allow_plaintext_secrets: true` — replaced by their values, which the console masks."""
+    if not refs or value is None:
+        return value
+
+    def walk(node: Any, where: list) -> Any:
+        if isinstance(node, dict):
+            return {k: walk(v, where + [k]) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v, where + [i]) for i, v in enumerate(node)]
+        if isinstance(node, str):
+            for token, ref in refs.items():
+                if token in node:
+                    if not allow:
+                        _refuse(ref, where, value, path)
+                    node = node.replace(token, ref.value)
+        return node
+
+    return walk(value, [])
+
+
+def _refuse(ref, where: list, document: Any, path) -> None:
+    shown = os.path.relpath(path)
+    hint = "or set `allow_plaintext_secrets: true` in deployer.yaml to store it in the definition on purpose"
+    # containerDefinitions[i].environment[j].value: name the container and the variable.
+    if len(where) == 5 and where[0] == "containerDefinitions" and where[2] == "environment" and where[4] == "value":
+        container = document["containerDefinitions"][where[1]]
+        variable = container["environment"][where[3]].get("name", "?")
+        line = json.dumps({"name": variable, "valueFrom": ref.value_from or "<ARN of an SSM parameter or Secrets Manager secret>"})
+        raise BadInput(
+            f"{shown}: container `{container.get('name', '?')}` variable `{variable}` gets {ref.source} as a plain environment value, "
+            f"which anyone with ecs:DescribeTaskDefinition can read. Move it to the container's \"secrets\": {line}",
+            hint=hint,
+        )
+    field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where).lstrip(".")
+    raise BadInput(
+        f"{shown}: `{field}` gets {ref.source}; a definition is readable by anyone with ecs:DescribeTaskDefinition / "
+        "ecs:DescribeServices. Pass secrets to containers with \"secrets\": [{\"name\", \"valueFrom\"}]",
+        hint=hint,
+    )
 
 
 def _warn_plain_secrets(console, service: ServiceConfig, td: dict) -> None:
     for container in td.get("containerDefinitions", []):
         for item in container.get("environment", []) or []:
             name = str(item.get("name", ""))
-            if any(word in name.upper() for word in _SECRET_WORDS):
+            if templating.looks_secret(name):
                 console.warn(
                     f"{service.task_definition.name}: container `{container.get('name')}` has `{name}` as a plain environment "
                     "value; use `secrets` with `valueFrom` (SSM or Secrets Manager) so it is not stored in the task definition"

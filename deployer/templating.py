@@ -1,7 +1,14 @@
 """Jinja rendering of the app's definition templates, with the context of DESIGN.md.
 
-StrictUndefined: an undefined name is an error that names the file and the line, never "".
-Template functions that read AWS (ssm, secretsmanager_arn, cfn_output) are read-only.
+Templates come from whoever can open a pull request, so they render in Jinja's immutable sandbox:
+- StrictUndefined: an undefined name is an error that names the file and the line, never "".
+- Template functions are plain functions returning plain strings; those that read AWS (ssm,
+  secretsmanager_arn, cfn_output) are read-only; env()/must_env() never read credential variables.
+- Every {{ value }} is JSON-escaped (finalize), so a value stays inside the JSON string it is in;
+  `| tojson` inserts structured values.
+- A SecureString read with ssm() (or a value marked `| secret`) renders as a token; render.py
+  refuses it in a task definition unless deployer.yaml allows plaintext secrets.
+- {% include %} reads files inside the app repository only.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from .console import Secrets as _Secrets
 from .errors import BadInput
 
 
@@ -40,63 +48,164 @@ class GitInfo:
         return cls(sha=sha or "unknown", short_sha=(sha[:7] if sha else "unknown"), branch=branch or "unknown")
 
 
-@dataclass
-class Secrets:
-    """Values that must never be printed (SecureString parameters); render/diff/errors mask them."""
+# Secrets: the console masks their values (second line of defence); here they never reach a template.
+Secrets = _Secrets
 
-    values: set[str] = field(default_factory=set)
+# Environment variables that hold, or lead to, the release role's credentials (the SDKs' credential
+# providers: static keys, web identity, the ECS/CodeBuild container endpoint, profiles, CI OIDC tokens).
+CREDENTIAL_VARIABLES = frozenset(
+    {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "AWS_CREDENTIAL_FILE",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+        "ACTIONS_ID_TOKEN_REQUEST_URL",
+    }
+)
+CREDENTIAL_PREFIXES = ("AWS_CONTAINER_",)  # AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)
+_SECRET_WORDS = {"PASSWORD", "PASSWD", "PWD", "PASS", "TOKEN", "SECRET", "SECRETS", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATE", "AUTH"}
+_SECRET_SUFFIXES = ("PASSWORD", "TOKEN", "SECRET", "APIKEY")
 
-    def mask(self, text: str) -> str:
-        for value in sorted(self.values, key=len, reverse=True):
-            if value:
-                text = text.replace(value, "****")
-        return text
+
+def is_credential_variable(name: str) -> bool:
+    upper = str(name).upper()
+    return upper in CREDENTIAL_VARIABLES or upper.startswith(CREDENTIAL_PREFIXES)
+
+
+def looks_secret(name: str) -> bool:
+    """A variable name that says it holds a secret (DB_PASSWORD, NPM_TOKEN, API_KEY...)."""
+    words = str(name).upper().replace("-", "_").replace(".", "_").split("_")
+    return any(word in _SECRET_WORDS or word.endswith(_SECRET_SUFFIXES) for word in words if word)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A secret a template asked for: the template only ever sees `token`, never `value`."""
+
+    token: str
+    value: str
+    source: str  # "SSM SecureString parameter /x", "a value marked `| secret`"
+    value_from: str | None  # what to put in `secrets: [{name, valueFrom}]` instead, when known
+
+
+class JsonText(str):
+    """Output of `| tojson`: already JSON, inserted as is (every other value is JSON-escaped)."""
+
+
+def json_escape(value: Any) -> Any:
+    """Jinja `finalize`: a string printed with {{ }} is escaped for the inside of a JSON string, so a
+    value (a --var, a branch name) can never close the string it is in and add keys or arguments.
+    Numbers, booleans and `| tojson` output are printed as they are."""
+    if isinstance(value, JsonText):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)[1:-1]
+    return value
+
+
+def _tojson(value: Any, indent: int | None = None) -> JsonText:
+    # Plain json.dumps: Jinja's own tojson escapes <, >, & for HTML, which a task definition does not need.
+    return JsonText(json.dumps(value, indent=indent, ensure_ascii=False))
 
 
 class TemplateFunctions:
-    """Functions available in templates. AWS lookups are lazy and cached per run."""
+    """What templates can call. `as_globals()` hands out plain functions (closures) returning plain
+    strings: nothing with attributes that lead back to the AWS session, the process or its credentials.
+    AWS lookups are lazy and cached per run; SecureString values come back as tokens (see SecretRef)."""
 
-    def __init__(self, aws, secrets: Secrets):
-        self.aws = aws
-        self.secrets = secrets
+    def __init__(self, aws, secrets: Secrets, env_allow: list[str] | None = None):
+        self._aws = aws
+        self._secrets = secrets
+        self._env_allow = None if env_allow is None else set(env_allow)
         self._cache: dict[tuple, Any] = {}
+        self.secret_refs: dict[str, SecretRef] = {}
 
     def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
 
+    def _readable(self, function: str, name: Any) -> str:
+        if not isinstance(name, str) or not name:
+            raise BadInput(f"{function}({name!r}): the variable name must be a non-empty string")
+        if is_credential_variable(name):
+            raise BadInput(
+                f"{function}({name!r}): AWS credential and credential-provider variables are never readable from templates "
+                "(they hold the release role's credentials)",
+                hint="pass what the template needs with --var, `vars:` in deployer.yaml, or ssm()",
+            )
+        if self._env_allow is not None and name not in self._env_allow:
+            allowed = ", ".join(sorted(self._env_allow)) or "(none)"
+            raise BadInput(f"{function}({name!r}): not in `env_allow` of deployer.yaml (allowed: {allowed})")
+        return name
+
+    def _read_env(self, name: str) -> str:
+        value = os.environ[name]
+        if looks_secret(name):
+            self._secrets.add(value)
+        return value
+
     def env(self, name: str, default: str = "") -> str:
-        return os.environ.get(name, default)
+        self._readable("env", name)
+        return self._read_env(name) if name in os.environ else str(default)
 
     def must_env(self, name: str) -> str:
+        self._readable("must_env", name)
         if name not in os.environ:
             raise BadInput(f"must_env({name!r}): environment variable {name} is not set")
-        return os.environ[name]
+        return self._read_env(name)
+
+    def _secret(self, value: str, token: str, source: str, value_from: str | None) -> str:
+        self._secrets.add(value)
+        self.secret_refs[token] = SecretRef(token=token, value=value, source=source, value_from=value_from)
+        return token
 
     def ssm(self, name: str) -> str:
+        if not isinstance(name, str) or not name:
+            raise BadInput(f"ssm({name!r}): the parameter name must be a non-empty string")
+
         def fetch():
             from .aws import error_code, translate_errors
 
             try:
-                param = self.aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
+                param = self._aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
             except Exception as exc:  # noqa: BLE001
                 if error_code(exc) == "ParameterNotFound":
                     raise BadInput(f"ssm({name!r}): SSM parameter not found") from None
+                if error_code(exc) == "ValidationException":
+                    raise BadInput(f"ssm({name!r}): not a valid SSM parameter name") from None
                 with translate_errors(f"reading SSM parameter {name}"):
                     raise
+            value = str(param.get("Value", ""))
             if param.get("Type") == "SecureString":
-                self.secrets.values.add(param["Value"])
-            return param["Value"]
+                return self._secret(value, f"<secret:ssm:{name}>", f"the SecureString parameter {name}", param.get("ARN") or name)
+            return value
 
         return self._cached(("ssm", name), fetch)
+
+    def mark_secret(self, value: Any) -> str:
+        """`{{ value | secret }}`: treat any value as a secret (masked; refused where a task definition would store it)."""
+        value = str(value)
+        token = f"<secret:marked-{len(self.secret_refs) + 1}>"
+        return self._secret(value, token, "a value marked `| secret`", None)
 
     def secretsmanager_arn(self, name: str) -> str:
         def fetch():
             from .aws import error_code, translate_errors
 
             try:
-                return self.aws.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
+                return self._aws.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
             except Exception as exc:  # noqa: BLE001
                 if error_code(exc) == "ResourceNotFoundException":
                     raise BadInput(f"secretsmanager_arn({name!r}): secret not found") from None
@@ -108,19 +217,36 @@ class TemplateFunctions:
     def cfn_output(self, stack: str, key: str) -> str:
         from .environment import stack_outputs
 
-        outputs = self._cached(("cfn", stack), lambda: stack_outputs(self.aws, stack))
+        outputs = self._cached(("cfn", stack), lambda: stack_outputs(self._aws, stack))
         if key not in outputs:
             raise BadInput(f"cfn_output({stack!r}, {key!r}): no such output; the stack has: {', '.join(sorted(outputs)) or '(none)'}")
         return outputs[key]
 
     def as_globals(self) -> dict[str, Callable]:
-        return {
-            "env": self.env,
-            "must_env": self.must_env,
-            "ssm": self.ssm,
-            "secretsmanager_arn": self.secretsmanager_arn,
-            "cfn_output": self.cfn_output,
-        }
+        """Plain functions: a bound method would carry `__self__` (and through it the AWS session)."""
+
+        def env(name, default=""):
+            return self.env(name, default)
+
+        def must_env(name):
+            return self.must_env(name)
+
+        def ssm(name):
+            return self.ssm(name)
+
+        def secretsmanager_arn(name):
+            return self.secretsmanager_arn(name)
+
+        def cfn_output(stack, key):
+            return self.cfn_output(stack, key)
+
+        return {"env": env, "must_env": must_env, "ssm": ssm, "secretsmanager_arn": secretsmanager_arn, "cfn_output": cfn_output}
+
+    def as_filters(self) -> dict[str, Callable]:
+        def secret(value):
+            return self.mark_secret(value)
+
+        return {"secret": secret, "tojson": _tojson}
 
 
 def build_context(*, config, environment, service, image: str, git: GitInfo, extra_vars: dict) -> dict[str, Any]:
@@ -134,19 +260,83 @@ def build_context(*, config, environment, service, image: str, git: GitInfo, ext
     }
 
 
-def _jinja_env(root: Path, functions: TemplateFunctions):
-    import jinja2
+# Bounds for the sandbox: `"x" * 10**12` or `2 ** 10**9` would otherwise exhaust memory or CPU.
+MAX_REPEAT = 1_000_000
+MAX_EXPONENT = 10_000
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(root)),
+
+def _jinja_env(root: Path, repo_root: Path, functions: TemplateFunctions):
+    import jinja2
+    from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+
+    class Sandbox(ImmutableSandboxedEnvironment):
+        intercepted_binops = frozenset(["*", "**"])
+
+        def call_binop(self, context, operator, left, right):
+            if operator == "**" and isinstance(right, (int, float)) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is too large for a template")
+            if operator == "*":
+                for sized, times in ((left, right), (right, left)):
+                    if isinstance(sized, (str, list, tuple)) and isinstance(times, int) and len(sized) * times > MAX_REPEAT:
+                        raise SecurityError(f"repeating a value {times} times makes more than {MAX_REPEAT} items")
+            return super().call_binop(context, operator, left, right)
+
+    env = Sandbox(
+        loader=_repo_loader(root, repo_root),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         autoescape=False,
+        finalize=json_escape,
     )
-    # Plain json.dumps: Jinja's own tojson escapes <, >, & for HTML, which a task definition does not need.
-    env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent)
+    env.filters.update(functions.as_filters())
     env.globals.update(functions.as_globals())
     return env
+
+
+def _repo_loader(root: Path, repo_root: Path):
+    """{% include %} / {% import %} of files under the config's directory that resolve (symlinks
+    followed) inside the app repository; anything else is refused without being read."""
+    import jinja2
+
+    class RepoLoader(jinja2.BaseLoader):
+        def get_source(self, environment, template):
+            path = resolve_inside(root, repo_root, template, what=f"include `{template}`")
+            if not path.is_file():
+                raise BadInput(f"include `{template}`: file not found (paths are relative to {os.path.relpath(root)})")
+            return read_template_text(path), str(path), lambda: True
+
+    return RepoLoader()
+
+
+def resolve_inside(base: Path, repo_root: Path, name: str, *, what: str) -> Path:
+    """base/name resolved (symlinks followed); BadInput when that is outside repo_root.
+    The message never includes the file's content (it is not read)."""
+    raw = Path(str(name))
+    resolved = (base / raw).resolve()
+    repo = repo_root.resolve()
+    if resolved == repo or repo in resolved.parents:
+        return resolved
+    lexical = Path(os.path.normpath(base / raw))
+    how = ""
+    if raw.is_absolute():
+        how = " (an absolute path)"
+    elif lexical == repo or repo in lexical.parents:
+        how = f" (a symlink to {resolved})"
+    raise BadInput(f"{what} is outside the app repository{how}", hint=f"templates, includes, the Dockerfile and the build context must be files of the app repository ({repo})")
+
+
+def read_template_text(path: Path) -> str:
+    """UTF-8 text without NUL bytes; BadInput naming the file and line otherwise."""
+    data = path.read_bytes()
+    shown = os.path.relpath(path)
+    if b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        raise BadInput(f"{shown}:{line}: contains a NUL byte (a binary file, not a template)")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise BadInput(f"{shown}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
@@ -156,22 +346,23 @@ def _template_line(exc: BaseException, filename: str) -> int | None:
     return getattr(exc, "lineno", None)
 
 
-def render_file(path: Path, root: Path, context: dict, functions: TemplateFunctions) -> str:
-    """Render one template; every failure is BadInput naming file:line."""
+def render_file(path: Path, root: Path, context: dict, functions: TemplateFunctions, repo_root: Path | None = None) -> str:
+    """Render one template in the sandbox; every failure is BadInput naming file:line."""
     import jinja2
 
-    env = _jinja_env(root, functions)
+    env = _jinja_env(root, repo_root or root, functions)
     shown = os.path.relpath(path)
+    source = read_template_text(path)
     try:
         # Compiled with its filename so tracebacks (and so error lines) map back to the file.
-        code = env.compile(path.read_text(encoding="utf-8"), name=path.name, filename=str(path))
+        code = env.compile(source, name=path.name, filename=str(path))
         template = env.template_class.from_code(env, code, env.make_globals(None))
         return template.render(**context)
     except jinja2.TemplateSyntaxError as exc:
         raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}") from None
     except jinja2.UndefinedError as exc:
         line = _template_line(exc, str(path))
-        source_lines = path.read_text(encoding="utf-8").splitlines()
+        source_lines = source.splitlines()
         snippet = source_lines[line - 1].strip() if line and 0 < line <= len(source_lines) else ""
         raise BadInput(
             f"{shown}:{line}: undefined name in template: {exc.message}" + (f" in `{snippet[:120]}`" if snippet else ""),
@@ -183,10 +374,17 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
     except jinja2.TemplateError as exc:
         line = _template_line(exc, str(path))
         raise BadInput(f"{shown}:{line}: template error: {exc}") from None
+    except RecursionError:
+        raise BadInput(f"{shown}: template recursion too deep (an include or macro that calls itself?)") from None
+    except MemoryError:
+        raise BadInput(f"{shown}: the template needs more memory than a task definition can be") from None
+    except Exception as exc:  # noqa: BLE001 - a template's own error (1/0, a call with wrong arguments) is bad input
+        line = _template_line(exc, str(path))
+        raise BadInput(f"{shown}:{line}: template error: {type(exc).__name__}: {exc}") from None
 
 
 def _undefined_hint(snippet: str, context: dict) -> str | None:
     if "environment.outputs" in snippet:
         keys = ", ".join(sorted(context["environment"]["outputs"]))
         return f"environment.outputs has: {keys}"
-    return "defined names: " + ", ".join(sorted(context)) + ", and functions env, must_env, ssm, secretsmanager_arn, cfn_output"
+    return "defined names: " + ", ".join(sorted(context)) + ", functions env, must_env, ssm, secretsmanager_arn, cfn_output, and filters tojson, secret"

@@ -73,6 +73,7 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     revision = ecs.revision(live["taskDefinition"])
 
     imported = _import(live, revision.definition, outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
+    run.secrets.update(imported["secret_values"])  # the live values stay out of the files and of the diff shown
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
 
     target.mkdir(parents=True, exist_ok=True)
@@ -242,6 +243,7 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
     # --- the task definition template
     params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY and k not in ("tags", "deleteRequestedAt")}
     params = _tidy(params)
+    secret_values = _keep_secrets_out(params, td.get("taskDefinitionArn", ""), warnings)
     used: set[str] = set()
     substituted = _substitute(params, outputs, used, skip_paths={("family",)} | {("containerDefinitions", i, "image") for i, c in enumerate(params["containerDefinitions"]) if c["name"] == container})
     substituted["family"] = _Raw('"{{ service.family }}"')
@@ -306,7 +308,43 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
         "used": used,
         "derived": derived,
         "warnings": warnings,
+        "secret_values": secret_values,
     }
+
+
+# Values that are credentials whatever their variable is called (AWS keys, private keys, GitHub/Slack/Stripe tokens, JWTs).
+_SECRET_VALUE = re.compile(r"^(AKIA|ASIA)[0-9A-Z]{16}$|-----BEGIN [A-Z ]*PRIVATE KEY|^gh[pousr]_[A-Za-z0-9]{20,}|^xox[abposr]-|^sk_live_|^eyJ[\w-]+\.eyJ[\w-]+\.")
+
+
+def _keep_secrets_out(params: dict, task_definition_arn: str, warnings: list[str]) -> list[str]:
+    """A plain environment value that looks secret is not written into the template (a file to commit):
+    it moves to the container's `secrets` as a `valueFrom` of an SSM parameter, and a warning says
+    how to create that parameter. Returns the values, for the console to mask."""
+    from ..templating import looks_secret
+
+    moved: list[str] = []
+    parts = task_definition_arn.split(":")
+    region, account = (parts[3], parts[4]) if len(parts) > 5 else ("REGION", "ACCOUNT")
+    for container in params.get("containerDefinitions", []):
+        kept = []
+        for item in container.get("environment", []) or []:
+            name, value = str(item.get("name", "")), str(item.get("value", ""))
+            if not (looks_secret(name) or _SECRET_VALUE.search(value)):
+                kept.append(item)
+                continue
+            moved.append(value)
+            parameter = f"/{params.get('family', 'app')}/{name}"
+            container.setdefault("secrets", []).append({"name": name, "valueFrom": f"arn:aws:ssm:{region}:{account}:parameter{parameter}"})
+            warnings.append(
+                f"container `{container.get('name')}`: `{name}` looks secret; its live value was not written to {TASK_DEF_FILE}. "
+                f"Store it as a SecureString (aws ssm put-parameter --type SecureString --name {parameter} --value ...): "
+                "the template reads it from there with valueFrom"
+            )
+        if kept:
+            container["environment"] = kept
+        else:
+            container.pop("environment", None)
+    return moved
 
 
 def _fallback_keys(outputs: dict[str, str], defaults: list[str], prefix: str) -> list[str]:
