@@ -32,18 +32,22 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     )
     td_text = templating.render_file(service.task_definition, config.root, context, functions)
     td = definitions.task_definition(
-        definitions.parse_rendered(td_text, service.task_definition),
+        definitions.parse_rendered(td_text, service.task_definition, context),
         service.task_definition,
         container=service.container,
         image=image,
         port=service.port,
         family=service.family,
+        console=run.console,
     )
     sd_raw = None
     if service.definition is not None:
         sd_text = templating.render_file(service.definition, config.root, context, functions)
-        sd_raw = definitions.parse_rendered(sd_text, service.definition)
-    sd = definitions.service_definition(sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count)
+        sd_raw = definitions.parse_rendered(sd_text, service.definition, context)
+    sd = definitions.service_definition(
+        sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count,
+        task_definition=td, task_definition_path=service.task_definition,
+    )
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
     _warn_plain_secrets(run.console, service, td)
     return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"])
