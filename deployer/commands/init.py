@@ -71,8 +71,9 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     if not live.get("taskDefinition"):
         raise BadInput(f"init: service `{service}` has no task definition of its own (task sets / external deployment controller); deployer cannot adopt it")
     revision = ecs.revision(live["taskDefinition"])
+    _warn_if_stack_owned(run, aws, cluster, service)
 
-    imported = _import(live, revision.definition, outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
+    imported = _import(live, normalize.with_tags(revision.definition, revision.tags), outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
 
     target.mkdir(parents=True, exist_ok=True)
@@ -136,6 +137,15 @@ def _verify(run, aws, config_path: Path) -> bool:
         run.console.warn("`deployer diff` on the written files shows differences (edit the templates, or report it):\n" + shown)
         return False
     return True
+
+
+def _warn_if_stack_owned(run, aws, cluster: str, service: str) -> None:
+    """A service a CloudFormation stack (a Proton service stack) owns: say so, and how to hand it over."""
+    from .adopt import ownership_warning
+
+    warning = ownership_warning(aws, cluster, service)
+    if warning:
+        run.console.warn(warning)
 
 
 def _adapters(run):
@@ -240,7 +250,7 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
             warnings.append(f"no output of {source} looks like an ECR repository; set `environment.outputs.repository` in {CONFIG_FILE}")
 
     # --- the task definition template
-    params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY and k not in ("tags", "deleteRequestedAt")}
+    params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY}  # the revision's own tags kept
     params = _tidy(params)
     used: set[str] = set()
     substituted = _substitute(params, outputs, used, skip_paths={("family",)} | {("containerDefinitions", i, "image") for i, c in enumerate(params["containerDefinitions"]) if c["name"] == container})
