@@ -239,3 +239,24 @@ def test_pascal_case_without_an_ecs_equivalent_is_refused(tmp_path, aws, platfor
     refused(app, aws, platform, "`TaskRoleArn` is a CloudFormation intrinsic function (Fn::GetAtt)")
     app.edit("cloudformation.json", '"TaskRoleArn": {"Fn::GetAtt": ["TaskRole", "Arn"]},', '"Frobnicate": 1,')
     refused(app, aws, platform, "`Frobnicate` has no equivalent in ECS's RegisterTaskDefinition")
+
+
+def test_jsonnet_task_definition_renders_jinja_first_then_jsonnet(tmp_path, aws, platform):
+    app = project(tmp_path, aws, platform, "ecs-task-def.jsonnet")
+    first = app.cli("deploy", "--image", IMAGE, "--var", "log_level=debug", "--output", "json")
+    assert first.code == 0, first.stderr
+    td, _ = registered(aws, first.json["task_definition"])
+    container = td["containerDefinitions"][0]
+    assert container["image"] == IMAGE and container["portMappings"][0]["containerPort"] == 8080
+    assert {"name": "LOG_LEVEL", "value": "debug"} in container["environment"]  # Jinja
+    assert td["executionRoleArn"] == platform["outputs"]["TaskExecutionRoleArn"]  # std.extVar('environment')
+    assert container["logConfiguration"]["options"]["awslogs-group"] == platform["outputs"]["LogGroupName"]
+    before = ecs_state(aws, cluster(platform))
+    again = app.cli("deploy", "--image", IMAGE, "--var", "log_level=debug", "--output", "json")
+    assert again.code == 0 and again.json["status"] == "unchanged"
+    assert ecs_state(aws, cluster(platform)) == before
+
+    app.edit("ecs-task-def.jsonnet", "cpu: '256',", "cpu: '256'")  # a Jsonnet syntax error
+    broken = app.cli("render", "--image", IMAGE)
+    assert broken.code == 2
+    assert "ecs-task-def.jsonnet (after Jinja): Jsonnet error:" in broken.stderr and ":10:" in broken.stderr
