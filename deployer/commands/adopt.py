@@ -95,7 +95,7 @@ def ownership_warning(aws, cluster: str, service_name: str) -> str | None:
     return (
         f"service {service_name} belongs to CloudFormation stack {owner.stack} ({', '.join(sorted(owner.resources))}): "
         "a later update or deletion of that stack reverts or deletes what deployer deploys; hand it over with "
-        f"`deployer adopt --cluster {cluster} --service {service_name}`"
+        f"`deployer adopt --cluster {cluster} --service {service_name}` (with --stack or --proton, as for init)"
     )
 
 

@@ -40,8 +40,9 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
             "init: pass exactly one of --stack STACK (the admins' CloudFormation stack) or --proton ENV (the Proton environment)"
             + (" (both were given)" if stack else ""),
         )
-    if not cluster or not service:
-        raise BadInput("init: --cluster and --service are required (or --from-ecspresso ecspresso.yml)")
+    missing = [flag for flag, value in (("--cluster", cluster), ("--service", service)) if not value]
+    if missing:
+        raise BadInput(f"init: Missing option '{missing[0]}' (the live service to import; or --from-ecspresso ecspresso.yml)")
     target = Path(directory)
     if target.exists() and not target.is_dir():
         raise BadInput(f"--dir {directory}: not a directory")
