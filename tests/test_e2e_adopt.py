@@ -154,3 +154,26 @@ def test_adopt_never_changes_the_environment_stack(workdir, aws, platform):
     assert result.code == 2
     assert f"belongs to {SERVICE_STACK}, the admins' environment stack; deployer never changes that stack" in result.stderr
     assert stack_state(aws, platform) == before
+
+
+def test_a_stack_that_owns_only_the_task_definition_is_found_and_handed_over(workdir, aws, platform):
+    import json
+
+    out = platform["outputs"]
+    template = {"Resources": {"TaskDef": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+        "Family": "web", "NetworkMode": "awsvpc", "RequiresCompatibilities": ["FARGATE"], "Cpu": "256", "Memory": "512",
+        "ExecutionRoleArn": out["TaskExecutionRoleArn"],
+        "ContainerDefinitions": [{"Name": "app", "Image": f"{out['EcrRepositoryUri']}:1.0.0", "PortMappings": [{"ContainerPort": 8080}]}],
+    }}}}
+    cfn, ecs = aws.client("cloudformation"), aws.client("ecs")
+    cfn.create_stack(StackName="web-task-definition", TemplateBody=json.dumps(template))
+    arn = cfn.list_stack_resources(StackName="web-task-definition")["StackResourceSummaries"][0]["PhysicalResourceId"]
+    ecs.create_service(cluster=out["ClusterName"], serviceName="web", taskDefinition=arn, desiredCount=1, launchType="FARGATE",
+                       networkConfiguration={"awsvpcConfiguration": {"subnets": [out["PrivateSubnet1"]], "securityGroups": [out["ServiceSecurityGroup"]]}})
+
+    result = adopt(workdir, platform, "--yes")
+    assert result.code == 0, result.stderr
+    assert "web belongs to CloudFormation stack web-task-definition (found by its tag)" in result.stderr
+    assert "delete stack web-task-definition: nothing else is in it" in result.stderr
+    assert "web-task-definition" not in stack_state(aws, platform)["stacks"]
+    assert ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["status"] == "ACTIVE"

@@ -50,7 +50,7 @@ def find_owner(aws, service: dict, *, scan: bool = True) -> Ownership | None:
     a hand-over), or, with scan=True, found among the stacks' resources."""
     cfn = aws.client("cloudformation")
     wanted = {service.get("serviceArn"), service.get("taskDefinition")} - {None}
-    named = [t.get("value") for t in service.get("tags") or [] if t.get("key") == OWNER_TAG]
+    named = list(dict.fromkeys(t.get("value") for t in [*(service.get("tags") or []), *_task_definition_tags(aws, service)] if t.get("key") == OWNER_TAG))
     for stack in named:
         found = _owned_in(cfn, stack, wanted, service)
         if found:
@@ -68,6 +68,16 @@ def find_owner(aws, service: dict, *, scan: bool = True) -> Ownership | None:
                 if found:
                     return Ownership(summary["StackName"], found, "stack resources")
     return None
+
+
+def _task_definition_tags(aws, service: dict) -> list[dict]:
+    """The tags of the revision the service runs (a stack may own the task definition alone)."""
+    if not service.get("taskDefinition"):
+        return []
+    try:
+        return aws.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"], include=["TAGS"]).get("tags") or []
+    except Exception:  # noqa: BLE001 - no tags to go by; the stack scan still looks
+        return []
 
 
 def _owned_in(cfn, stack: str, wanted: set[str], service: dict) -> dict[str, str]:
