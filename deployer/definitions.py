@@ -241,6 +241,8 @@ def placement(params: dict, base: dict, td: dict | None, *, shown: str, td_shown
     """Set the launch type the task definition asks for (unless the service definition chooses one or a
     capacity provider strategy), refuse combinations ECS would refuse, and say whether the service
     needs an awsvpc networkConfiguration (True) or must have none (False)."""
+    if params.get("capacityProviderStrategy") == []:
+        del params["capacityProviderStrategy"]  # an empty strategy (a dumped service) is no strategy
     if td is None:  # no task definition to follow: the Fargate default
         if "capacityProviderStrategy" not in params:
             params.setdefault("launchType", "FARGATE")

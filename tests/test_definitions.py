@@ -232,3 +232,8 @@ def test_fargate_sizes_table():
     assert definitions.FARGATE_SIZES[4096][-1] == 30720 and definitions.FARGATE_SIZES[16384][0] == 32768
     with pytest.raises(BadInput, match="with cpu 1024, memory is 2048 to 8192 in steps of 1024"):
         definitions.check_task_rules({**td(), "requiresCompatibilities": ["FARGATE"], "cpu": "1024", "memory": "1024"}, "td")
+
+
+def test_an_empty_capacity_provider_strategy_is_no_strategy():
+    sd = definitions.service_definition({"capacityProviderStrategy": []}, SD_PATH, environment=Env(), service=Svc(), desired_count_flag=None, task_definition=td())
+    assert sd.create_params["launchType"] == "FARGATE" and "capacityProviderStrategy" not in sd.create_params
