@@ -382,22 +382,50 @@ def diff(
 
 @app.command()
 def init(
-    cluster: Annotated[str, typer.Option("--cluster", help="Cluster of the live service to import.")],
-    service: Annotated[str, typer.Option("--service", help="Name of the live service to import.")],
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster of the live service to import.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", help="Name of the live service to import.")] = None,
+    from_ecspresso: Annotated[Optional[str], typer.Option("--from-ecspresso", help="Convert this ecspresso config (and its definitions) instead.")] = None,
     stack: Annotated[Optional[str], typer.Option("--stack", help="The admins' environment stack (its outputs become template values).")] = None,
     proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
-    directory: Annotated[str, typer.Option("--dir", help="Where to write deployer.yaml and the templates.")] = ".",
+    directory: Annotated[Optional[str], typer.Option("--dir", help="Where to write deployer.yaml and the templates (default: ., or the ecspresso project).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
     output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Import a live service into deployer.yaml and Jinja templates (adopt deployer in one command).
 
     Example: deployer init --cluster prod --service web --stack AWSProton-prod-cloudformation--ABCDEFGHIJ
+             deployer init --from-ecspresso ecspresso.yml --stack AWSProton-prod-cloudformation--ABCDEFGHIJ
     """
     from .commands import init as cmd
 
     options = _opts(output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    if from_ecspresso:
+        _execute(options, lambda run: cmd.from_ecspresso(run, path=from_ecspresso, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.from_ecspresso_text)
+        return
+    directory = directory or "."
     _execute(options, lambda run: cmd.init(run, cluster=cluster, service=service, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.text)
+
+
+@app.command()
+def adopt(
+    cluster: Annotated[str, typer.Option("--cluster", help="Cluster of the live service.")],
+    service: Annotated[str, typer.Option("--service", help="The service a CloudFormation (Proton service) stack owns.")],
+    stack: Annotated[Optional[str], typer.Option("--stack", help="The admins' environment stack (never changed).")] = None,
+    proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
+    directory: Annotated[str, typer.Option("--dir", help="Where `init` writes deployer.yaml and the templates.")] = ".",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
+    dry_run: DryRunOpt = False, yes: Annotated[bool, typer.Option("--yes", "-y", help="Change the owning stack without asking.")] = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Hand a service over from the CloudFormation stack that owns it (a Proton service stack), then init.
+
+    Shows the plan (retain, remove from the stack or delete it, init) and asks first; re-running finishes what is left.
+    Example: deployer adopt --cluster prod --service web --proton prod --yes
+    """
+    from .commands import adopt as cmd
+
+    options = _opts(dry_run=dry_run, yes=yes, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: cmd.adopt(run, cluster=cluster, service=service, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.text)
 
 
 @app.command(name="run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

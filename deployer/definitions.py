@@ -13,19 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import taskdef_input
 from .errors import BadInput
 
 # Keys describe_task_definition returns that RegisterTaskDefinition does not accept.
-TASK_DEF_READ_ONLY = (
-    "taskDefinitionArn",
-    "revision",
-    "status",
-    "requiresAttributes",
-    "compatibilities",
-    "registeredAt",
-    "registeredBy",
-    "deregisteredAt",
-)
+TASK_DEF_READ_ONLY = taskdef_input.READ_ONLY
 # Keys describe_services returns that Create/UpdateService do not accept (so a dumped
 # service can be used as a definition, ecspresso-style).
 SERVICE_READ_ONLY = (
@@ -57,10 +49,15 @@ class ServiceDefinition:
     desired_count_set: bool
 
 
-def parse_rendered(text: str, path: Path) -> Any:
-    """JSON, or YAML for *.yaml / *.yml templates; errors name the line of the rendered text."""
+def parse_rendered(text: str, path: Path, context: dict | None = None) -> Any:
+    """JSON, YAML for *.yaml / *.yml templates, Jsonnet for *.jsonnet (template values as external
+    variables); errors name the line of the rendered text."""
     shown = os.path.relpath(path)
     name = path.name.removesuffix(".j2").removesuffix(".jinja")
+    if name.endswith(".jsonnet"):
+        from .jsonnet import evaluate
+
+        text = evaluate(text, path, context or {})
     if name.endswith((".yaml", ".yml")):
         from .config import load_yaml_with_lines
 
@@ -107,14 +104,14 @@ def _indent(text: str) -> str:
     return "\n".join("  " + line for line in text.splitlines())
 
 
-def task_definition(rendered: Any, path: Path, *, container: str, image: str | None, port: int | None, family: str) -> dict:
-    """The RegisterTaskDefinition input: read-only keys dropped, image set on `container`."""
+def task_definition(rendered: Any, path: Path, *, container: str, image: str | None, port: int | None, family: str, console=None) -> dict:
+    """The RegisterTaskDefinition input from the forms people have (deployer/taskdef_input.py), image
+    set on `container`; the file's own tags kept under "tags". Notices and placeholder warnings go to `console`."""
     shown = os.path.relpath(path)
-    if isinstance(rendered, dict) and "taskDefinition" in rendered and isinstance(rendered["taskDefinition"], dict):
-        rendered = rendered["taskDefinition"]  # `aws ecs describe-task-definition` output pasted as is
-    if not isinstance(rendered, dict):
-        raise BadInput(f"{shown}: a task definition must be a JSON object, got {type(rendered).__name__}")
-    params = {k: copy.deepcopy(v) for k, v in rendered.items() if k not in TASK_DEF_READ_ONLY and k != "tags"}
+    prepared = taskdef_input.prepare(rendered, shown)
+    params = prepared.params
+    for notice in prepared.notices if console else ():
+        console.info(notice)
     params.setdefault("family", family)
     if params["family"] != family:
         # Revisions, rollback and pruning look the family up from deployer.yaml: they must agree.
@@ -134,15 +131,69 @@ def task_definition(rendered: Any, path: Path, *, container: str, image: str | N
     if not target.get("image"):
         raise BadInput(f"{shown}: container `{container}` has no image (use {{{{ image }}}} or pass --image)")
     validate_shape(params, "RegisterTaskDefinition", shown)
+    check_task_rules(params, shown)
     if port is not None:
         ports = [m.get("containerPort") for m in target.get("portMappings", [])]
         if port not in ports:
             raise BadInput(f"service.port: container `{container}` in {shown} has no portMapping for {port} (it maps {ports or 'no ports'})")
+    for text, where in taskdef_input.placeholders(params) if console else ():
+        console.warn(f"{shown}: placeholder `{text}` left in {where}")
     return params
 
 
-def service_definition(rendered: Any | None, path: Path | None, *, environment, service, desired_count_flag: int | None) -> ServiceDefinition:
-    """CreateService / UpdateService params; network and load balancer from the environment unless set."""
+# Fargate's valid task sizes: cpu units → memory MiB allowed.
+FARGATE_SIZES = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4097, 1024)),
+    1024: tuple(range(2048, 8193, 1024)),
+    2048: tuple(range(4096, 16385, 1024)),
+    4096: tuple(range(8192, 30721, 1024)),
+    8192: tuple(range(16384, 61441, 4096)),
+    16384: tuple(range(32768, 122881, 8192)),
+}
+
+
+def network_mode(td: dict) -> str:
+    """A task definition without networkMode runs in bridge mode (on EC2; Fargate refuses it)."""
+    return td.get("networkMode") or "bridge"
+
+
+def check_task_rules(params: dict, shown: str) -> None:
+    """What ECS would refuse at registration or at the first task: found before any write."""
+    mode = network_mode(params)
+    fargate = "FARGATE" in (params.get("requiresCompatibilities") or [])
+    if fargate:
+        if mode != "awsvpc":
+            said = f"`{mode}`" if params.get("networkMode") else "not set (bridge)"
+            raise BadInput(f"{shown}: requiresCompatibilities FARGATE needs networkMode `awsvpc`; networkMode is {said}")
+        missing = [k for k in ("cpu", "memory") if not params.get(k)]
+        if missing:
+            raise BadInput(f"{shown}: requiresCompatibilities FARGATE needs task-level {' and '.join(f'`{k}`' for k in missing)} (e.g. \"cpu\": \"256\", \"memory\": \"512\")")
+        cpu, memory = int(params["cpu"]), int(params["memory"])
+        if memory not in FARGATE_SIZES.get(cpu, ()):
+            if cpu not in FARGATE_SIZES:
+                allowed = f"cpu must be one of {', '.join(map(str, FARGATE_SIZES))}"
+            else:
+                sizes = FARGATE_SIZES[cpu]
+                allowed = f"with cpu {cpu}, memory is {', '.join(map(str, sizes))}" if len(sizes) <= 4 else f"with cpu {cpu}, memory is {sizes[0]} to {sizes[-1]} in steps of {sizes[1] - sizes[0]}"
+            raise BadInput(f"{shown}: cpu {cpu} with memory {memory} is not a Fargate task size; {allowed}")
+    if mode in ("awsvpc", "host"):
+        for n, c in enumerate(params["containerDefinitions"]):
+            for m, mapping in enumerate(c.get("portMappings") or []):
+                host, port = mapping.get("hostPort"), mapping.get("containerPort")
+                if host is not None and port is not None and host != port:
+                    raise BadInput(
+                        f"{shown}: containerDefinitions[{n}].portMappings[{m}]: hostPort {host} must equal containerPort {port} "
+                        f"with networkMode {mode}" + (" (Fargate)" if fargate else "")
+                    )
+
+
+def service_definition(
+    rendered: Any | None, path: Path | None, *, environment, service, desired_count_flag: int | None, task_definition: dict | None = None, task_definition_path: Path | None = None
+) -> ServiceDefinition:
+    """CreateService / UpdateService params; launch type and network follow the task definition
+    (see `placement`), the load balancer comes from the environment unless set. A top-level key set
+    to null is switched off: not derived, not sent."""
     shown = os.path.relpath(path) if path else "service definition"
     base = rendered or {}
     if not isinstance(base, dict):
@@ -150,20 +201,20 @@ def service_definition(rendered: Any | None, path: Path | None, *, environment, 
     owned = [k for k in SERVICE_OWNED_BY_TOOL if k in base and k not in ("serviceName",)]
     if owned:
         raise BadInput(f"{shown}: `{owned[0]}` is set by deployer (from deployer.yaml and the registered revision); remove it")
-    params = {k: copy.deepcopy(v) for k, v in base.items() if k not in SERVICE_READ_ONLY and k not in ("serviceName", "taskDefinition")}
+    params = {k: copy.deepcopy(v) for k, v in base.items() if k not in SERVICE_READ_ONLY and k not in ("serviceName", "taskDefinition") and v is not None}
     if "serviceName" in base and base["serviceName"] != service.name:
         raise BadInput(f"{shown}: serviceName `{base['serviceName']}` differs from the service `{service.name}` in deployer.yaml")
 
-    params.setdefault(
-        "networkConfiguration",
-        {"awsvpcConfiguration": {"subnets": list(environment.subnets), "securityGroups": list(environment.security_groups), "assignPublicIp": "DISABLED"}},
-    )
-    if "loadBalancers" not in params and environment.target_group:
+    td_shown = os.path.relpath(task_definition_path) if task_definition_path else "the task definition"
+    awsvpc = placement(params, base, task_definition, shown=shown, td_shown=td_shown)
+    if awsvpc and "networkConfiguration" not in base:
+        params["networkConfiguration"] = {
+            "awsvpcConfiguration": {"subnets": list(environment.subnets), "securityGroups": list(environment.security_groups), "assignPublicIp": "DISABLED"}
+        }
+    if "loadBalancers" not in base and environment.target_group:
         if service.port is None:
             raise BadInput("service.port: required when the environment has a target group (the container port the load balancer sends traffic to)")
         params["loadBalancers"] = [{"targetGroupArn": environment.target_group, "containerName": service.container, "containerPort": service.port}]
-    if "capacityProviderStrategy" not in params:
-        params.setdefault("launchType", "FARGATE")
     # A circuit breaker that rolls back is what an experienced ECS user turns on; opt out explicitly.
     deployment_config = params.setdefault("deploymentConfiguration", {})
     deployment_config.setdefault("deploymentCircuitBreaker", {"enable": True, "rollback": True})
@@ -181,3 +232,52 @@ def service_definition(rendered: Any | None, path: Path | None, *, environment, 
     validate_shape({"cluster": environment.cluster, "taskDefinition": "x", **create}, "CreateService", shown)
     validate_shape({"cluster": environment.cluster, "service": service.name, "taskDefinition": "x", **update}, "UpdateService", shown)
     return ServiceDefinition(create_params=create, update_params=update, desired_count_set=desired_count_set)
+
+
+_FARGATE_PROVIDERS = ("FARGATE", "FARGATE_SPOT")
+
+
+def placement(params: dict, base: dict, td: dict | None, *, shown: str, td_shown: str) -> bool:
+    """Set the launch type the task definition asks for (unless the service definition chooses one or a
+    capacity provider strategy), refuse combinations ECS would refuse, and say whether the service
+    needs an awsvpc networkConfiguration (True) or must have none (False)."""
+    if params.get("capacityProviderStrategy") == []:
+        del params["capacityProviderStrategy"]  # an empty strategy (a dumped service) is no strategy
+    if td is None:  # no task definition to follow: the Fargate default
+        if "capacityProviderStrategy" not in params:
+            params.setdefault("launchType", "FARGATE")
+        return True
+    mode = network_mode(td)
+    mode_said = f"`{mode}`" if td.get("networkMode") else "not set (bridge)"
+    compat = list(td.get("requiresCompatibilities") or [])
+    if "capacityProviderStrategy" in params:
+        providers = [str(item.get("capacityProvider")) for item in params["capacityProviderStrategy"] if isinstance(item, dict)]
+        fargate = any(p in _FARGATE_PROVIDERS for p in providers)
+        if fargate and not all(p in _FARGATE_PROVIDERS for p in providers):
+            raise BadInput(f"{shown}: capacityProviderStrategy mixes Fargate and EC2 capacity providers ({', '.join(providers)}); ECS refuses that")
+        launch, source = ("FARGATE" if fargate else "EC2"), f"capacityProviderStrategy in {shown}"
+    elif "launchType" in params:
+        launch, source = params["launchType"], f"launchType {params['launchType']} in {shown}"
+    else:
+        if compat == ["EXTERNAL"]:
+            launch = "EXTERNAL"
+        elif mode != "awsvpc" or (compat and "FARGATE" not in compat):
+            launch = "EC2"
+        else:
+            launch = "FARGATE"
+        params["launchType"], source = launch, f"launch type {launch} (from {td_shown})"
+    if launch == "FARGATE" and mode != "awsvpc":
+        raise BadInput(
+            f"{td_shown}: networkMode is {mode_said}, but {source} runs it on Fargate, which needs networkMode `awsvpc`",
+            hint=f"set \"networkMode\": \"awsvpc\" in {td_shown}, or \"launchType\": \"EC2\" in {shown}",
+        )
+    if compat and launch not in compat:
+        raise BadInput(f"{td_shown}: requiresCompatibilities {compat} does not allow {source}", hint=f"add {launch} to requiresCompatibilities, or change {shown}")
+    if mode == "awsvpc" and "networkConfiguration" in base and base["networkConfiguration"] is None:
+        raise BadInput(f"{shown}: networkConfiguration is switched off (null), but {td_shown} uses networkMode `awsvpc`, which needs subnets and security groups")
+    if mode != "awsvpc" and params.get("networkConfiguration"):
+        raise BadInput(
+            f"{shown}: networkConfiguration is only for networkMode `awsvpc`; {td_shown} has networkMode {mode_said}",
+            hint="remove networkConfiguration from the service definition (or set it to null)",
+        )
+    return mode == "awsvpc"

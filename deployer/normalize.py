@@ -17,8 +17,8 @@ from typing import Any
 from .definitions import SERVICE_READ_ONLY, TASK_DEF_READ_ONLY
 
 _BY_NAME = ("environment", "secrets", "ulimits", "systemControls", "extraHosts")
-# Read-only keys newer ECS APIs return that are not in definitions.TASK_DEF_READ_ONLY.
-_TASK_DEF_ALSO_READ_ONLY = ("deleteRequestedAt", "tags")
+# Tag keys that are not the file's own: deployer's bookkeeping, and AWS's (CloudFormation's stack tags).
+_NOT_USER_TAGS = ("deployer:", "aws:")
 # ECS's answers for a container health check the template left to the defaults.
 _HEALTH_CHECK_DEFAULTS = {"interval": 30, "timeout": 5, "retries": 3, "startPeriod": 0}
 # Keys whose values name an AWS resource: by name or by ARN (see `reconcile`).
@@ -78,8 +78,21 @@ def _container(container: dict) -> dict:
     return c
 
 
+def user_tags(tags: Any) -> list[dict]:
+    """The tags a file sets (deployer's and AWS's own left out), sorted by key: a list of {key, value}."""
+    pairs = tags.items() if isinstance(tags, dict) else ((t.get("key"), t.get("value")) for t in tags or [] if isinstance(t, dict))
+    return sorted(({"key": k, "value": v} for k, v in pairs if k and not str(k).startswith(_NOT_USER_TAGS)), key=lambda t: t["key"])
+
+
+def with_tags(definition: dict, tags: dict[str, str]) -> dict:
+    """A described revision with its tags beside it, as a rendered definition carries them (for comparing)."""
+    return {**definition, "tags": user_tags(tags)}
+
+
 def task_definition(td: dict) -> dict:
-    t = {k: v for k, v in td.items() if k not in TASK_DEF_READ_ONLY and k not in _TASK_DEF_ALSO_READ_ONLY}
+    t = {k: v for k, v in td.items() if k not in TASK_DEF_READ_ONLY}
+    t["tags"] = user_tags(t.get("tags"))
+    t["networkMode"] = t.get("networkMode") or "bridge"  # what ECS runs when it is not set
     t["containerDefinitions"] = sorted((_container(c) for c in t.get("containerDefinitions", [])), key=lambda c: c.get("name", ""))
     for key in ("cpu", "memory"):
         if key in t and t[key] is not None:

@@ -91,6 +91,11 @@ def _same_namespace(aws, wanted: str | None, live: str | None) -> bool:
     return namespace.get("Arn") == arn and name in (namespace.get("Name"), http_name)
 
 
+def _file_tags(task_def: dict) -> dict[str, str]:
+    """The task definition file's own tags; deployer's win on deployer's keys."""
+    return {t["key"]: t["value"] for t in task_def.get("tags") or []}
+
+
 def _live_is_settled(live: dict) -> bool:
     primary = primary_deployment(live)
     if primary is None:
@@ -152,13 +157,14 @@ def plan_service(
     reason = ""
 
     if task_def is not None:
-        live_td = ecs.revision(previous).definition if previous else None
+        live_rev = ecs.revision(previous) if previous else None
+        live_td = normalize.with_tags(live_rev.definition, live_rev.tags) if live_rev else None  # the file's tags count too
         if live_td is not None and normalize.same_task_definition(task_def, live_td):
             target = previous
             reason = f"rendered task definition equals the running revision {short_name(previous)}: nothing to register"
         else:
             target = REGISTERED
-            steps.append(Step("ecs.RegisterTaskDefinition", {**task_def, "tags": [{"key": k, "value": v} for k, v in tags.items() if v]}, "new revision of " + family))
+            steps.append(Step("ecs.RegisterTaskDefinition", {**task_def, "tags": [{"key": k, "value": v} for k, v in {**_file_tags(task_def), **tags}.items() if v]}, "new revision of " + family))
 
     plan = ServicePlan(
         service=service_name,

@@ -42,8 +42,13 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     td_raw = _place_secrets(td_raw, service.task_definition, functions.secret_refs, allow=config.allow_plaintext_secrets)
     sd_raw = _place_secrets(sd_raw, service.definition, functions.secret_refs, allow=config.allow_plaintext_secrets)
     try:
-        td = definitions.task_definition(td_raw, service.task_definition, container=service.container, image=image, port=service.port, family=service.family)
-        sd = definitions.service_definition(sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count)
+        td = definitions.task_definition(
+            td_raw, service.task_definition, container=service.container, image=image, port=service.port, family=service.family, console=run.console
+        )
+        sd = definitions.service_definition(
+            sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count,
+            task_definition=td, task_definition_path=service.task_definition,
+        )
     except RecursionError:
         raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
@@ -54,7 +59,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
 def _render(path, config, context: dict, functions) -> Any:
     text = templating.render_file(path, config.root, context, functions, repo_root=config.repo_root)
     try:
-        return definitions.parse_rendered(text, path)
+        return definitions.parse_rendered(text, path, context)
     except RecursionError:
         raise BadInput(f"{os.path.relpath(path)}: rendered output nests deeper than a definition can") from None
 

@@ -359,7 +359,9 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
         template = env.template_class.from_code(env, code, env.make_globals(None))
         return template.render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}") from None
+        from .taskdef_input import go_template_hint
+
+        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}", hint=go_template_hint(path.read_text(encoding="utf-8"))) from None
     except jinja2.UndefinedError as exc:
         line = _template_line(exc, str(path))
         source_lines = source.splitlines()

@@ -280,3 +280,23 @@ def test_live_settings_are_projected_on_what_the_definition_sets():
     wanted = normalize.service_settings({"desiredCount": 2, "deploymentConfiguration": {"maximumPercent": 200}})
     assert normalize.live_settings(live_service(), wanted) == {"desiredCount": 2, "deploymentConfiguration": {"maximumPercent": 200}}
     assert normalize.project({"a": 1, "b": {"c": 2, "d": 3}}, {"b": {"c": 0}}) == {"b": {"c": 2}}
+
+
+def test_user_tags_leave_out_deployer_and_aws_tags():
+    tags = {"deployer:commit": "abc", "aws:cloudformation:stack-name": "s", "team": "a", "app": "web"}
+    assert normalize.user_tags(tags) == [{"key": "app", "value": "web"}, {"key": "team", "value": "a"}]
+    assert normalize.user_tags([{"key": "b", "value": "1"}, {"key": "deployer:token", "value": "t"}]) == [{"key": "b", "value": "1"}]
+
+
+def test_tags_are_compared_and_only_deployer_tags_are_not_a_difference():
+    live = {"family": "web", "containerDefinitions": [{"name": "app", "image": "i"}]}
+    wanted = {**live, "tags": [{"key": "team", "value": "a"}]}
+    assert normalize.same_task_definition(wanted, normalize.with_tags(live, {"team": "a", "deployer:commit": "c"}))
+    assert not normalize.same_task_definition(wanted, normalize.with_tags(live, {"team": "b"}))
+    assert normalize.same_task_definition(live, normalize.with_tags(live, {"deployer:commit": "c"}))
+
+
+def test_missing_network_mode_is_bridge():
+    td = {"family": "web", "containerDefinitions": [{"name": "app", "image": "i"}]}
+    assert normalize.same_task_definition(td, {**td, "networkMode": "bridge"})
+    assert not normalize.same_task_definition(td, {**td, "networkMode": "awsvpc"})

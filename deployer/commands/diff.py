@@ -49,7 +49,7 @@ def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
             "service_diff": mask(sd_diff),
             "live_task_definition": None,
         }
-    wanted_td, live_td = normalize.compare_task_definitions(rendered.task_definition, revision.definition)
+    wanted_td, live_td = normalize.compare_task_definitions(rendered.task_definition, normalize.with_tags(revision.definition, revision.tags))
     td_diff = _unified(live_td, wanted_td, f"live {short_name(revision.arn)}", "rendered") if wanted_td != live_td else ""
 
     wanted_sd = normalize.service_settings(rendered.service_definition.update_params)

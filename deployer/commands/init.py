@@ -40,8 +40,9 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
             "init: pass exactly one of --stack STACK (the admins' CloudFormation stack) or --proton ENV (the Proton environment)"
             + (" (both were given)" if stack else ""),
         )
-    if not cluster or not service:
-        raise BadInput("init: --cluster and --service must not be empty")
+    missing = [flag for flag, value in (("--cluster", cluster), ("--service", service)) if not value]
+    if missing:
+        raise BadInput(f"init: Missing option '{missing[0]}' (the live service to import; or --from-ecspresso ecspresso.yml)")
     target = Path(directory)
     if target.exists() and not target.is_dir():
         raise BadInput(f"--dir {directory}: not a directory")
@@ -50,29 +51,16 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
         raise BadInput(f"init: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {directory}; nothing was written", hint="pass --overwrite to replace them")
 
     aws, ecs = _adapters(run)
-    from ..environment import find_proton_stack, proton_outputs, stack_outputs
-
-    try:
-        if stack:
-            outputs, source = stack_outputs(aws, stack), f"stack {stack}"
-        else:
-            outputs = proton_outputs(aws, proton)
-            source = f"Proton environment {proton}"
-            if outputs is None:
-                found = find_proton_stack(aws, proton)
-                run.console.info(f"Proton API did not answer; using its stack {found}")
-                outputs, source = stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
-    except BadInput as exc:  # the messages name deployer.yaml's keys; here they were flags
-        message = exc.message.replace("environment.stack:", "--stack:").replace("environment.proton:", "--proton:")
-        raise BadInput(message, hint="pass the admins' environment stack with --stack, or the Proton environment name with --proton") from None
+    outputs, source = _environment_outputs(run, aws, stack, proton)
     live = ecs.describe_service(cluster, service)
     if live is None:
         raise BadInput(f"init: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
     if not live.get("taskDefinition"):
         raise BadInput(f"init: service `{service}` has no task definition of its own (task sets / external deployment controller); deployer cannot adopt it")
     revision = ecs.revision(live["taskDefinition"])
+    _warn_if_stack_owned(run, aws, cluster, service)
 
-    imported = _import(live, revision.definition, outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
+    imported = _import(live, normalize.with_tags(revision.definition, revision.tags), outputs, cluster=cluster, source=source, autoscaled=_autoscaled(run, cluster, service))
     run.secrets.update(imported["secret_values"])  # the live values stay out of the files and of the diff shown
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
 
@@ -81,14 +69,8 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     for name, content in ((CONFIG_FILE, config), (TASK_DEF_FILE, imported["task_definition_template"]), (SERVICE_DEF_FILE, imported["service_definition_template"])):
         (target / name).write_text(content, encoding="utf-8")
         written.append(str(target / name))
-    for warning in imported["warnings"]:
-        run.console.warn(warning)
-    verified = _verify(run, aws, target / CONFIG_FILE)
     return {
-        "verified": verified,
-        "status": "written",
-        "directory": str(target),
-        "files": written,
+        **_written(run, aws, target, written, imported["warnings"]),
         "cluster": cluster,
         "service": service,
         "app": imported["app"],
@@ -119,6 +101,13 @@ def text(run, result: dict) -> str:
     return "\n".join(lines)
 
 
+def _written(run, aws, target: Path, files: list[str], warnings: list[str]) -> dict:
+    """After writing: the warnings said, `deployer diff` run on the files; the result's common part."""
+    for warning in warnings:
+        run.console.warn(warning)
+    return {"verified": _verify(run, aws, target / CONFIG_FILE), "status": "written", "directory": str(target), "files": files}
+
+
 def _verify(run, aws, config_path: Path) -> bool:
     """`deployer diff` on what was just written: True when it shows no difference (warned otherwise)."""
     from ..context import Options, Run
@@ -137,6 +126,33 @@ def _verify(run, aws, config_path: Path) -> bool:
         run.console.warn("`deployer diff` on the written files shows differences (edit the templates, or report it):\n" + shown)
         return False
     return True
+
+
+def _environment_outputs(run, aws, stack: str | None, proton: str | None) -> tuple[dict[str, str], str]:
+    """The admins' environment outputs, from --stack or --proton (its API, else its stack), and where they came from."""
+    from ..environment import find_proton_stack, proton_outputs, stack_outputs
+
+    try:
+        if stack:
+            return stack_outputs(aws, stack), f"stack {stack}"
+        outputs = proton_outputs(aws, proton)
+        if outputs is not None:
+            return outputs, f"Proton environment {proton}"
+        found = find_proton_stack(aws, proton)
+        run.console.info(f"Proton API did not answer; using its stack {found}")
+        return stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
+    except BadInput as exc:  # the messages name deployer.yaml's keys; here they were flags
+        message = exc.message.replace("environment.stack:", "--stack:").replace("environment.proton:", "--proton:")
+        raise BadInput(message, hint="pass the admins' environment stack with --stack, or the Proton environment name with --proton") from None
+
+
+def _warn_if_stack_owned(run, aws, cluster: str, service: str) -> None:
+    """A service a CloudFormation stack (a Proton service stack) owns: say so, and how to hand it over."""
+    from .adopt import ownership_warning
+
+    warning = ownership_warning(aws, cluster, service)
+    if warning:
+        run.console.warn(warning)
 
 
 def _adapters(run):
@@ -241,7 +257,7 @@ def _import(live: dict, td: dict, outputs: dict[str, str], *, cluster: str, sour
             warnings.append(f"no output of {source} looks like an ECR repository; set `environment.outputs.repository` in {CONFIG_FILE}")
 
     # --- the task definition template
-    params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY and k not in ("tags", "deleteRequestedAt")}
+    params = {k: copy.deepcopy(v) for k, v in td.items() if k not in TASK_DEF_READ_ONLY}  # the revision's own tags kept
     params = _tidy(params)
     secret_values = _keep_secrets_out(params, td.get("taskDefinitionArn", ""), warnings)
     used: set[str] = set()
@@ -457,3 +473,128 @@ def _autoscaled(run, cluster: str, service: str) -> bool:
     except Exception:  # noqa: BLE001 - no permission to look: keep the count, as before
         return False
     return bool(targets)
+
+
+# ---------------------------------------------------------------------------------------
+# From an ecspresso project (deployer/ecspresso.py converts; this adds the environment and writes)
+
+
+def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, directory: str | None, overwrite: bool) -> dict:
+    from .. import ecspresso
+
+    if bool(stack) == bool(proton):
+        raise BadInput("init --from-ecspresso: pass exactly one of --stack STACK (the admins' environment stack) or --proton ENV")
+    source_file = Path(path)
+    converted = ecspresso.convert(source_file)
+    config = converted.config
+    target = Path(directory) if directory else source_file.parent
+    names = [CONFIG_FILE, *converted.templates]
+    existing = [name for name in names if (target / name).exists()]
+    if existing and not overwrite:
+        raise BadInput(f"init: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {target}; nothing was written", hint="pass --overwrite to replace them")
+    if config.get("region") and not run.options.region:
+        run.options.region = str(config["region"])
+    aws, _ = _adapters(run)
+    outputs, source = _environment_outputs(run, aws, stack, proton)
+    cluster, service = str(config.get("cluster") or "default"), str(config["service"])
+    cluster_keys = sorted((k for k, v in outputs.items() if v and _last(v) == _last(cluster)), key=lambda k: (k != DEFAULT_OUTPUTS["cluster"], k))
+    if not cluster_keys:
+        raise BadInput(f"init: no output of {source} names cluster `{cluster}` (ecspresso's `cluster`)", hint="pass the environment (--stack / --proton) whose cluster runs this service")
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name, template in converted.templates.items():
+        (target / name).write_text(template, encoding="utf-8")
+    task_def, service_def = _ecspresso_definitions(run, target, converted, outputs)
+    lbs = [lb for lb in service_def.get("loadBalancers") or [] if isinstance(lb, dict)]
+    containers = task_def.get("containerDefinitions") or []
+    if not containers:
+        raise BadInput(f"{converted.task_definition}: no containerDefinitions after rendering")
+    # The image `release` replaces: the load balancer's container, else the first.
+    container = lbs[0].get("containerName") if lbs and lbs[0].get("containerName") else containers[0]["name"]
+    if len(containers) > 1:
+        converted.warnings.append(f"{len(containers)} containers: `{container}` gets the new image on release (service.container in {CONFIG_FILE})")
+    port = lbs[0].get("containerPort") if lbs else None
+    family = task_def.get("family") or service
+
+    outputs_config: dict[str, Any] = {"cluster": cluster_keys[0]}
+    if not lbs:
+        outputs_config["target_group"] = None  # the service has no load balancer: deployer must not add one
+    service_config: dict[str, Any] = {"name": service} if service != family else {}
+    if converted.service_definition:
+        service_config["definition"] = converted.service_definition
+    service_config["container"] = container
+    if port is not None:
+        service_config["port"] = port
+    document = {
+        "app": family,
+        "region": aws.region,
+        "environment": {**({"stack": stack} if stack else {"proton": proton}), "outputs": outputs_config},
+        "image": {"context": ".", "dockerfile": "Dockerfile"},
+        "task_definition": converted.task_definition,
+        "service": service_config,
+        "deploy": {"timeout": converted.timeout or 600, "rollback_on_failure": True},
+    }
+    (target / CONFIG_FILE).write_text(_ecspresso_config_text(document, converted, source_file), encoding="utf-8")
+    return {
+        **_written(run, aws, target, [str(target / name) for name in names], converted.warnings),
+        "cluster": cluster,
+        "service": service,
+        "app": family,
+        "container": container,
+        "port": port,
+        "from_ecspresso": str(source_file),
+        "vars": sorted(converted.vars),
+        "warnings": converted.warnings,
+    }
+
+
+def from_ecspresso_text(run, result: dict) -> str:
+    lines = [f"converted ecspresso project {result['from_ecspresso']} (service {result['service']}, cluster {result['cluster']}):"]
+    lines += [f"  wrote {path}" for path in result["files"]]
+    if result["vars"]:
+        lines.append(f"  vars to check in {CONFIG_FILE}: {', '.join(result['vars'])}")
+    lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
+    return "\n".join(lines)
+
+
+def _ecspresso_definitions(run, root: Path, converted, outputs: dict[str, str]) -> tuple[dict, dict]:
+    """The converted templates rendered (ecspresso's own environment variables, the vars), to read the
+    family, the containers and the load balancer from."""
+    from .. import templating
+    from ..definitions import parse_rendered
+    from ..templating import GitInfo, Secrets, TemplateFunctions
+
+    functions = TemplateFunctions(run.__dict__["aws"], Secrets())
+    git = GitInfo.read(root)
+    context = {
+        "app": "", "environment": {"name": "", "outputs": outputs}, "image": "", "service": {"name": "", "container": "", "port": None, "family": ""},
+        "git": {"sha": git.sha, "short_sha": git.short_sha, "branch": git.branch}, "vars": dict(converted.vars),
+    }
+    rendered = []
+    for name in (converted.task_definition, converted.service_definition):
+        if not name:
+            rendered.append({})
+            continue
+        value = parse_rendered(templating.render_file(root / name, root, context, functions), root / name, context)
+        if isinstance(value, dict) and isinstance(value.get("taskDefinition"), dict):
+            value = value["taskDefinition"]
+        rendered.append(value if isinstance(value, dict) else {})
+    return rendered[0], rendered[1]
+
+
+def _ecspresso_config_text(document: dict, converted, source_file: Path) -> str:
+    import yaml
+
+    header = (
+        f"# Converted by `deployer init --from-ecspresso {source_file.name}`.\n"
+        "# `deployer diff` shows what a release would change; `deployer deploy --image …` deploys an image\n"
+        "# built elsewhere (like `ecspresso deploy`), `deployer release` builds and deploys.\n"
+    )
+    text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    if converted.vars:
+        text += "vars:\n"
+        for key, value in converted.vars.items():
+            text += f"  # {converted.var_comments[key]}\n  {key}: {json.dumps(value)}\n"
+    else:
+        text += "vars: {}\n"
+    return text

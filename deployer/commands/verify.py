@@ -7,6 +7,7 @@ from dataclasses import asdict
 from .. import checks as c
 from ..errors import BadInput
 from ..render import render_service
+from .adopt import ownership_check
 
 
 def verify(run, *, services: list[str] | None = None) -> dict:
@@ -24,6 +25,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
+        checks.append(ownership_check(run, svc.name))
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 from moto.ec2.models.vpcs import VPC
 
+from . import cfn_ecs
+
 _orig_vpc_from_cfn = VPC.create_from_cloudformation_json.__func__
 _installed = False
 
@@ -16,6 +18,7 @@ def install() -> None:
     global _installed
     if not _installed:
         VPC.create_from_cloudformation_json = classmethod(_vpc_from_cfn)
+        cfn_ecs.install()  # ECS services and task definitions in a stack (tests/localaws/cfn_ecs.py)
         _installed = True
 
 
