@@ -49,7 +49,11 @@ class ImageConfig:
     dockerfile: str = "Dockerfile"
     build_args: dict[str, str] = field(default_factory=dict)
     target: str | None = None
-    platform: str | None = "linux/amd64"
+    platform: str | None = None  # None: the task definition's runtimePlatform (else linux/amd64)
+    secrets: dict[str, str] = field(default_factory=dict)  # build secret id -> env:VAR | src:FILE | ssm:NAME | secretsmanager:NAME
+    cache: str | None = None  # registry | inline | off; None: registry where the builder can export it, else inline
+    cache_ref: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in deployer.yaml, for later messages
 
 
 @dataclass(frozen=True)
@@ -147,7 +151,10 @@ SCHEMA: dict[str, Any] = {
     "app": _STR,
     "region": _STR,
     "environment": {"stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA},
-    "image": {"context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR},
+    "image": {
+        "context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR,
+        "secrets": _STR_MAP, "cache": _STR, "cache_ref": _STR,
+    },
     "task_definition": _STR,
     "service": _SERVICE_SCHEMA,
     "services": [_SERVICE_SCHEMA],
@@ -271,7 +278,11 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         dockerfile=image_raw.get("dockerfile") or "Dockerfile",
         build_args={k: str(v) for k, v in (image_raw.get("build_args") or {}).items()},
         target=image_raw.get("target"),
-        platform=image_raw.get("platform", "linux/amd64"),
+        platform=_image_platform(image_raw, checker),
+        secrets={str(k): str(v) for k, v in (image_raw.get("secrets") or {}).items()},
+        cache=_image_cache(image_raw, checker),
+        cache_ref=image_raw.get("cache_ref"),
+        lines=dict(getattr(image_raw, "key_lines", {})),
     )
 
     if raw.get("service") is not None and raw.get("services") is not None:
@@ -326,6 +337,27 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         deploy=deploy,
         vars=dict(raw.get("vars") or {}),
     )
+
+
+def _image_platform(image_raw: dict, checker: _Checker) -> str | None:
+    from .image import normalize_platform
+
+    value = image_raw.get("platform")
+    if value is None:
+        return None
+    try:
+        return normalize_platform(value, "image.platform")
+    except BadInput as exc:
+        checker.fail(_line(image_raw, "platform"), "image.platform", exc.message.split(": ", 1)[1])
+
+
+def _image_cache(image_raw: dict, checker: _Checker) -> str | None:
+    from .image import CACHE_MODES
+
+    value = image_raw.get("cache")
+    if value is not None and value not in CACHE_MODES:
+        checker.fail(_line(image_raw, "cache"), "image.cache", f"must be one of {', '.join(CACHE_MODES)}, got {value!r}")
+    return value
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:

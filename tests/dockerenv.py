@@ -6,6 +6,10 @@
   `123456789012-auth-token`: what moto's ECR get_authorization_token hands out, so pushes
   through DEPLOYER_ECR_ENDPOINT=<registry> authenticate like they would against ECR.
 - `localhost/busybox:base`: a base image made from busybox-static (no internet here).
+- `localhost/arm64-stub:base`: a linux/arm64 image whose /bin/sh is an aarch64 ELF header: an
+  x86_64 engine without QEMU refuses to run it (`exec format error`) exactly as it refuses a real
+  arm64 binary, and a build without RUN steps on it gives a genuine linux/arm64 image.
+- `cold_engine(dir)`: one more private dockerd with an empty data dir (a fresh CI runner).
 
 pytest: in tests/conftest.py, `pytest_plugins = ["tests.dockerenv"]` (test modules may say the
 same; the plugin is registered once, so one engine per session). The session fixture
@@ -38,6 +42,7 @@ from pathlib import Path
 USERNAME = "AWS"
 PASSWORD = "123456789012-auth-token"  # moto's ECR token decodes to AWS:<account>-auth-token
 BASE_IMAGE = "localhost/busybox:base"
+ARM64_BASE_IMAGE = "localhost/arm64-stub:base"
 BUSYBOX = "/bin/busybox"
 STATE = "state.json"
 
@@ -50,6 +55,7 @@ class DockerEnv:
     dockerd_pid: int | None  # None when an existing engine (DOCKER_HOST) is reused
     registry_pids: list[int]
     base_image: str = BASE_IMAGE
+    arm64_base_image: str = ARM64_BASE_IMAGE
 
     def environ(self) -> dict[str, str]:
         """Variables that point deployer at this engine and registry."""
@@ -98,19 +104,21 @@ def _engine_answers(host: str | None) -> bool:
 # ---------------------------------------------------------------- start / stop
 
 
-def start(directory: Path) -> DockerEnv:
-    """Engine (private unless DOCKER_HOST works), registry, base image; state saved in directory."""
+def start(directory: Path, *, registry: str | None = None, reuse: bool = True) -> DockerEnv:
+    """Engine (private unless reuse and DOCKER_HOST works), registry (unless given), base images;
+    state saved in directory."""
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    env = DockerEnv(str(directory), "", "", None, [])
+    env = DockerEnv(str(directory), "", registry or "", None, [])
     try:
-        if _engine_answers(os.environ.get("DOCKER_HOST")):
+        if reuse and _engine_answers(os.environ.get("DOCKER_HOST")):
             env.docker_host = os.environ["DOCKER_HOST"]
         else:
             env.docker_host, env.dockerd_pid = start_dockerd(directory)
             _save(env)  # saved early so stop() can clean up even if a later step fails
-        env.registry = start_registry(env, "registry", PASSWORD)
+        env.registry = registry or start_registry(env, "registry", PASSWORD)
         import_base_image(env.client())
+        load_arm64_stub(env.client())
     except BaseException:
         stop(directory)
         raise
@@ -163,6 +171,12 @@ def start_registry(env: DockerEnv, name: str, password: str) -> str:
     address = f"127.0.0.1:{port}"
     _wait(lambda: _registry_answers(address), 15, "docker-registry", process, directory / f"{name}.log")
     return address
+
+
+def cold_engine(directory: Path, registry: str) -> DockerEnv:
+    """A second private dockerd with a fresh data dir and the base images (what a new CI runner has),
+    pushing to the same registry. stop(directory) ends it."""
+    return start(directory, registry=registry, reuse=False)
 
 
 def stop(directory: Path) -> None:
@@ -243,6 +257,39 @@ def import_base_image(client, name: str = BASE_IMAGE) -> str:
         _add(tar, "etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
     repository, tag = name.rsplit(":", 1)
     client.api.import_image_from_data(data.getvalue(), repository=repository, tag=tag)
+    return client.images.get(name).id
+
+
+def load_arm64_stub(client, name: str = ARM64_BASE_IMAGE) -> str:
+    """A linux/arm64 image (docker load: `docker import` cannot set the architecture) whose /bin/sh
+    is a bare aarch64 ELF header: it cannot run on x86_64 without emulation, like any arm64 binary."""
+    try:
+        return client.images.get(name).id
+    except Exception:
+        pass
+    import hashlib
+    import struct
+
+    # ELF64, little endian, ET_EXEC, e_machine 183 (EM_AARCH64)
+    elf = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 8 + struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, 0x400000, 64, 0, 0, 64, 56, 0, 64, 0, 0)
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for directory in ("bin", "etc", "tmp"):
+            _add(tar, directory, tarfile.DIRTYPE, 0o755)
+        _add(tar, "bin/sh", tarfile.REGTYPE, 0o755, elf)
+    layer_bytes = layer.getvalue()
+    config = json.dumps({
+        "architecture": "arm64", "variant": "v8", "os": "linux", "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
+        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
+        "history": [{"created_by": "aarch64 ELF stub (tests/dockerenv.py)"}],
+    }).encode()
+    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        _add(tar, "layer.tar", tarfile.REGTYPE, 0o644, layer_bytes)
+        _add(tar, config_name, tarfile.REGTYPE, 0o644, config)
+        _add(tar, "manifest.json", tarfile.REGTYPE, 0o644, json.dumps([{"Config": config_name, "RepoTags": [name], "Layers": ["layer.tar"]}]).encode())
+    client.images.load(archive.getvalue())
     return client.images.get(name).id
 
 
@@ -336,6 +383,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"DOCKER_HOST={env.docker_host}")
     print(f"REGISTRY={env.registry}")
     print(f"BASE_IMAGE={env.base_image}")
+    print(f"ARM64_BASE_IMAGE={env.arm64_base_image}")
     return 0
 
 
