@@ -191,17 +191,18 @@ def build_platform(explicit: str | None, task_definitions: dict[str, dict]) -> s
 
 
 def public_url(url: str) -> str:
-    """A git remote without credentials: https://user:token@host/x → https://host/x (scp-style kept)."""
+    """A git remote without credentials: https://user:token@host/x → https://host/x; a query or
+    fragment (?token=...) dropped; ssh://git@host and scp-style git@host:x kept (a login, no secret)."""
+    url = url.strip()
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(url)
     except ValueError:
         return ""
-    if not parts.scheme or "@" not in parts.netloc:
-        return url.strip()
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.netloc.rsplit("@", 1)[0]
-    if parts.scheme in ("ssh", "git+ssh") and ":" not in user:
-        return url.strip()  # ssh://git@host/...: a login name, not a credential
+    if not parts.scheme or not parts.netloc:
+        return url  # git@host:team/web.git, or a local path
+    user, _, host = parts.netloc.rpartition("@")
+    if user and parts.scheme in ("ssh", "git+ssh") and ":" not in user:
+        host = parts.netloc
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 

@@ -9,6 +9,7 @@
 - `localhost/arm64-stub:base`: a linux/arm64 image whose /bin/sh is an aarch64 ELF header: an
   x86_64 engine without QEMU refuses to run it (`exec format error`) exactly as it refuses a real
   arm64 binary, and a build without RUN steps on it gives a genuine linux/arm64 image.
+- `localhost/python:3.12-slim`: busybox plus a stand-in `python3 -m pip install` (FAKE_PIP).
 - `cold_engine(dir)`: one more private dockerd with an empty data dir (a fresh CI runner).
 
 pytest: in tests/conftest.py, `pytest_plugins = ["tests.dockerenv"]` (test modules may say the
@@ -23,12 +24,14 @@ CLI: `python -m tests.dockerenv start --dir D` prints DOCKER_HOST=... and REGIST
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -43,6 +46,25 @@ USERNAME = "AWS"
 PASSWORD = "123456789012-auth-token"  # moto's ECR token decodes to AWS:<account>-auth-token
 BASE_IMAGE = "localhost/busybox:base"
 ARM64_BASE_IMAGE = "localhost/arm64-stub:base"
+PYTHON_BASE_IMAGE = "localhost/python:3.12-slim"
+# The stand-in for pip in PYTHON_BASE_IMAGE: each requirement not in pip's cache costs a
+# "download" (FAKE_PIP_SECONDS, default 1 s), then it is "installed" under --prefix.
+FAKE_PIP = """#!/bin/sh
+# fake pip (tests/dockerenv.py): python3 -m pip install [--prefix=P] -r FILE
+[ "$1" = "-m" ] && shift 2
+[ "$1" = "install" ] || { echo "fake python3: only -m pip install" >&2; exit 2; }
+shift; prefix=/usr/local; file=""
+while [ $# -gt 0 ]; do case "$1" in --prefix=*) prefix="${1#--prefix=}";; -r) file="$2"; shift;; esac; shift; done
+cache="${PIP_CACHE_DIR:-/root/.cache/pip}"; mkdir -p "$cache"
+while read -r req; do
+  [ -z "$req" ] && continue
+  name="${req%%==*}"
+  if [ -f "$cache/$req" ]; then echo "Using cached $req"
+  else echo "Downloading $req"; sleep "${FAKE_PIP_SECONDS:-1}"; echo "$req" > "$cache/$req"; fi
+  mkdir -p "$prefix/lib/python3.12/site-packages/$name" && cp "$cache/$req" "$prefix/lib/python3.12/site-packages/$name/__init__.py"
+done < "$file"
+echo "Successfully installed $(tr '\\n' ' ' < "$file")"
+"""
 BUSYBOX = "/bin/busybox"
 STATE = "state.json"
 
@@ -56,6 +78,7 @@ class DockerEnv:
     registry_pids: list[int]
     base_image: str = BASE_IMAGE
     arm64_base_image: str = ARM64_BASE_IMAGE
+    python_base_image: str = PYTHON_BASE_IMAGE
 
     def environ(self) -> dict[str, str]:
         """Variables that point deployer at this engine and registry."""
@@ -119,6 +142,7 @@ def start(directory: Path, *, registry: str | None = None, reuse: bool = True) -
         env.registry = registry or start_registry(env, "registry", PASSWORD)
         import_base_image(env.client())
         load_arm64_stub(env.client())
+        python_base_image(env.client())
     except BaseException:
         stop(directory)
         raise
@@ -244,32 +268,46 @@ def import_base_image(client, name: str = BASE_IMAGE) -> str:
         return client.images.get(name).id
     except Exception:
         pass
+    repository, tag = name.rsplit(":", 1)
+    client.api.import_image_from_data(_busybox_rootfs(), repository=repository, tag=tag)
+    return client.images.get(name).id
+
+
+def _busybox_rootfs(extra: dict[str, bytes] | None = None) -> bytes:
+    """The busybox root file system as a tar (fixed modes and times: the same bytes on every run),
+    plus extra executable files."""
     applets = subprocess.run([BUSYBOX, "--list"], check=True, capture_output=True, text=True).stdout.split()
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
         for directory, mode in (("bin", 0o755), ("etc", 0o755), ("root", 0o700), ("tmp", 0o1777)):
             _add(tar, directory, tarfile.DIRTYPE, mode)
-        tar.add(BUSYBOX, arcname="bin/busybox")
+        _add(tar, "bin/busybox", tarfile.REGTYPE, 0o755, Path(BUSYBOX).read_bytes())
         for applet in applets:
             if applet != "busybox":
                 _add(tar, f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
         _add(tar, "etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
         _add(tar, "etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
-    repository, tag = name.rsplit(":", 1)
-    client.api.import_image_from_data(data.getvalue(), repository=repository, tag=tag)
-    return client.images.get(name).id
+        for path, content in (extra or {}).items():
+            parent = ""
+            for part in path.split("/")[:-1]:
+                parent = f"{parent}/{part}".lstrip("/")
+                if parent not in ("bin", "etc", "root", "tmp"):
+                    _add(tar, parent, tarfile.DIRTYPE, 0o755)
+            _add(tar, path, tarfile.REGTYPE, 0o755, content)
+    return data.getvalue()
+
+
+def python_base_image(client, name: str = PYTHON_BASE_IMAGE) -> str:
+    """A "python:3.12-slim" for offline builds: busybox with FAKE_PIP as python3. Loaded from a fixed
+    archive, so every engine (a cold runner's too) has the same image id, as after a pull by digest:
+    BuildKit's cache keys start from the base image."""
+    layer = _busybox_rootfs({"usr/local/bin/python3": FAKE_PIP.encode()})
+    return _load_image(client, name, layer, {"architecture": "amd64", "os": "linux", "config": {"Env": ["PATH=/usr/local/bin:/bin"], "Cmd": ["python3"]}})
 
 
 def load_arm64_stub(client, name: str = ARM64_BASE_IMAGE) -> str:
     """A linux/arm64 image (docker load: `docker import` cannot set the architecture) whose /bin/sh
     is a bare aarch64 ELF header: it cannot run on x86_64 without emulation, like any arm64 binary."""
-    try:
-        return client.images.get(name).id
-    except Exception:
-        pass
-    import hashlib
-    import struct
-
     # ELF64, little endian, ET_EXEC, e_machine 183 (EM_AARCH64)
     elf = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 8 + struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, 0x400000, 64, 0, 0, 64, 56, 0, 64, 0, 0)
     layer = io.BytesIO()
@@ -277,17 +315,23 @@ def load_arm64_stub(client, name: str = ARM64_BASE_IMAGE) -> str:
         for directory in ("bin", "etc", "tmp"):
             _add(tar, directory, tarfile.DIRTYPE, 0o755)
         _add(tar, "bin/sh", tarfile.REGTYPE, 0o755, elf)
-    layer_bytes = layer.getvalue()
-    config = json.dumps({
-        "architecture": "arm64", "variant": "v8", "os": "linux", "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]},
-        "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer_bytes).hexdigest()]},
-        "history": [{"created_by": "aarch64 ELF stub (tests/dockerenv.py)"}],
-    }).encode()
-    config_name = hashlib.sha256(config).hexdigest() + ".json"
+    return _load_image(client, name, layer.getvalue(), {"architecture": "arm64", "variant": "v8", "os": "linux", "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]}})
+
+
+def _load_image(client, name: str, layer: bytes, config: dict) -> str:
+    """`docker load` of a one-layer image with this config (fixed bytes: the same id everywhere)."""
+    try:
+        return client.images.get(name).id
+    except Exception:
+        pass
+    config = {**config, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+              "history": [{"created_by": f"tests/dockerenv.py {name}"}]}
+    config_bytes = json.dumps(config, sort_keys=True).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
     archive = io.BytesIO()
     with tarfile.open(fileobj=archive, mode="w") as tar:
-        _add(tar, "layer.tar", tarfile.REGTYPE, 0o644, layer_bytes)
-        _add(tar, config_name, tarfile.REGTYPE, 0o644, config)
+        _add(tar, "layer.tar", tarfile.REGTYPE, 0o644, layer)
+        _add(tar, config_name, tarfile.REGTYPE, 0o644, config_bytes)
         _add(tar, "manifest.json", tarfile.REGTYPE, 0o644, json.dumps([{"Config": config_name, "RepoTags": [name], "Layers": ["layer.tar"]}]).encode())
     client.images.load(archive.getvalue())
     return client.images.get(name).id
