@@ -144,6 +144,7 @@ def load_yaml_with_lines(text: str, filename: str):
 # A small schema: each key maps to a type check; nested sections are dicts of the same.
 
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
+_CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
 
 _OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR}
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
@@ -153,7 +154,7 @@ SCHEMA: dict[str, Any] = {
     "environment": {"stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA},
     "image": {
         "context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR,
-        "secrets": _STR_MAP, "cache": _STR, "cache_ref": _STR,
+        "secrets": _STR_MAP, "cache": _CACHE, "cache_ref": _STR,
     },
     "task_definition": _STR,
     "service": _SERVICE_SCHEMA,
@@ -178,6 +179,8 @@ def _type_ok(expected: str, value: Any) -> bool:
         return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) for v in value.values())
     if expected == _ANY_MAP:
         return isinstance(value, dict)
+    if expected == _CACHE:
+        return value is False or value in ("registry", "inline", "off")
     raise AssertionError(expected)
 
 
@@ -280,7 +283,7 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         target=image_raw.get("target"),
         platform=_image_platform(image_raw, checker),
         secrets={str(k): str(v) for k, v in (image_raw.get("secrets") or {}).items()},
-        cache=_image_cache(image_raw, checker),
+        cache=_image_cache(image_raw),
         cache_ref=image_raw.get("cache_ref"),
         lines=dict(getattr(image_raw, "key_lines", {})),
     )
@@ -351,13 +354,9 @@ def _image_platform(image_raw: dict, checker: _Checker) -> str | None:
         checker.fail(_line(image_raw, "platform"), "image.platform", exc.message.split(": ", 1)[1])
 
 
-def _image_cache(image_raw: dict, checker: _Checker) -> str | None:
-    from .image import CACHE_MODES
-
+def _image_cache(image_raw: dict) -> str | None:
     value = image_raw.get("cache")
-    if value is not None and value not in CACHE_MODES:
-        checker.fail(_line(image_raw, "cache"), "image.cache", f"must be one of {', '.join(CACHE_MODES)}, got {value!r}")
-    return value
+    return "off" if value is False else value  # the schema allowed registry, inline, off (or YAML's false)
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:

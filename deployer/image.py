@@ -43,7 +43,6 @@ _STEP = re.compile(r"^Step \d+/\d+ : ")
 # Fargate's CPU architectures (runtimePlatform.cpuArchitecture) and the build platform of each.
 PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
 _PLATFORM_ALIASES = {"linux/amd64": "linux/amd64", "linux/x86_64": "linux/amd64", "linux/arm64": "linux/arm64", "linux/arm64/v8": "linux/arm64", "linux/aarch64": "linux/arm64"}
-CACHE_MODES = ("registry", "inline", "off")
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,7 @@ def test_cache_registry_needs_a_builder_that_exports_it_and_a_cache_ref_elsewher
     assert "image.cache_ref 'registry.example.com/team/web:buildcache' is not in the image's registry" in result.stderr
     py_app.edit("deployer.yaml", "  cache: inline\n", "  cache: sometimes\n")
     result = py_app.cli("release")
-    assert result.code == 2 and "`image.cache` must be one of registry, inline, off" in result.stderr
+    assert result.code == 2 and "`image.cache` must be registry, inline or off, got a string ('sometimes')" in result.stderr
     assert "builder:" not in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
 
