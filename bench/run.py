@@ -405,6 +405,24 @@ def run_many(lab: Lab, n: int) -> list[Measurement]:
     return results
 
 
+def run_build_scenario(lab: Lab, report: dict) -> None:
+    """bench/build.py: a docker init-style app released, then a one-line change from a cold engine, cache vs none."""
+    from deployer import buildkit
+
+    from . import build
+
+    reason = build.unavailable()
+    if reason:
+        report["build"] = {"skipped": reason}
+        return
+    try:
+        runs = build.run(lab, log)
+    except Exception as exc:  # noqa: BLE001 - a broken scenario is a line, not a crash
+        report["build"] = {"skipped": f"bench error: {exc}"[:300]}
+        return
+    report["build"] = {"builder": buildkit.find_builder().describe(), "runs": [asdict(r) for r in runs]}
+
+
 # ------------------------------------------------------------------------------------------
 # Start-up
 
@@ -488,6 +506,11 @@ def table(report: dict) -> str:
             one, ten = many.get(f"1/{phase}"), many.get(f"10/{phase}")
             if one and ten:
                 lines.append(f"N services at once ({phase}): 1 → {one:.2f} s, 10 → {ten:.2f} s, ratio 10/1 = {ten / one:.2f}")
+    if report.get("build"):
+        from .build import table as build_table
+
+        lines.append("")
+        lines.extend(build_table(report["build"]["runs"], report["build"]["builder"]) if report["build"].get("runs") else [f"Build on a cold runner: skipped ({report['build']['skipped']})"])
     lines.append("")
     lines.extend("  " + n for n in report["notes"])
     lines.append(f"bench wall time: {report['meta']['bench_wall_s']:.0f} s")
@@ -524,6 +547,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waiter-cap", type=float, default=60, help="seconds before the bench kills `aws ecs wait services-stable` (default 60)")
     parser.add_argument("--ecs-deploy-timeout", type=int, default=60, help="ecs-deploy --timeout (default 60)")
     parser.add_argument("--skip-many", action="store_true", help="skip the 1 vs 10 services runs")
+    parser.add_argument("--skip-build", action="store_true", help="skip the build scenario (real Docker engine and registry)")
+    parser.add_argument("--only-build", action="store_true", help="run only the build scenario")
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(ROOT))
@@ -571,9 +596,11 @@ def main(argv: list[str] | None = None) -> int:
             for m in out if isinstance(out, list) else [out]:
                 report["runs"].append(m.as_dict())
 
-        for scenario in SCENARIOS:
+        for scenario in SCENARIOS if not args.only_build else ():
             record(f"deployer: {scenario}", lambda s=scenario: run_deployer(lab, s))
-        if tools is not None:
+        if not args.skip_build:
+            run_build_scenario(lab, report)
+        if tools is not None and not args.only_build:
             for scenario in SCENARIOS:
                 if tools.aws:
                     record(f"aws cli: {scenario}", lambda s=scenario: run_awscli(lab, tools, s, waiter_cap=args.waiter_cap))
@@ -584,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     unavailable.append({"tool": "ecs-deploy", "scenario": scenario, "reason": tools.problem or "not installed"})
 
-        if not args.skip_many:
+        if not args.skip_many and not args.only_build:
             many: dict[str, float] = {}
             for n in (1, 10):
                 log(f"deployer: {n} services at once")

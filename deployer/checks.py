@@ -163,6 +163,40 @@ def check_image(run, rendered: Rendered) -> Check:
     return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
 
 
+def check_image_platform(run, rendered: Rendered) -> list[Check]:
+    """The image's platform is the one the task definition runs (runtimePlatform; Fargate's default
+    X86_64): otherwise every task stops at start-up with `exec format error`. Nothing to say about an
+    image outside the environment's ECR repository, or not pushed yet (check_image says so)."""
+    from . import registry
+    from .image import task_platform
+
+    image = rendered.image
+    repo_uri, ref = (image.split("@", 1) if "@" in image else image.rsplit(":", 1) if ":" in image.rsplit("/", 1)[-1] else (image, "latest"))
+    repo = registry.parse_repository(repo_uri)
+    if repo_uri != run.environment.repository or not repo.is_ecr:
+        return []
+
+    def one():
+        wanted = task_platform(rendered.task_definition) or "linux/amd64"
+        seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
+        if image not in seen:
+            seen[image] = registry.image_platforms(run.aws, repo, ref)
+        platforms = seen[image]
+        if platforms is None:
+            return None
+        if wanted in platforms:
+            return Check("image platform", "pass", f"{image.rsplit('/', 1)[-1][:60]} is {', '.join(platforms)} as the task definition runs")
+        return Check(
+            "image platform", "fail",
+            f"{image} is {', '.join(platforms) or 'of no platform'} but the task definition of {rendered.service.name} runs {wanted} "
+            "(runtimePlatform): its tasks would stop with `exec format error`; rebuild for that platform (`deployer release`) "
+            "or fix runtimePlatform",
+        )
+
+    found = attempt("image platform", one)
+    return [found] if found is not None else []
+
+
 def check_log_groups(run, rendered: Rendered) -> list[Check]:
     checks = []
     logs = run.aws.client("logs")
@@ -218,6 +252,7 @@ def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
     for rendered in rendered_list:
         checks += check_target_groups(run, rendered)
         checks += check_log_groups(run, rendered)
+        checks += check_image_platform(run, rendered)
     return checks
 
 

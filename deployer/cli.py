@@ -187,6 +187,15 @@ def _summary(run: Run, result: dict) -> str | None:
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Image tag (default: the git commit; a dirty tree gets -dirty-<hash>).")]
 BuildArgOpt = Annotated[Optional[list[str]], typer.Option("--build-arg", help="Docker build arg KEY=VALUE (repeatable); overrides image.build_args.")]
 RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Build and push even if the registry already has the tag.")]
+SecretOpt = Annotated[Optional[list[str]], typer.Option("--secret", help="Build secret for RUN --mount=type=secret: id=NAME,env=VAR | id=NAME,src=FILE | id=NAME,ssm=PARAM | id=NAME,secretsmanager=ID (repeatable).")]
+SshOpt = Annotated[Optional[list[str]], typer.Option("--ssh", help="SSH agent or keys for RUN --mount=type=ssh: default | ID=PATH (repeatable).")]
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform", help="Build platform linux/amd64 | linux/arm64 (default: image.platform, else the task definition's runtimePlatform).")]
+
+
+def _build_flags(build_arg: list[str] | None, secret: list[str] | None, ssh: list[str] | None, platform: str | None):
+    from .commands.release import BuildFlags
+
+    return BuildFlags(build_args=_build_args(build_arg), secrets=list(secret or []), ssh=list(ssh or []), platform=platform)
 
 
 def _build_args(pairs: list[str] | None) -> dict[str, str]:
@@ -202,6 +211,7 @@ def _build_args(pairs: list[str] | None) -> dict[str, str]:
 @app.command()
 def release(
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
+    secret: SecretOpt = None, ssh: SshOpt = None, platform: PlatformOpt = None,
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
@@ -217,16 +227,17 @@ def release(
     from .commands.release import release as run_release
 
     _check_flags(desired_count=desired_count)
-    args = _build_args(build_arg)
+    flags = _build_flags(build_arg, secret, ssh, platform)
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
-    _execute(options, lambda run: run_release(run, tag=tag, build_args=args, rebuild=rebuild, services=service, desired_count=desired_count, force=force), _summary)
+    _execute(options, lambda run: run_release(run, tag=tag, rebuild=rebuild, services=service, desired_count=desired_count, force=force, flags=flags), _summary)
 
 
 @app.command()
 def build(
     push: Annotated[bool, typer.Option("--push", help="Also push to the environment's repository.")] = False,
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
+    secret: SecretOpt = None, ssh: SshOpt = None, platform: PlatformOpt = None,
     config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Build the image (and --push it) without deploying.
@@ -235,9 +246,9 @@ def build(
     """
     from .commands.build import build as run_build
 
-    args = _build_args(build_arg)
+    flags = _build_flags(build_arg, secret, ssh, platform)
     options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: run_build(run, tag=tag, build_args=args, rebuild=rebuild, push=push), lambda run, r: f"{r['status']}: {r['image']}")
+    _execute(options, lambda run: run_build(run, tag=tag, build_args=flags.build_args, rebuild=rebuild, push=push, flags=flags), lambda run, r: f"{r['status']}: {r['image']}")
 
 
 @app.command()

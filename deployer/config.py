@@ -50,7 +50,11 @@ class ImageConfig:
     dockerfile: str = "Dockerfile"
     build_args: dict[str, str] = field(default_factory=dict)
     target: str | None = None
-    platform: str | None = "linux/amd64"
+    platform: str | None = None  # None: the task definition's runtimePlatform (else linux/amd64)
+    secrets: dict[str, str] = field(default_factory=dict)  # build secret id -> env:VAR | src:FILE | ssm:NAME | secretsmanager:NAME
+    cache: str | None = None  # registry | inline | off; None: registry where the builder can export it, else inline
+    cache_ref: str | None = None
+    lines: dict[str, int] = field(default_factory=dict)  # key -> line in deployer.yaml, for later messages
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 # A small schema: each key maps to a type check; nested sections are dicts of the same.
 
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
+_CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
 
 _OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR}
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
@@ -197,7 +202,10 @@ SCHEMA: dict[str, Any] = {
     "app": _STR,
     "region": _STR,
     "environment": {"stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA},
-    "image": {"context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR},
+    "image": {
+        "context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR,
+        "secrets": _STR_MAP, "cache": _CACHE, "cache_ref": _STR,
+    },
     "task_definition": _STR,
     "service": _SERVICE_SCHEMA,
     "services": [_SERVICE_SCHEMA],
@@ -223,6 +231,8 @@ def _type_ok(expected: str, value: Any) -> bool:
         return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) for v in value.values())
     if expected == _ANY_MAP:
         return isinstance(value, dict)
+    if expected == _CACHE:
+        return value is False or value in ("registry", "inline", "off")
     raise AssertionError(expected)
 
 
@@ -368,7 +378,11 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         dockerfile=dockerfile,
         build_args={k: str(v) for k, v in (image_raw.get("build_args") or {}).items()},
         target=image_raw.get("target"),
-        platform=image_raw.get("platform", "linux/amd64"),
+        platform=_image_platform(image_raw, checker),
+        secrets={str(k): str(v) for k, v in (image_raw.get("secrets") or {}).items()},
+        cache=_image_cache(image_raw),
+        cache_ref=image_raw.get("cache_ref"),
+        lines=dict(getattr(image_raw, "key_lines", {})),
     )
 
     if raw.get("service") is not None and raw.get("services") is not None:
@@ -443,6 +457,23 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         env_allow=env_allow,
         allow_plaintext_secrets=raw.get("allow_plaintext_secrets") is True,
     )
+
+
+def _image_platform(image_raw: dict, checker: _Checker) -> str | None:
+    from .image import normalize_platform
+
+    value = image_raw.get("platform")
+    if value is None:
+        return None
+    try:
+        return normalize_platform(value, "image.platform")
+    except BadInput as exc:
+        checker.fail(_line(image_raw, "platform"), "image.platform", exc.message.split(": ", 1)[1])
+
+
+def _image_cache(image_raw: dict) -> str | None:
+    value = image_raw.get("cache")
+    return "off" if value is False else value  # the schema allowed registry, inline, off (or YAML's false)
 
 
 def parse_vars(pairs: list[str]) -> dict[str, str]:

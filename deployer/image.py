@@ -1,12 +1,19 @@
-"""Image stage: tag from git, build with the Docker engine, push to ECR, return the digest.
+"""Image stage: tag from git, build with BuildKit (or the legacy builder), push to ECR, return the digest.
 
 The engine is the one the user's docker CLI would use: `DOCKER_HOST` (with DOCKER_TLS_VERIFY /
 DOCKER_CERT_PATH) if set, else the current docker context (`DOCKER_CONTEXT`, or
-`currentContext` in ~/.docker/config.json), else the default socket. Builds use the legacy
-builder (the API's /build); BuildKit needs buildx, which is not assumed.
+`currentContext` in ~/.docker/config.json), else the default socket. The builder is chosen in
+buildkit.py: buildx, else DOCKER_BUILDKIT=1 docker build, else the engine API's legacy builder.
+The docker SDK does the rest (inspect, tag, pull of the cache image, push): it takes the ECR login
+in memory, and its push answers with the digest.
 
 A tag already present in the repository is never built or pushed again (unless rebuild), so
 immutable-tag repositories work and re-runs are cheap. The pushed image is named by digest.
+
+Cache for cold runners (`image.cache`): `registry` exports BuildKit's cache to <repo>:buildcache
+(a buildx builder with the docker-container driver); `inline` writes the cache metadata into the
+image and, on the next build, pulls the newest image of the repository and builds
+`--cache-from` it; `off`. Unset: registry where the builder can export it, else inline.
 
 `DEPLOYER_ECR_ENDPOINT=host:port` maps pushes for ECR repositories to another registry; it is
 meant for tests and local use (the emulated ECR has no registry protocol). See registry.py.
@@ -18,11 +25,14 @@ import hashlib
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from . import registry
+from . import build_secrets, buildkit, dockerfile, registry
+from .build_secrets import SecretSource
 from .errors import BadInput, ExternalError
 
 # docker's tag grammar; ECR allows the same characters
@@ -30,15 +40,33 @@ _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _STEP = re.compile(r"^Step \d+/\d+ : ")
 
 
+# Fargate's CPU architectures (runtimePlatform.cpuArchitecture) and the build platform of each.
+PLATFORMS = {"X86_64": "linux/amd64", "ARM64": "linux/arm64"}
+_PLATFORM_ALIASES = {"linux/amd64": "linux/amd64", "linux/x86_64": "linux/amd64", "linux/arm64": "linux/arm64", "linux/arm64/v8": "linux/arm64", "linux/aarch64": "linux/arm64"}
+
+
 @dataclass(frozen=True)
 class ImageSpec:
-    """The `image:` section of deployer.yaml."""
+    """The `image:` section of deployer.yaml, with the flags applied."""
 
     context: Path
     dockerfile: str = "Dockerfile"
     build_args: dict[str, str] = field(default_factory=dict)
     target: str | None = None
-    platform: str | None = "linux/amd64"
+    platform: str | None = None  # None: the engine's own
+    secrets: tuple[SecretSource, ...] = ()
+    ssh: tuple[str, ...] = ()
+    cache: str | None = None  # registry | inline | off; None: registry where the builder can, else inline
+    cache_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class BuildSummary:
+    builder: str
+    built: list[str]  # Dockerfile steps that ran
+    cached: list[str]  # steps taken from the cache
+    cache: str  # the cache mode used, and its source
+    seconds: float
 
 
 @dataclass(frozen=True)
@@ -47,6 +75,7 @@ class PushedImage:
     tag: str
     digest: str  # sha256:...; "" when built locally only (push=False)
     pushed: bool  # False when the tag already existed and build/push were skipped
+    build: BuildSummary | None = None
 
     @property
     def reference(self) -> str:
@@ -118,6 +147,64 @@ def _content(path: Path) -> bytes:
     return path.read_bytes() if path.is_file() else b""
 
 
+# ---------------------------------------------------------------- platform, source URL
+
+
+def normalize_platform(text: str, where: str) -> str:
+    """linux/amd64 or linux/arm64 (what Fargate runs); anything else is bad input naming `where`."""
+    platform = _PLATFORM_ALIASES.get(str(text).strip().lower())
+    if not platform:
+        raise BadInput(f"{where}: unknown platform {text!r}; Fargate runs linux/amd64 (X86_64) or linux/arm64 (ARM64)")
+    return platform
+
+
+def task_platform(task_definition: dict) -> str | None:
+    """The platform a task definition's runtimePlatform asks for; None when it does not say."""
+    arch = (task_definition.get("runtimePlatform") or {}).get("cpuArchitecture")
+    if not arch:
+        return None
+    if arch not in PLATFORMS:
+        raise BadInput(f"runtimePlatform.cpuArchitecture {arch!r} is not one of {', '.join(PLATFORMS)}")
+    return PLATFORMS[arch]
+
+
+def build_platform(explicit: str | None, task_definitions: dict[str, dict]) -> str:
+    """image.platform / --platform if given, else the task definitions' runtimePlatform (all alike),
+    else linux/amd64 (Fargate's default). An override that contradicts a task definition is refused:
+    that image would stop at start-up with `exec format error`."""
+    wanted = {name: task_platform(td) for name, td in task_definitions.items()}
+    stated = {name: p for name, p in wanted.items() if p}
+    if explicit:
+        for name, platform in stated.items():
+            if platform != explicit:
+                raise BadInput(
+                    f"image platform {explicit} but the task definition of {name} runs {platform} (runtimePlatform); "
+                    "its tasks would fail with `exec format error`",
+                    hint="drop image.platform / --platform to follow the task definition, or change its runtimePlatform",
+                )
+        return explicit
+    if len(set(stated.values())) > 1:
+        listing = ", ".join(f"{name}: {p}" for name, p in stated.items())
+        raise BadInput(f"the services share one image but their task definitions ask for different platforms ({listing})")
+    return next(iter(stated.values()), "linux/amd64")
+
+
+def public_url(url: str) -> str:
+    """A git remote without credentials: https://user:token@host/x → https://host/x; a query or
+    fragment (?token=...) dropped; ssh://git@host and scp-style git@host:x kept (a login, no secret)."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if not parts.scheme or not parts.netloc:
+        return url  # git@host:team/web.git, or a local path
+    user, _, host = parts.netloc.rpartition("@")
+    if user and parts.scheme in ("ssh", "git+ssh") and ":" not in user:
+        host = parts.netloc
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
 # ---------------------------------------------------------------- docker engine
 
 
@@ -161,30 +248,99 @@ def _current_context_name() -> str | None:
 # ---------------------------------------------------------------- build
 
 
-def build_only(spec: ImageSpec, repository: str, tag: str, console, *, labels: dict[str, str], client=None) -> str:
-    """Build and tag <repository>:<tag> locally; returns the image id (sha256:...)."""
+def build_only(
+    spec: ImageSpec, repository: str, tag: str, console, *, labels: dict[str, str], client=None, aws=None,
+    masked=None, cache_from: list[str] | None = None, cache_to: list[str] | None = None,
+    inline_cache: bool = False,
+) -> tuple[str, BuildSummary]:
+    """Build and tag <repository>:<tag> locally; returns (image id, what the build did).
+
+    Checked before anything builds: the Dockerfile's BuildKit features against the builder, the secret
+    ids and SSH mounts it uses against what was given. masked (templating.Secrets, the run's masking set)
+    receives every secret value, so neither the build's output nor a later error prints one.
+    """
     context = Path(spec.context)
     if not context.is_dir():
         raise BadInput(f"image context {context} is not a directory")
     if not (context / spec.dockerfile).is_file():
         raise BadInput(f"Dockerfile {spec.dockerfile!r} not found in the image context {context}")
+    scan = dockerfile.scan(context / spec.dockerfile)
+    builder = buildkit.find_builder()
+    _check_against_dockerfile(spec, scan, builder)
     client = client or docker_client()
+    if masked is None:
+        from .templating import Secrets
+
+        masked = Secrets()
+    resolved = build_secrets.resolve(list(spec.secrets), aws, context)
+    masked.values.update(resolved.values)
     labels = {"org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **labels}
     console.step(f"Building {repository}:{tag}")
-    stream = client.api.build(
-        path=str(context), dockerfile=spec.dockerfile, tag=f"{repository}:{tag}", buildargs=dict(spec.build_args),
-        target=spec.target, platform=spec.platform, labels=labels, rm=True, forcerm=True, decode=True,
-    )
-    image_id = _follow_build(stream, console)
-    console.ok(f"Built {repository}:{tag} ({image_id[:19]})")
-    return image_id
+    console.info(f"builder: {builder.describe()}" + (f", platform {spec.platform}" if spec.platform else ""))
+    started = time.monotonic()
+    if builder.is_buildkit:
+        build_args = {**spec.build_args, **({"BUILDKIT_INLINE_CACHE": "1"} if inline_cache else {})}
+        request = buildkit.BuildRequest(
+            context=context, dockerfile=spec.dockerfile, tag=f"{repository}:{tag}", platform=spec.platform, target=spec.target,
+            build_args=build_args, labels=labels, secret_flags=resolved.flags, secret_env=resolved.env, ssh=list(spec.ssh),
+            cache_from=list(cache_from or []), cache_to=list(cache_to or []), network=_build_network(client),
+        )
+        result = buildkit.build(builder, request, console, mask=masked.mask)
+        image_id, built, cached = result.image_id, result.built, result.cached
+    else:
+        stream = client.api.build(
+            path=str(context), dockerfile=spec.dockerfile, tag=f"{repository}:{tag}", buildargs=dict(spec.build_args),
+            target=spec.target, platform=spec.platform, labels=labels, rm=True, forcerm=True, decode=True,
+            cache_from=list(cache_from or []) or None,
+        )
+        image_id, built, cached = _follow_build(stream, console)
+    seconds = round(time.monotonic() - started, 2)
+    console.ok(f"Built {repository}:{tag} ({image_id[:19]}) in {seconds:.1f}s: {len(built)} steps run, {len(cached)} from cache")
+    return image_id, BuildSummary(builder.kind, built, cached, "", seconds)
 
 
-def _follow_build(stream, console) -> str:
-    """Stream build output line by line; BadInput naming the step if the Dockerfile fails."""
+def _check_against_dockerfile(spec: ImageSpec, scan, builder) -> None:
+    name = spec.dockerfile
+    if scan.needs_buildkit and not builder.is_buildkit:
+        raise BadInput(
+            f"{name} needs BuildKit ({'; '.join(scan.buildkit_features[:3])}) and no BuildKit builder was found here",
+            hint=buildkit.HOW_TO_GET_BUILDKIT,
+        )
+    if (spec.secrets or spec.ssh) and not builder.is_buildkit:
+        raise BadInput("build secrets and --ssh need BuildKit, and no BuildKit builder was found here", hint=buildkit.HOW_TO_GET_BUILDKIT)
+    given = {s.id for s in spec.secrets}
+    for ident, line in scan.secret_ids().items():
+        if ident not in given:
+            raise BadInput(
+                f"{name}:{line} mounts the build secret {ident!r} (RUN --mount=type=secret) but it is not provided",
+                hint=f"--secret id={ident},env=VAR (or src=FILE), or image.secrets: {{{ident}: env:VAR | src:FILE | ssm:NAME | secretsmanager:NAME}} in deployer.yaml",
+            )
+    ssh_given = {flag.split("=", 1)[0] for flag in spec.ssh}
+    for ident, line in scan.ssh_ids().items():
+        if ident not in ssh_given:
+            raise BadInput(f"{name}:{line} mounts the SSH agent {ident!r} (RUN --mount=type=ssh) but --ssh {ident} was not given")
+    for flag in spec.ssh:
+        ident, _, paths = flag.partition("=")
+        if not paths and not os.environ.get("SSH_AUTH_SOCK"):
+            raise BadInput(f"--ssh {flag}: SSH_AUTH_SOCK is not set (start an agent: eval $(ssh-agent) && ssh-add), or give --ssh {ident}=PATH_TO_KEY")
+
+
+def _build_network(client) -> str | None:
+    """`host` on an engine without a bridge network (RUN steps fail there otherwise), else the default."""
+    try:
+        names = {n.get("Name") for n in client.api.networks(names=["bridge"])}
+    except Exception:  # noqa: BLE001 - cannot tell: keep the default
+        return None
+    return None if "bridge" in names else "host"
+
+
+def _follow_build(stream, console) -> tuple[str, list[str], list[str]]:
+    """Legacy builder: stream output line by line; BadInput naming the step if the Dockerfile fails.
+    Returns (image id, steps run, steps from the cache)."""
     import docker
 
     step, image_id, pending = None, None, ""
+    steps: dict[str, bool] = {}  # step -> from the cache
     try:
         for event in stream:
             if "error" in event:
@@ -196,8 +352,12 @@ def _follow_build(stream, console) -> str:
             for line in filter(str.strip, lines):
                 if _STEP.match(line):
                     step = line.split(" : ", 1)[0] + f" ({line.split(' : ', 1)[1].strip()})"
+                    if not line.split(" : ", 1)[1].upper().startswith("FROM "):
+                        steps[step] = False
                     console.info(line)
                 else:
+                    if "Using cache" in line and step in steps:
+                        steps[step] = True
                     console.event(line.rstrip())
     except docker.errors.APIError as exc:  # refused before streaming: bad platform, target, args
         text = exc.explanation or str(exc)
@@ -210,7 +370,7 @@ def _follow_build(stream, console) -> str:
         raise ExternalError(f"docker build interrupted: {exc}") from exc
     if not image_id:
         raise ExternalError("docker build ended without an image id")
-    return image_id
+    return image_id, [s for s, hit in steps.items() if not hit], [s for s, hit in steps.items() if hit]
 
 
 # ---------------------------------------------------------------- push
@@ -236,27 +396,128 @@ def existing_digest(aws, repository_uri: str, tag: str, *, client=None) -> str |
 
 def build_and_push(
     aws, spec: ImageSpec, repository_uri: str, tag: str, console, *,
-    labels: dict[str, str], rebuild: bool = False, push: bool = True,
+    labels: dict[str, str], rebuild: bool = False, push: bool = True, masked=None,
 ) -> PushedImage:
     """Build and push unless the tag is already there; returns the image pinned by digest.
 
     push=False builds and tags locally only (digest ""; the registry is not consulted).
     """
     repo = registry.parse_repository(repository_uri)
+    check_cache_ref(spec, repo)
     if push and not rebuild:
         digest = existing_digest(aws, repository_uri, tag)
         if digest:
             console.ok(f"{repository_uri}:{tag} already in the registry ({digest}); build and push skipped")
             return PushedImage(repository_uri, tag, digest, pushed=False)
     client = docker_client()
-    image_id = build_only(spec, repository_uri, tag, console, labels=labels, client=client)
-    if not push:
-        return PushedImage(repository_uri, tag, "", pushed=False)
     auth = registry.ecr_credentials(aws, repo) if repo.is_ecr else None
+    cache = _cache_plan(aws, spec, repo, tag, client, auth, console)
+    image_id, summary = build_only(
+        spec, repository_uri, tag, console, labels=labels, client=client, aws=aws, masked=masked,
+        cache_from=cache.cache_from, cache_to=cache.cache_to, inline_cache=cache.inline,
+    )
+    summary = BuildSummary(summary.builder, summary.built, summary.cached, cache.describe, summary.seconds)
+    if not push:
+        return PushedImage(repository_uri, tag, "", pushed=False, build=summary)
     if repo.push_name != repository_uri:
         client.api.tag(image_id, repo.push_name, tag)  # docker pushes by name: name it for the mapped registry
     console.step(f"Pushing {repo.push_name}:{tag}")
     digest = registry.push(client.api, repo, tag, console, auth)
     registry.register_with_emulated_ecr(aws, repo, tag, digest, auth)
     console.ok(f"Pushed {repository_uri}@{digest}")
-    return PushedImage(repository_uri, tag, digest, pushed=True)
+    return PushedImage(repository_uri, tag, digest, pushed=True, build=summary)
+
+
+# ---------------------------------------------------------------- cache
+
+
+@dataclass(frozen=True)
+class CachePlan:
+    describe: str  # for the summary: "inline from <ref>", "registry <ref>", "off", ...
+    cache_from: list[str] = field(default_factory=list)
+    cache_to: list[str] = field(default_factory=list)
+    inline: bool = False  # write the cache metadata into the image (BUILDKIT_INLINE_CACHE=1)
+
+
+def check_cache_ref(spec: ImageSpec, repo) -> None:
+    """The cache lives next to the image: the same registry, where the push credentials apply."""
+    if not spec.cache_ref:
+        return
+    host = spec.cache_ref.split("/", 1)[0]
+    if "/" not in spec.cache_ref or host != repo.host:
+        raise BadInput(
+            f"image.cache_ref {spec.cache_ref!r} is not in the image's registry {repo.host}",
+            hint=f"use a tag of the image's repository, e.g. {repo.uri}:buildcache",
+        )
+
+
+def _cache_plan(aws, spec: ImageSpec, repo, tag: str, client, auth: dict | None, console) -> CachePlan:
+    builder = buildkit.find_builder()
+    mode = spec.cache or ("registry" if builder.exports_registry_cache else "inline")
+    if mode == "off":
+        return CachePlan("off")
+    if mode == "registry":
+        if not builder.exports_registry_cache:
+            raise BadInput(
+                f"image.cache: registry needs a builder that can export BuildKit's cache to a registry; this one is {builder.describe()}",
+                hint="use image.cache: inline (works with every builder), or a buildx builder with the docker-container driver "
+                "(`docker buildx create --use --driver docker-container`)",
+            )
+        ref = _push_ref(spec.cache_ref or f"{repo.uri}:buildcache", repo)
+        return CachePlan(
+            f"registry {ref}", cache_from=[f"type=registry,ref={ref}"],
+            cache_to=[f"type=registry,ref={ref},mode=max,image-manifest=true,oci-mediatypes=true"],
+        )
+    source = spec.cache_ref or _newest_image(aws, repo, exclude=tag)
+    if not source:
+        return CachePlan("inline (no earlier image to start from)", inline=builder.is_buildkit)
+    local = _push_ref(source, repo)
+    if not _pull_cache_image(client, local, auth, console):
+        return CachePlan(f"inline (cache image {source} not available)", inline=builder.is_buildkit)
+    return CachePlan(f"inline from {source}", cache_from=[local], inline=builder.is_buildkit)
+
+
+def _push_ref(ref: str, repo) -> str:
+    """The reference as the engine reaches it (the mapped registry in tests and local use)."""
+    return ref.replace(repo.uri, repo.push_name, 1) if ref.startswith(repo.uri) else ref
+
+
+def _newest_image(aws, repo, *, exclude: str) -> str | None:
+    """repo:<tag> of the most recently pushed tagged image (ECR), the likeliest to share layers."""
+    if not repo.is_ecr:
+        return None
+    client = registry.ecr_client(aws, repo)
+    newest, pages = None, 0
+    from .aws import translate_errors
+
+    with translate_errors(f"listing the images of {repo.uri} (the build cache source)"):
+        for page in client.get_paginator("describe_images").paginate(
+            registryId=repo.account, repositoryName=repo.path, filter={"tagStatus": "TAGGED"}
+        ):
+            for detail in page.get("imageDetails", []):
+                tags = [t for t in detail.get("imageTags", []) if t != exclude and t != "buildcache"]
+                if tags and (newest is None or detail["imagePushedAt"] > newest[0]):
+                    newest = (detail["imagePushedAt"], tags[0])
+            pages += 1
+            if pages >= 5:
+                break
+    return f"{repo.uri}:{newest[1]}" if newest else None
+
+
+def _pull_cache_image(client, ref: str, auth: dict | None, console) -> bool:
+    """The cache image in the local engine (pulled with the in-memory login); False if it cannot be had."""
+    try:
+        client.images.get(ref)
+        return True
+    except Exception:  # noqa: BLE001 - not here: pull it
+        pass
+    name, _, tag = ref.rpartition(":")
+    console.info(f"pulling the cache image {ref}")
+    try:
+        for event in client.api.pull(name, tag=tag, stream=True, decode=True, auth_config=auth):
+            if "error" in event:
+                raise ExternalError(event["error"])
+    except Exception as exc:  # noqa: BLE001 - a cache is an optimisation: build without it
+        console.warn(f"cache image {ref} could not be pulled ({exc}); building without it")
+        return False
+    return True

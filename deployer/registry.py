@@ -163,18 +163,58 @@ def register_with_emulated_ecr(aws, repo: Repo, tag: str, digest: str, auth_conf
 
 def fetch_manifest(endpoint: str, path: str, tag: str, auth_config: dict | None) -> tuple[str, str]:
     """(manifest text, media type) from a registry's v2 API; basic auth, http on loopback."""
+    body, media_type = _registry_get(endpoint, f"{path}/manifests/{tag}", auth_config, accept=", ".join(MANIFEST_TYPES))
+    return body, media_type or json.loads(body).get("mediaType")
+
+
+def _registry_get(endpoint: str, path: str, auth_config: dict | None, *, accept: str) -> tuple[str, str | None]:
+    """(body, Content-Type) of GET /v2/<path>; basic auth, http on loopback."""
     scheme = "http" if endpoint.split(":")[0] in ("127.0.0.1", "localhost", "[::1]") else "https"
-    request = urllib.request.Request(f"{scheme}://{endpoint}/v2/{path}/manifests/{tag}", headers={"Accept": ", ".join(MANIFEST_TYPES)})
+    request = urllib.request.Request(f"{scheme}://{endpoint}/v2/{path}", headers={"Accept": accept})
     if auth_config:
         token = base64.b64encode(f"{auth_config['username']}:{auth_config['password']}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
-            body = response.read().decode()
-            media_type = response.headers.get("Content-Type") or json.loads(body).get("mediaType")
+            return response.read().decode(), response.headers.get("Content-Type")
     except (urllib.error.URLError, OSError) as exc:
-        raise ExternalError(f"reading the manifest of {path}:{tag} from {endpoint} failed: {exc}") from exc
-    return body, media_type
+        raise ExternalError(f"reading {path} from {endpoint} failed: {exc}") from exc
+
+
+def image_platforms(aws, repo: Repo, reference: str) -> list[str] | None:
+    """The os/arch list of repo:<tag> or repo@<digest> in ECR ("linux/arm64", ...); None when not found.
+
+    The manifest comes from the ECR API; a single-platform image's config blob from the registry that
+    holds it (the mapped one in tests and local use, else ECR's layer download URL).
+    """
+    image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
+    client = ecr_client(aws, repo)
+    shown = f"{repo.uri}{'@' if reference.startswith('sha256:') else ':'}{reference}"
+    with translate_errors(f"reading the manifest of {shown} (ecr BatchGetImage)"):
+        found = client.batch_get_image(
+            registryId=repo.account, repositoryName=repo.path, imageIds=[image_id], acceptedMediaTypes=list(MANIFEST_TYPES)
+        ).get("images") or []
+    if not found:
+        return None
+    manifest = json.loads(found[0]["imageManifest"])
+    if "manifests" in manifest:  # an index: each entry says its platform
+        platforms = [m.get("platform") or {} for m in manifest["manifests"]]
+        return [f"{p.get('os')}/{p.get('architecture')}" for p in platforms if p.get("architecture") not in (None, "unknown")]
+    config = json.loads(_config_blob(aws, repo, manifest["config"]["digest"]))
+    return [f"{config.get('os')}/{config.get('architecture')}"]
+
+
+def _config_blob(aws, repo: Repo, digest: str) -> str:
+    endpoint = mapped_endpoint(repo)
+    if endpoint:
+        return _registry_get(endpoint, f"{repo.path}/blobs/{digest}", ecr_credentials(aws, repo), accept="*/*")[0]
+    with translate_errors(f"reading the image config {digest} (ecr GetDownloadUrlForLayer)"):
+        url = ecr_client(aws, repo).get_download_url_for_layer(registryId=repo.account, repositoryName=repo.path, layerDigest=digest)["downloadUrl"]
+    try:
+        with urllib.request.urlopen(url, timeout=30) as response:
+            return response.read().decode()
+    except (urllib.error.URLError, OSError) as exc:
+        raise ExternalError(f"reading the image config {digest} of {repo.uri} failed: {exc}") from exc
 
 
 class _progress:

@@ -6,6 +6,11 @@
   `123456789012-auth-token`: what moto's ECR get_authorization_token hands out, so pushes
   through DEPLOYER_ECR_ENDPOINT=<registry> authenticate like they would against ECR.
 - `localhost/busybox:base`: a base image made from busybox-static (no internet here).
+- `localhost/arm64-stub:base`: a linux/arm64 image whose /bin/sh is an aarch64 ELF header: an
+  x86_64 engine without QEMU refuses to run it (`exec format error`) exactly as it refuses a real
+  arm64 binary, and a build without RUN steps on it gives a genuine linux/arm64 image.
+- `localhost/python:3.12-slim`: busybox plus a stand-in `python3 -m pip install` (FAKE_PIP).
+- `cold_engine(dir)`: one more private dockerd with an empty data dir (a fresh CI runner).
 
 pytest: in tests/conftest.py, `pytest_plugins = ["tests.dockerenv"]` (test modules may say the
 same; the plugin is registered once, so one engine per session). The session fixture
@@ -19,12 +24,14 @@ CLI: `python -m tests.dockerenv start --dir D` prints DOCKER_HOST=... and REGIST
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tarfile
@@ -38,6 +45,26 @@ from pathlib import Path
 USERNAME = "AWS"
 PASSWORD = "123456789012-auth-token"  # moto's ECR token decodes to AWS:<account>-auth-token
 BASE_IMAGE = "localhost/busybox:base"
+ARM64_BASE_IMAGE = "localhost/arm64-stub:base"
+PYTHON_BASE_IMAGE = "localhost/python:3.12-slim"
+# The stand-in for pip in PYTHON_BASE_IMAGE: each requirement not in pip's cache costs a
+# "download" (FAKE_PIP_SECONDS, default 1 s), then it is "installed" under --prefix.
+FAKE_PIP = """#!/bin/sh
+# fake pip (tests/dockerenv.py): python3 -m pip install [--prefix=P] -r FILE
+[ "$1" = "-m" ] && shift 2
+[ "$1" = "install" ] || { echo "fake python3: only -m pip install" >&2; exit 2; }
+shift; prefix=/usr/local; file=""
+while [ $# -gt 0 ]; do case "$1" in --prefix=*) prefix="${1#--prefix=}";; -r) file="$2"; shift;; esac; shift; done
+cache="${PIP_CACHE_DIR:-/root/.cache/pip}"; mkdir -p "$cache"
+while read -r req; do
+  [ -z "$req" ] && continue
+  name="${req%%==*}"
+  if [ -f "$cache/$req" ]; then echo "Using cached $req"
+  else echo "Downloading $req"; sleep "${FAKE_PIP_SECONDS:-1}"; echo "$req" > "$cache/$req"; fi
+  mkdir -p "$prefix/lib/python3.12/site-packages/$name" && cp "$cache/$req" "$prefix/lib/python3.12/site-packages/$name/__init__.py"
+done < "$file"
+echo "Successfully installed $(tr '\\n' ' ' < "$file")"
+"""
 BUSYBOX = "/bin/busybox"
 STATE = "state.json"
 
@@ -50,6 +77,8 @@ class DockerEnv:
     dockerd_pid: int | None  # None when an existing engine (DOCKER_HOST) is reused
     registry_pids: list[int]
     base_image: str = BASE_IMAGE
+    arm64_base_image: str = ARM64_BASE_IMAGE
+    python_base_image: str = PYTHON_BASE_IMAGE
 
     def environ(self) -> dict[str, str]:
         """Variables that point deployer at this engine and registry."""
@@ -98,19 +127,22 @@ def _engine_answers(host: str | None) -> bool:
 # ---------------------------------------------------------------- start / stop
 
 
-def start(directory: Path) -> DockerEnv:
-    """Engine (private unless DOCKER_HOST works), registry, base image; state saved in directory."""
+def start(directory: Path, *, registry: str | None = None, reuse: bool = True) -> DockerEnv:
+    """Engine (private unless reuse and DOCKER_HOST works), registry (unless given), base images;
+    state saved in directory."""
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    env = DockerEnv(str(directory), "", "", None, [])
+    env = DockerEnv(str(directory), "", registry or "", None, [])
     try:
-        if _engine_answers(os.environ.get("DOCKER_HOST")):
+        if reuse and _engine_answers(os.environ.get("DOCKER_HOST")):
             env.docker_host = os.environ["DOCKER_HOST"]
         else:
             env.docker_host, env.dockerd_pid = start_dockerd(directory)
             _save(env)  # saved early so stop() can clean up even if a later step fails
-        env.registry = start_registry(env, "registry", PASSWORD)
+        env.registry = registry or start_registry(env, "registry", PASSWORD)
         import_base_image(env.client())
+        load_arm64_stub(env.client())
+        python_base_image(env.client())
     except BaseException:
         stop(directory)
         raise
@@ -163,6 +195,12 @@ def start_registry(env: DockerEnv, name: str, password: str) -> str:
     address = f"127.0.0.1:{port}"
     _wait(lambda: _registry_answers(address), 15, "docker-registry", process, directory / f"{name}.log")
     return address
+
+
+def cold_engine(directory: Path, registry: str) -> DockerEnv:
+    """A second private dockerd with a fresh data dir and the base images (what a new CI runner has),
+    pushing to the same registry. stop(directory) ends it."""
+    return start(directory, registry=registry, reuse=False)
 
 
 def stop(directory: Path) -> None:
@@ -230,19 +268,72 @@ def import_base_image(client, name: str = BASE_IMAGE) -> str:
         return client.images.get(name).id
     except Exception:
         pass
+    repository, tag = name.rsplit(":", 1)
+    client.api.import_image_from_data(_busybox_rootfs(), repository=repository, tag=tag)
+    return client.images.get(name).id
+
+
+def _busybox_rootfs(extra: dict[str, bytes] | None = None) -> bytes:
+    """The busybox root file system as a tar (fixed modes and times: the same bytes on every run),
+    plus extra executable files."""
     applets = subprocess.run([BUSYBOX, "--list"], check=True, capture_output=True, text=True).stdout.split()
     data = io.BytesIO()
     with tarfile.open(fileobj=data, mode="w") as tar:
         for directory, mode in (("bin", 0o755), ("etc", 0o755), ("root", 0o700), ("tmp", 0o1777)):
             _add(tar, directory, tarfile.DIRTYPE, mode)
-        tar.add(BUSYBOX, arcname="bin/busybox")
+        _add(tar, "bin/busybox", tarfile.REGTYPE, 0o755, Path(BUSYBOX).read_bytes())
         for applet in applets:
             if applet != "busybox":
                 _add(tar, f"bin/{applet}", tarfile.SYMTYPE, 0o777, link="busybox")
         _add(tar, "etc/passwd", tarfile.REGTYPE, 0o644, b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
         _add(tar, "etc/group", tarfile.REGTYPE, 0o644, b"root:x:0:\nnogroup:x:65534:\n")
-    repository, tag = name.rsplit(":", 1)
-    client.api.import_image_from_data(data.getvalue(), repository=repository, tag=tag)
+        for path, content in (extra or {}).items():
+            parent = ""
+            for part in path.split("/")[:-1]:
+                parent = f"{parent}/{part}".lstrip("/")
+                if parent not in ("bin", "etc", "root", "tmp"):
+                    _add(tar, parent, tarfile.DIRTYPE, 0o755)
+            _add(tar, path, tarfile.REGTYPE, 0o755, content)
+    return data.getvalue()
+
+
+def python_base_image(client, name: str = PYTHON_BASE_IMAGE) -> str:
+    """A "python:3.12-slim" for offline builds: busybox with FAKE_PIP as python3. Loaded from a fixed
+    archive, so every engine (a cold runner's too) has the same image id, as after a pull by digest:
+    BuildKit's cache keys start from the base image."""
+    layer = _busybox_rootfs({"usr/local/bin/python3": FAKE_PIP.encode()})
+    return _load_image(client, name, layer, {"architecture": "amd64", "os": "linux", "config": {"Env": ["PATH=/usr/local/bin:/bin"], "Cmd": ["python3"]}})
+
+
+def load_arm64_stub(client, name: str = ARM64_BASE_IMAGE) -> str:
+    """A linux/arm64 image (docker load: `docker import` cannot set the architecture) whose /bin/sh
+    is a bare aarch64 ELF header: it cannot run on x86_64 without emulation, like any arm64 binary."""
+    # ELF64, little endian, ET_EXEC, e_machine 183 (EM_AARCH64)
+    elf = b"\x7fELF\x02\x01\x01\x00" + b"\0" * 8 + struct.pack("<HHIQQQIHHHHHH", 2, 183, 1, 0x400000, 64, 0, 0, 64, 56, 0, 64, 0, 0)
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w") as tar:
+        for directory in ("bin", "etc", "tmp"):
+            _add(tar, directory, tarfile.DIRTYPE, 0o755)
+        _add(tar, "bin/sh", tarfile.REGTYPE, 0o755, elf)
+    return _load_image(client, name, layer.getvalue(), {"architecture": "arm64", "variant": "v8", "os": "linux", "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/bin"]}})
+
+
+def _load_image(client, name: str, layer: bytes, config: dict) -> str:
+    """`docker load` of a one-layer image with this config (fixed bytes: the same id everywhere)."""
+    try:
+        return client.images.get(name).id
+    except Exception:
+        pass
+    config = {**config, "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
+              "history": [{"created_by": f"tests/dockerenv.py {name}"}]}
+    config_bytes = json.dumps(config, sort_keys=True).encode()
+    config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        _add(tar, "layer.tar", tarfile.REGTYPE, 0o644, layer)
+        _add(tar, config_name, tarfile.REGTYPE, 0o644, config_bytes)
+        _add(tar, "manifest.json", tarfile.REGTYPE, 0o644, json.dumps([{"Config": config_name, "RepoTags": [name], "Layers": ["layer.tar"]}]).encode())
+    client.images.load(archive.getvalue())
     return client.images.get(name).id
 
 
@@ -336,6 +427,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"DOCKER_HOST={env.docker_host}")
     print(f"REGISTRY={env.registry}")
     print(f"BASE_IMAGE={env.base_image}")
+    print(f"ARM64_BASE_IMAGE={env.arm64_base_image}")
     return 0
 
 

@@ -35,7 +35,14 @@ def test_defaults_fill_the_contract(tmp_path):
     assert cfg.environment.outputs.subnets == ["PrivateSubnet1", "PrivateSubnet2"]
     assert cfg.environment.outputs.target_group == "TargetGroupArn"
     assert cfg.deploy.timeout == 600 and cfg.deploy.rollback_on_failure is True
-    assert cfg.image.context == tmp_path.resolve() and cfg.image.platform == "linux/amd64"
+    assert cfg.image.context == tmp_path.resolve()
+    assert cfg.image.platform is None and cfg.image.cache is None  # the task definition's platform; cache by builder
+
+
+def test_image_build_options(tmp_path):
+    text = GOOD.replace("app: web\n", "app: web\nimage:\n  platform: linux/aarch64\n  cache: off\n  secrets: {npm: 'env:NPM_TOKEN'}\n")
+    cfg = config.load(write_app(tmp_path, text))
+    assert (cfg.image.platform, cfg.image.cache, cfg.image.secrets) == ("linux/arm64", "off", {"npm": "env:NPM_TOKEN"})
 
 
 def test_remapped_outputs(tmp_path):

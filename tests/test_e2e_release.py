@@ -57,13 +57,13 @@ def test_release_pins_the_pushed_digest_and_a_second_release_does_nothing(docker
     svc = ecs.describe_services(cluster=platform["outputs"]["ClusterName"], services=["web"])["services"][0]
     assert svc["taskDefinition"] == result["task_definition"]
     assert [d["rolloutState"] for d in svc["deployments"]] == ["COMPLETED"]
-    assert "Step" in first.stderr  # build output streamed
+    assert "[2/3] COPY app/ /app/" in first.stderr  # build output streamed (BuildKit plain progress)
 
     before = ecs_state(aws, platform["outputs"]["ClusterName"])
     second = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
     assert second.code == 0, second.stderr
     assert second.json["status"] == "unchanged" and second.json["image_pushed"] is False
-    assert "build and push skipped" in second.stderr and "Step" not in second.stderr
+    assert "build and push skipped" in second.stderr and "builder:" not in second.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
 
     # A one-line change: a new commit, a new image, a new revision.
@@ -95,7 +95,7 @@ def test_failing_dockerfile_is_exit_2_nothing_pushed_or_registered(docker_app, d
     docker_app.commit("break the build")
     result = docker_app.cli("release", *build_arg(docker_env))
     assert result.code == 2, result.stderr
-    assert "docker build failed at Step" in result.stderr and "RUN exit 7" in result.stderr
+    assert "docker build failed at [4/4] RUN exit 7: " in result.stderr and "exit code: 7" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []
     assert aws.client("ecr").describe_images(repositoryName=platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1])["imageDetails"] == []
 
@@ -130,7 +130,7 @@ def test_a_failing_preflight_check_stops_release_before_the_build(docker_app, do
     result = docker_app.cli("release", *build_arg(docker_env))
     assert result.code == 2, result.stderr
     assert "pre-flight check failed: target group" in result.stderr
-    assert "Step 1/" not in result.stderr  # nothing built, nothing pushed
+    assert "builder:" not in result.stderr  # nothing built, nothing pushed
     repo = platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1]
     assert aws.client("ecr").describe_images(repositoryName=repo)["imageDetails"] == []
     assert ecs_state(aws, platform["outputs"]["ClusterName"])["task_definitions"] == []

@@ -114,7 +114,7 @@ def test_push_returns_registry_digest_then_skips(ecr, engine, app_spec, monkeypa
     assert labels["org.opencontainers.image.revision"] == "0" * 40 and "org.opencontainers.image.created" in labels
     log = out.getvalue()
     # Each layer ends Pushed, or already in the registry when earlier tests pushed the same bits.
-    assert "Step 1/" in log and any(f": {end}" in log for end in ("Pushed", "Layer already exists", "Mounted from"))
+    assert "builder: BuildKit" in log and "[2/3] COPY app/ /app/" in log and any(f": {end}" in log for end in ("Pushed", "Layer already exists", "Mounted from"))
     # plain progress: one line per layer state change, never one per chunk of bytes
     layer_lines = [line for line in log.splitlines() if ": Pushing" in line]
     assert len(layer_lines) == len(set(layer_lines)) and len(layer_lines) <= 6
@@ -130,7 +130,7 @@ def test_push_returns_registry_digest_then_skips(ecr, engine, app_spec, monkeypa
 def test_example_app_serves_index_and_health(engine, app_spec):
     """The example image really is a web app: version on /, 200 on /health."""
     client = engine.client()
-    image_id = image.build_only(app_spec, "localhost/example-web", "test", plain_console()[0], labels={})
+    image_id, _ = image.build_only(app_spec, "localhost/example-web", "test", plain_console()[0], labels={})
     port = free_port()
     container = client.containers.run(
         image_id, ["httpd", "-f", "-p", f"127.0.0.1:{port}", "-h", "/www"], network_mode="host", detach=True, remove=True
@@ -163,7 +163,7 @@ def test_failing_dockerfile_is_bad_input_and_pushes_nothing(ecr, engine, tmp_pat
     with pytest.raises(BadInput) as caught:
         build_and_push(aws, ImageSpec(context=tmp_path), uri, tag, plain_console()[0], labels={})
     message = caught.value.message
-    assert re.search(r"Step 3/\d+ \(RUN exit 7\)", message) and "non-zero code: 7" in message
+    assert "failed at [3/3] RUN exit 7: " in message and "exit code: 7" in message
     assert caught.value.exit_code == 2
     assert manifest_digest(engine, "web", tag) is None
     assert existing_digest(aws, uri, tag) is None
@@ -264,3 +264,91 @@ def test_source_tag_outside_git(tmp_path, monkeypatch):
     assert source_tag(tmp_path, override="v1.2.3") == "v1.2.3"
     with pytest.raises(BadInput):
         source_tag(tmp_path, override="-bad tag")
+
+
+# ---------------------------------------------------------------- builders
+
+
+@pytest.fixture
+def fresh_builder(monkeypatch):
+    """find_builder() caches per process; each test here picks its own."""
+    from deployer import buildkit
+
+    monkeypatch.setattr(buildkit, "_found", {})
+    return buildkit
+
+
+def test_legacy_builder_is_the_fallback_and_says_so(engine, app_spec, fresh_builder, monkeypatch, tmp_path):
+    monkeypatch.setenv("DEPLOYER_BUILDER", "legacy")
+    console, out = plain_console()
+    image_id, summary = image.build_only(app_spec, "localhost/example-web", "legacy", console, labels={})
+    assert summary.builder == "legacy" and image_id.startswith("sha256:")
+    assert "builder: legacy builder (docker engine API; no BuildKit found)" in out.getvalue() and "Step 1/" in out.getvalue()
+    # A Dockerfile that needs BuildKit: exit 2 before anything builds, saying how to get BuildKit.
+    (tmp_path / "Dockerfile").write_text(f"FROM {engine.base_image}\nRUN --mount=type=cache,target=/c echo hi\n")
+    with pytest.raises(BadInput) as caught:
+        image.build_only(ImageSpec(context=tmp_path), "localhost/needs-bk", "x", plain_console()[0], labels={})
+    assert "Dockerfile needs BuildKit (Dockerfile:2 RUN --mount) and no BuildKit builder was found here" in caught.value.message
+    assert "buildx" in caught.value.hint and "DOCKER_BUILDKIT=1" in caught.value.hint
+
+
+def test_a_docker_cli_of_23_or_later_without_buildx_is_no_buildkit_path(fresh_builder, monkeypatch):
+    """Docker's own 28.x client here has no buildx and refuses DOCKER_BUILDKIT=1; Debian's 20.10 drives BuildKit."""
+    clients = {}
+    for path in ("/usr/local/bin/docker", "/usr/bin/docker"):
+        version = fresh_builder._client_version(path) if Path(path).exists() else None
+        if version:
+            clients[path] = version
+    if not clients:
+        pytest.skip("no docker CLI here")
+    for path, version in clients.items():
+        monkeypatch.setenv("DEPLOYER_DOCKER_CLI", path)
+        builder = fresh_builder.find_builder()
+        if fresh_builder._buildx(path):
+            assert builder.kind == "buildx"
+        else:
+            assert builder.kind == ("buildkit" if int(version.split(".")[0]) < 23 else "legacy"), (path, version)
+    monkeypatch.setenv("DEPLOYER_BUILDER", "sometimes")
+    with pytest.raises(BadInput, match="DEPLOYER_BUILDER='sometimes'"):
+        fresh_builder.find_builder()
+
+
+def test_build_secret_values_are_masked_in_the_build_output(engine, fresh_builder, monkeypatch, tmp_path):
+    if not fresh_builder.find_builder().is_buildkit:
+        pytest.skip("no BuildKit builder here")
+    monkeypatch.setenv("MY_TOKEN", "tok-SECRET-123")
+    (tmp_path / "Dockerfile").write_text(f"FROM {engine.base_image}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n")
+    spec = ImageSpec(context=tmp_path, secrets=(image.build_secrets.parse_flag("id=tok,env=MY_TOKEN"),))
+    console, out = plain_console()
+    image.build_only(spec, "localhost/masked", "x", console, labels={})
+    assert "tok-SECRET-123" not in out.getvalue() and "****" in out.getvalue()
+
+
+# ---------------------------------------------------------------- platform, source URL (no engine)
+
+
+@pytest.mark.parametrize("url, public", [
+    ("https://user:tok-SECRET@github.com/team/web.git", "https://github.com/team/web.git"),
+    ("https://ghp_SECRET@github.com/team/web", "https://github.com/team/web"),
+    ("https://github.com/team/web.git?token=SECRET#x", "https://github.com/team/web.git"),
+    ("ssh://git@github.com/team/web.git", "ssh://git@github.com/team/web.git"),
+    ("ssh://git:SECRET@host/team/web.git", "ssh://host/team/web.git"),
+    ("git@github.com:team/web.git", "git@github.com:team/web.git"),
+    ("https://github.com/team/web.git\n", "https://github.com/team/web.git"),
+])
+def test_public_url_strips_credentials(url, public):
+    assert image.public_url(url) == public
+
+
+def test_build_platform_follows_the_task_definitions():
+    arm = {"runtimePlatform": {"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"}}
+    assert image.build_platform(None, {"web": {}}) == "linux/amd64"
+    assert image.build_platform(None, {"web": arm, "worker": {}}) == "linux/arm64"
+    assert image.build_platform("linux/arm64", {"web": {}}) == "linux/arm64"
+    with pytest.raises(BadInput, match="image platform linux/amd64 but the task definition of web runs linux/arm64"):
+        image.build_platform("linux/amd64", {"web": arm})
+    with pytest.raises(BadInput, match="different platforms"):
+        image.build_platform(None, {"web": arm, "worker": {"runtimePlatform": {"cpuArchitecture": "X86_64"}}})
+    assert image.normalize_platform("linux/aarch64", "--platform") == "linux/arm64"
+    with pytest.raises(BadInput, match="--platform: unknown platform 'linux/s390x'"):
+        image.normalize_platform("linux/s390x", "--platform")

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from ..image import source_tag
-from .release import build_image
+from ..render import render_service
+from .release import BuildFlags, build_image, build_summary, image_spec
 
 
-def build(run, *, tag: str | None, build_args: dict[str, str], rebuild: bool, push: bool) -> dict:
-    image = build_image(run, image_tag=source_tag(run.config.root, tag), build_args=build_args, rebuild=rebuild, push=push)
+def build(run, *, tag: str | None, build_args: dict[str, str], rebuild: bool, push: bool, flags: BuildFlags | None = None) -> dict:
+    image_tag = source_tag(run.config.root, tag)
+    # The task definitions say which platform the image is for (runtimePlatform).
+    placeholder = f"{run.environment.repository}:{image_tag}"
+    task_definitions = {svc.name: render_service(run, svc, placeholder).task_definition for svc in run.services()}
+    spec = image_spec(run, flags or BuildFlags(build_args=build_args), task_definitions)
+    image = build_image(run, spec, image_tag=image_tag, rebuild=rebuild, push=push)
     return {
-        "status": "pushed" if image.pushed else ("exists" if push else "built"),
+        "status": "pushed" if image.pushed else ("exists" if push and image.build is None else "built"),
         "repository": image.repository,
         "tag": image.tag,
         "image": image.reference,
         "image_digest": image.digest or None,
+        "platform": spec.platform,
+        "build": build_summary(image),
     }

@@ -23,6 +23,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_target_groups(run, rendered)
         checks += c.check_roles(run, rendered)
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
+        checks += c.check_image_platform(run, rendered)
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
         checks.append(ownership_check(run, svc.name))

@@ -1,0 +1,165 @@
+"""Build secrets: where each comes from (`image.secrets:` and `--secret` flags), and how it reaches
+BuildKit's `RUN --mount=type=secret` — and nothing else.
+
+Sources: `env` (an environment variable), `src` (a file), `ssm` (an SSM parameter, decrypted) and
+`secretsmanager` (a Secrets Manager secret's string). Values read from AWS are handed to the docker
+CLI in its own environment (`--secret id=X,env=DEPLOYER_BUILD_SECRET_n`): never a file, never a
+build arg, never a label. Every value is also returned for masking, so a RUN step that echoes it
+does not print it through deployer.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BadInput
+
+KINDS = ("env", "src", "ssm", "secretsmanager")
+_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+ENV_PREFIX = "DEPLOYER_BUILD_SECRET_"
+# Names that say "this is a credential": refused as build args, which stay in the image history.
+_SECRET_NAME_PARTS = {"TOKEN", "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH"}
+
+
+@dataclass(frozen=True)
+class SecretSource:
+    id: str
+    kind: str  # env | src | ssm | secretsmanager
+    ref: str  # variable name, file path, parameter name, secret id
+    origin: str  # where it was given, for messages: "--secret", "deployer.yaml image.secrets.npm_token"
+
+
+@dataclass(frozen=True)
+class ResolvedSecrets:
+    flags: list[str]  # --secret values for the docker CLI
+    env: dict[str, str]  # extra environment for the docker CLI process
+    values: list[str]  # for masking
+
+
+def parse_flag(text: str) -> SecretSource:
+    """`--secret id=NAME,env=VAR` | `id=NAME,src=FILE` | `id=NAME,ssm=PARAM` | `id=NAME,secretsmanager=ID`
+    (BuildKit's syntax; `type=env|file` and `source=` are accepted too; `id=NAME` alone reads $NAME)."""
+    fields: dict[str, str] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise BadInput(f"--secret {text!r}: expected id=NAME,env=VAR or id=NAME,src=FILE (comma-separated KEY=VALUE)")
+        fields[key.strip().lower()] = value.strip()
+    ident = fields.pop("id", "")
+    kind = fields.pop("type", "")
+    if "source" in fields:
+        fields["src"] = fields.pop("source")
+    kind = {"file": "src", "": ""}.get(kind, kind)
+    named = [k for k in fields if k in KINDS]
+    unknown = [k for k in fields if k not in KINDS]
+    if unknown or len(named) > 1:
+        raise BadInput(f"--secret {text!r}: unknown or repeated field {(unknown or named)[-1]!r} (use one of env=, src=, ssm=, secretsmanager=)")
+    if named:
+        kind = named[0]
+        ref = fields[kind]
+    elif kind in KINDS:
+        ref = ident
+    else:
+        kind, ref = "env", ident
+    return _checked(SecretSource(ident, kind, ref, "--secret"), text)
+
+
+def from_config(mapping: dict[str, str], where: str) -> list[SecretSource]:
+    """`image.secrets: {ID: "env:VAR" | "src:FILE" | "ssm:/name" | "secretsmanager:name"}`."""
+    sources = []
+    for ident, spec in (mapping or {}).items():
+        kind, sep, ref = str(spec).partition(":")
+        origin = f"{where} image.secrets.{ident}"
+        if not sep or kind not in KINDS:
+            raise BadInput(f"{origin}: {spec!r} is not a secret source; use env:VAR, src:FILE, ssm:NAME or secretsmanager:NAME")
+        sources.append(_checked(SecretSource(str(ident), kind, ref, origin), str(spec)))
+    return sources
+
+
+def _checked(source: SecretSource, text: str) -> SecretSource:
+    if not _ID.match(source.id):
+        raise BadInput(f"{source.origin} {text!r}: the secret id must be 1-128 letters, digits, '_', '.', '-'")
+    if not source.ref:
+        raise BadInput(f"{source.origin} {text!r}: the {source.kind} source is empty")
+    return source
+
+
+def merge(config_sources: list[SecretSource], flag_sources: list[SecretSource]) -> list[SecretSource]:
+    """Flags override the config for the same id."""
+    merged = {s.id: s for s in config_sources}
+    merged.update({s.id: s for s in flag_sources})
+    return list(merged.values())
+
+
+def resolve(sources: list[SecretSource], aws, root: Path) -> ResolvedSecrets:
+    """Check every source and read the AWS ones; BadInput names the id and where it was given."""
+    flags, env, values = [], {}, []
+    for index, source in enumerate(sources):
+        if source.kind == "env":
+            if source.ref not in os.environ:
+                raise BadInput(f"build secret {source.id!r} ({source.origin}): environment variable {source.ref} is not set")
+            flags.append(f"id={source.id},env={source.ref}")
+            values.append(os.environ[source.ref])
+        elif source.kind == "src":
+            path = (root / os.path.expanduser(source.ref)).resolve()
+            if not path.is_file() or not os.access(path, os.R_OK):
+                raise BadInput(f"build secret {source.id!r} ({source.origin}): file {source.ref} not found or not readable")
+            flags.append(f"id={source.id},src={path}")
+            values.append(_text(path))
+        else:
+            value = _read_aws(source, aws)
+            name = f"{ENV_PREFIX}{index}"
+            env[name] = value
+            flags.append(f"id={source.id},env={name}")
+            values.append(value)
+    return ResolvedSecrets(flags, env, [v for v in values if v])
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8").strip() if path.stat().st_size <= 65536 else ""
+    except UnicodeDecodeError:
+        return ""
+
+
+def _read_aws(source: SecretSource, aws) -> str:
+    from .aws import error_code, translate_errors
+
+    missing = ("ParameterNotFound", "ResourceNotFoundException")
+    what = "SSM parameter" if source.kind == "ssm" else "Secrets Manager secret"
+    with translate_errors(f"reading build secret {source.id!r} from the {what} {source.ref}"):
+        try:
+            if source.kind == "ssm":
+                return aws.client("ssm").get_parameter(Name=source.ref, WithDecryption=True)["Parameter"]["Value"]
+            found = aws.client("secretsmanager").get_secret_value(SecretId=source.ref)
+        except Exception as exc:
+            if error_code(exc) in missing:
+                raise BadInput(f"build secret {source.id!r} ({source.origin}): {what} {source.ref} not found") from None
+            raise
+    if "SecretString" in found:
+        return found["SecretString"]
+    return found["SecretBinary"].decode("utf-8", errors="replace")
+
+
+def looks_secret(name: str) -> bool:
+    """NPM_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, apiKey, GITHUB_PAT...: a credential by its name."""
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).upper()
+    parts = set(re.split(r"[^A-Z0-9]+", words))
+    return bool(parts & _SECRET_NAME_PARTS) or any(p.endswith(("TOKEN", "PASSWORD", "SECRET", "APIKEY")) for p in parts)
+
+
+def refuse_secret_build_args(build_args: dict[str, str], origin: dict[str, str]) -> None:
+    """Build args are written into the image history: a secret-looking one is refused (exit 2)."""
+    for name in build_args:
+        if looks_secret(name):
+            where = origin.get(name, f"--build-arg {name}")
+            secret_id = name.lower()
+            raise BadInput(
+                f"{where}: `{name}` looks like a secret, and build args are stored in the image history "
+                "(`docker history` shows them); pass it as a build secret instead",
+                hint=f"--secret id={secret_id},env={name} (or image.secrets: {{{secret_id}: env:{name}}}) and in the Dockerfile "
+                f"`RUN --mount=type=secret,id={secret_id} {name}=$(cat /run/secrets/{secret_id}) ...`",
+            )

@@ -1,0 +1,1 @@
+print("hello from web 1.0.0")
