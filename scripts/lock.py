@@ -72,11 +72,20 @@ def check(pyproject_path: Path = ROOT / "pyproject.toml", requirements: Path = R
 
 
 def compile_lock(uv: str, requirements: list[str], output: Path, extra: list[str], top: str) -> None:
-    """uv pip compile `requirements` (given on stdin) into `output`; uv keeps the pins it finds
-    there unless --upgrade. The header goes on after uv has written the file."""
-    subprocess.run([uv, *COMPILE, "-", "-o", str(output), *extra],
-                   input="\n".join(requirements) + "\n", text=True, check=True, cwd=ROOT)
-    output.write_text(top + output.read_text())
+    """uv pip compile `requirements` (given on stdin) into `output`, keeping the pins it finds there
+    unless --upgrade. uv works on a copy and an unchanged lock is left alone: the lock's time stamp
+    is what tells `make install` to rebuild .venv."""
+    before = output.read_text() if output.is_file() else None
+    work = output.with_name(output.name + ".new")
+    work.write_text(before or "")
+    try:
+        subprocess.run([uv, *COMPILE, "-", "-o", str(work), *extra],
+                       input="\n".join(requirements) + "\n", text=True, check=True, cwd=ROOT)
+        after = top + work.read_text()
+    finally:
+        work.unlink(missing_ok=True)
+    if after != before:
+        output.write_text(after)
 
 
 def main(argv: list[str] | None = None) -> int:
