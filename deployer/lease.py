@@ -55,7 +55,8 @@ class LeaseLost(DeployerError):
 
 
 def lease_path(cluster: str, service: str) -> str:
-    return f"{LOCK_ROOT}/{cluster}/{service}"
+    """By the cluster's name, also when the environment gives its ARN (":" is not allowed in SSM names)."""
+    return f"{LOCK_ROOT}/{cluster.rsplit('/', 1)[-1]}/{service}"
 
 
 def generation_name(path: str, generation: int) -> str:
