@@ -55,7 +55,8 @@ class LeaseLost(DeployerError):
 
 
 def lease_path(cluster: str, service: str) -> str:
-    return f"{LOCK_ROOT}/{cluster}/{service}"
+    """By the cluster's name, also when the environment gives its ARN (":" is not allowed in SSM names)."""
+    return f"{LOCK_ROOT}/{cluster.rsplit('/', 1)[-1]}/{service}"
 
 
 def generation_name(path: str, generation: int) -> str:
@@ -269,18 +270,13 @@ class Lease:
             self._thread.join(timeout=10)
 
     def release(self) -> None:
-        """Mark our generation released (if it is still the lease) and clear older ones."""
+        """Mark our generation released: one call. Older generations went when we took the lease;
+        had someone taken ours over since, marking ours (below the new head) changes nothing."""
         self.stop()
         if self.lost:
             return
         try:
-            records = self.store.read(self.path)
-            top = head(records)
-            if top is not None and top.generation == self.generation and top.token == self.claim.token:
-                self.store.overwrite(self.name, self.claim.value(released=True))
-            for record in records:
-                if record.generation < self.generation:
-                    self.store.delete(record.name)
+            self.store.overwrite(self.name, self.claim.value(released=True))
         except DeployerError as exc:
             self.console.warn(f"{self.service}: could not release the lease ({exc.message}); it frees itself within {self.claim.ttl}s")
         self.console.debug(f"released the lease {self.name}")

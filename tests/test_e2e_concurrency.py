@@ -19,7 +19,9 @@ from tests.conftest import image_ref
 from tests.test_e2e_deploy import deploy, service
 
 LOCK_TTL = 3  # seconds: short, so a killed holder's lease expires within the test
-SLOW_TICK = 0.25  # the emulator's rollout step during the rounds: a rollout takes a few seconds
+# The emulator's rollout step during the rounds: a rollout (about 6 ticks) outlasts a job's start-up
+# (a few seconds on a busy machine), so the second job of a round finds the first one still holding.
+SLOW_TICK = 1.0
 
 
 class Job:
@@ -60,8 +62,8 @@ class Job:
         return json.loads(self.stdout.strip().splitlines()[-1])
 
 
-def _with_short_lease(app) -> None:
-    app.edit("deployer.yaml", "rollback_on_failure: true", f"rollback_on_failure: true\n  lock_ttl: {LOCK_TTL}")
+def _with_short_lease(app, ttl: int = LOCK_TTL) -> None:
+    app.edit("deployer.yaml", "rollback_on_failure: true", f"rollback_on_failure: true\n  lock_ttl: {ttl}")
 
 
 def _images_registered(aws) -> dict[str, str]:
@@ -179,7 +181,7 @@ def _until_settled(aws, platform, limit: float = 60) -> None:
 
 def _holder_stopped_by(app, aws, platform, signum: int) -> Job:
     """A job that took the lease and started its deployment, then got `signum`."""
-    _with_short_lease(app)
+    _with_short_lease(app, ttl=8)  # long enough for the next job to find the lease still held
     assert deploy(app, platform, "v0").code == 0
     aws.configure(tick=SLOW_TICK)
     job = Job(app, platform, f"stopped-by-{signum}")
@@ -226,7 +228,7 @@ def test_rollback_and_prune_take_the_lease_too(app, aws, platform):
     _with_short_lease(app)
     assert deploy(app, platform, "v0").code == 0
     assert deploy(app, platform, "v1").code == 0
-    aws.configure(tick=1.0)  # the holder's rollout outlasts the two refused commands
+    aws.configure(tick=2.0)  # the holder's rollout outlasts the two refused commands
     job = Job(app, platform, "holder")
     _wait_until_deploying(aws, platform, job)
     before = _images_registered(aws)

@@ -259,3 +259,8 @@ def test_no_lock_deploys_past_a_held_lease_and_leaves_it_alone(app, aws, platfor
     assert forced.code == 0, forced.stderr
     assert "--no-lock: not taking the lease; another release of web may run at the same time" in forced.stderr
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == held_by_quinn
+
+
+def test_the_lease_path_names_the_cluster_also_when_given_its_arn():
+    assert lease.lease_path("demo", "web") == "/deployer/locks/demo/web"
+    assert lease.lease_path("arn:aws:ecs:us-east-1:123456789012:cluster/demo", "web") == "/deployer/locks/demo/web"
