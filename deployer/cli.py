@@ -146,7 +146,7 @@ _NUMBERS = {
     "timeout": (1, "a positive number of seconds"),
     "desired_count": (0, "a task count, 0 or more"),
     "limit": (1, "how many revisions to list, 1 or more"),
-    "keep": (0, "how many revisions to keep, 0 or more"),
+    "keep": (1, "how many revisions to keep, 1 or more"),
     "revision": (1, "a revision number, 1 or more"),
     "to": (1, "a revision number, 1 or more"),
 }
@@ -495,16 +495,17 @@ def wait(
 
 @app.command(name="iam-policy")
 def iam_policy(
+    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune) or run (deployer run).")] = "release",
     config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
-    """Print the least-privilege IAM policy a release role needs (for CodeBuild), from the config.
+    """Print the least-privilege IAM policy of one use (a role each), from the config.
 
-    Example: deployer iam-policy > release-policy.json
+    Example: deployer iam-policy --for release > release-policy.json
     """
     from .commands import iam_policy as cmd
 
     options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, cmd.iam_policy, cmd.text)
+    _execute(options, lambda run: cmd.iam_policy(run, use=use), cmd.text)
 
 
 def main() -> None:

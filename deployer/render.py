@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import definitions, templating
@@ -19,6 +19,8 @@ class Rendered:
     task_definition: dict  # RegisterTaskDefinition input
     service_definition: ServiceDefinition
     image: str
+    # What the templates read from AWS: ("ssm", parameter name), ("secretsmanager", secret id).
+    reads: set = field(default_factory=set)
 
 
 def render_service(run, service: ServiceConfig, image: str | None, *, desired_count: int | None = None) -> Rendered:
@@ -53,7 +55,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
     _warn_plain_secrets(run.console, service, td)
-    return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"])
+    return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"], reads=set(functions.reads))
 
 
 def _render(path, config, context: dict, functions) -> Any:

@@ -130,6 +130,7 @@ class TemplateFunctions:
         self._env_allow = None if env_allow is None else set(env_allow)
         self._cache: dict[tuple, Any] = {}
         self.secret_refs: dict[str, SecretRef] = {}
+        self.reads: set[tuple[str, str]] = set()  # ("ssm", name) / ("secretsmanager", name): for `iam-policy`
 
     def _cached(self, key: tuple, compute: Callable[[], Any]) -> Any:
         if key not in self._cache:
@@ -175,6 +176,8 @@ class TemplateFunctions:
         if not isinstance(name, str) or not name:
             raise BadInput(f"ssm({name!r}): the parameter name must be a non-empty string")
 
+        self.reads.add(("ssm", name))
+
         def fetch():
             from .aws import error_code, translate_errors
 
@@ -201,6 +204,8 @@ class TemplateFunctions:
         return self._secret(value, token, "a value marked `| secret`", None)
 
     def secretsmanager_arn(self, name: str) -> str:
+        self.reads.add(("secretsmanager", str(name)))
+
         def fetch():
             from .aws import error_code, translate_errors
 

@@ -91,3 +91,80 @@ def test_parse_vars():
     assert config.parse_vars(["a=1", "b=x=y"]) == {"a": "1", "b": "x=y"}
     with pytest.raises(BadInput, match="expected KEY=VALUE"):
         config.parse_vars(["novalue"])
+
+
+# --- issue 11: files inside the repository, env_allow, hostile YAML
+
+
+def test_repository_is_the_nearest_git_directory(tmp_path):
+    (tmp_path / ".git").mkdir()
+    app_dir = tmp_path / "services" / "web"
+    app_dir.mkdir(parents=True)
+    (tmp_path / "shared.json.j2").write_text(TASK_DEF)
+    cfg = config.load(write_app(app_dir, GOOD.replace("task_definition: td.json.j2", "task_definition: ../../shared.json.j2")))
+    assert cfg.repo_root == tmp_path.resolve()
+    assert cfg.service.task_definition == (tmp_path / "shared.json.j2").resolve()
+
+
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        ("task_definition: td.json.j2", "task_definition: ../td.json.j2", "deployer.yaml:4: `task_definition` ../td.json.j2 is outside the app repository"),
+        ("task_definition: td.json.j2", "task_definition: /etc/hostname", "`task_definition` /etc/hostname is outside the app repository (an absolute path)"),
+        ("service:\n", "image:\n  context: /tmp\nservice:\n", "deployer.yaml:6: `image.context` /tmp is outside the app repository"),
+        ("service:\n", "image:\n  dockerfile: ../Dockerfile\nservice:\n", "`image.dockerfile` ../Dockerfile is outside the app repository"),
+    ],
+)
+def test_files_outside_the_repository_are_refused(tmp_path, old, new, message):
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (app_dir / ".git").mkdir()
+    (tmp_path / "td.json.j2").write_text(TASK_DEF)
+    with pytest.raises(BadInput) as caught:
+        config.load(write_app(app_dir, GOOD.replace(old, new)))
+    assert message in caught.value.message
+
+
+def test_symlink_out_of_the_repository_is_refused(tmp_path):
+    app_dir = tmp_path / "app"
+    app_dir.mkdir()
+    (tmp_path / "outside.json").write_text("OUTSIDE")
+    (app_dir / "linked.json.j2").symlink_to(tmp_path / "outside.json")
+    with pytest.raises(BadInput, match=r"`task_definition` linked.json.j2 is outside the app repository \(a symlink to .*outside.json\)") as caught:
+        config.load(write_app(app_dir, GOOD.replace("td.json.j2", "linked.json.j2")))
+    assert "OUTSIDE" not in caught.value.message
+
+
+def test_env_allow_and_plaintext_switch(tmp_path):
+    cfg = config.load(write_app(tmp_path, GOOD + "env_allow: [STAGE, BUILD_ID]\nallow_plaintext_secrets: true\n"))
+    assert cfg.env_allow == ["STAGE", "BUILD_ID"] and cfg.allow_plaintext_secrets is True
+    assert config.load(write_app(tmp_path, GOOD)).env_allow is None
+    with pytest.raises(BadInput, match=r"deployer.yaml:7: `env_allow` AWS_SESSION_TOKEN: an AWS credential variable"):
+        config.load(write_app(tmp_path, GOOD + "env_allow: [STAGE, AWS_SESSION_TOKEN]\n"))
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (GOOD + "vars:\n  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" + "".join(f"  l{i}: &l{i} [" + ", ".join([f"*{'a' if i == 0 else f'l{i - 1}'}"] * 10) + "]\n" for i in range(8)), "YAML aliases expand to more than"),
+        (GOOD + "vars:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n", "deployer.yaml: invalid YAML: nested too deep"),
+        (GOOD.replace("service:\n  port: 8080\n", "services: [null]\n"), "deployer.yaml:5: `services[0]` must be a mapping, got null"),
+        (GOOD.replace("service:\n  port: 8080\n", "services: []\n"), "`services` must list at least one service"),
+        (GOOD + "region: 'not a region!'\n", "deployer.yaml:7: `region` is not an AWS region name"),
+    ],
+    ids=["billion laughs", "deep", "services null", "services empty", "region"],
+)
+def test_hostile_yaml_is_one_clear_error(tmp_path, text, message):
+    with pytest.raises(BadInput) as caught:
+        config.load(write_app(tmp_path, text))
+    assert message in caught.value.message
+
+
+def test_bytes_that_are_not_text(tmp_path):
+    path = write_app(tmp_path, GOOD)
+    path.write_bytes(GOOD.encode() + b"vars: {a: \xc3\x28}\n")
+    with pytest.raises(BadInput, match=r"deployer.yaml:7: not UTF-8 text \(byte 0xc3\)"):
+        config.load(path)
+    path.write_bytes(GOOD.encode() + b"vars: {a: \x01}\n")
+    with pytest.raises(BadInput, match=r"deployer.yaml:7: invalid YAML: control character '\\x01'"):
+        config.load(path)

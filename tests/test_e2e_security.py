@@ -277,3 +277,136 @@ def test_files_outside_the_repository_are_refused_without_quoting_them(app, aws,
     out = result.stdout + result.stderr
     assert "OUTSIDE-CONTENT" not in out and "root:" not in out and "sess-token" not in out
     assert ecs_state(aws, cluster(platform)) == before
+
+
+# ---------------------------------------------------------------------------------------
+# Least privilege that works: the local AWS checks every request against the printed policy
+# (tests/localaws/iam.py: actions, with the ones a request implies, such as iam:PassRole).
+
+
+@pytest.fixture
+def enforce(aws):
+    """enforce(policy): every later request must be allowed by it; the simulator is reset afterwards."""
+
+    def apply(policy):
+        aws.iam.policy = policy
+        aws.iam.clear()
+
+    yield apply
+    aws.iam.policy = None
+    aws.iam.clear()
+
+
+def policy_for(app, use: str) -> dict:
+    result = app.cli("iam-policy", "--for", use)
+    assert result.code == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def policy_actions(policy: dict) -> set[str]:
+    return {a for s in policy["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+
+
+def without(policy: dict, action: str) -> dict:
+    statements = []
+    for s in policy["Statement"]:
+        actions = [a for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]) if a != action]
+        if actions:
+            statements.append({**s, "Action": actions})
+    return {**policy, "Statement": statements}
+
+
+def assert_within(aws, policy: dict) -> set[str]:
+    from tests.localaws.iam import ALWAYS_ALLOWED, allowed
+
+    called = aws.iam.recorded - ALWAYS_ALLOWED
+    assert called, "nothing recorded: the check would prove nothing"
+    assert {a for a in called if not allowed(policy, a)} == set()
+    return called
+
+
+def deploy_three(app, platform):
+    for tag in ("v1", "v2", "v3"):
+        assert app.cli("deploy", "--image", image_ref(platform, tag)).code == 0
+
+
+def test_release_policy_runs_the_release_commands_and_nothing_else(app, aws, platform, enforce):
+    release = policy_for(app, "release")
+    assert "ecs:DeregisterTaskDefinition" not in policy_actions(release)
+    assert {"ssm:PutParameter", "ssm:GetParametersByPath", "ssm:DeleteParameter", "ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments",
+            "ecs:DescribeServiceRevisions", "ecs:StopServiceDeployment", "cloudwatch:DescribeAlarms", "iam:PassRole"} <= policy_actions(release)
+    enforce(release)
+    for args in (("deploy", "--image", image_ref(platform, "v1")), ("deploy", "--image", image_ref(platform, "v2")), ("diff",), ("status",),
+                 ("revisions",), ("verify",), ("rollback", "--yes"), ("render", "--image", "r:t"), ("env",), ("deploy", "--image", image_ref(platform, "v3"), "--dry-run"),
+                 ("deploy", "--image", image_ref(platform, "v3")), ("deploy", "--image", image_ref(platform, "v4"))):
+        result = app.cli(*args)
+        assert result.code == 0, (args, result.stderr)
+    called = assert_within(aws, release)
+    assert {"ecs:RegisterTaskDefinition", "ecs:UpdateService", "ecs:CreateService", "iam:PassRole", "iam:GetRole"} <= called
+    # The release role cannot prune or run tasks: a clear refusal, nothing deregistered, no task started.
+    before = ecs_state(aws, cluster(platform))
+    pruned = app.cli("revisions", "--prune", "--keep", "1", "--yes")
+    assert pruned.code == 3, pruned.stderr
+    assert "not authorized to perform: ecs:DeregisterTaskDefinition" in pruned.stderr
+    ran = app.cli("run", "--", "echo", "hi")
+    assert ran.code == 3 and "not authorized to perform: ecs:RunTask" in ran.stderr, ran.stderr
+    assert ecs_state(aws, cluster(platform)) == before and aws.state()["tasks"] == []
+
+
+def test_prune_policy_prunes_and_cannot_deploy(app, aws, platform, enforce):
+    deploy_three(app, platform)
+    prune = policy_for(app, "prune")
+    assert "ecs:RegisterTaskDefinition" not in policy_actions(prune)
+    enforce(prune)
+    result = app.cli("revisions", "--prune", "--keep", "1", "--yes", "--output", "json")
+    assert result.code == 0, result.stderr
+    assert result.json["services"][0]["deregistered"], result.stdout
+    assert_within(aws, prune)
+    before = ecs_state(aws, cluster(platform))
+    refused = app.cli("deploy", "--image", image_ref(platform, "v4"))
+    # Refused at the pre-flight reads (exit 2) or at the first write (exit 3), naming the action.
+    assert refused.code in (2, 3) and "not authorized to perform: ecs:" in refused.stderr, refused.stderr
+    assert ecs_state(aws, cluster(platform)) == before
+
+
+def test_run_policy_runs_a_task_and_cannot_deploy(app, aws, platform, enforce):
+    assert app.cli("deploy", "--image", image_ref(platform, "v1")).code == 0
+    run = policy_for(app, "run")
+    enforce(run)
+    result = app.cli("run", "--", "echo", "migrated")
+    assert result.code == 0, result.stderr
+    assert "migrated" in result.stdout + result.stderr
+    called = assert_within(aws, run)
+    assert {"ecs:RunTask", "iam:PassRole", "ecs:DescribeTasks"} <= called
+    before = ecs_state(aws, cluster(platform))
+    refused = app.cli("deploy", "--image", image_ref(platform, "v2"))
+    assert refused.code in (2, 3) and "not authorized to perform: ecs:" in refused.stderr, refused.stderr
+    assert ecs_state(aws, cluster(platform)) == before
+
+
+def test_each_action_a_deploy_calls_is_needed(app, aws, platform, enforce):
+    """Take away any one action the deploy called: it fails (or warns) naming that action."""
+    from tests.localaws.iam import ALWAYS_ALLOWED
+
+    release = policy_for(app, "release")
+    enforce(release)
+    assert app.cli("deploy", "--image", image_ref(platform, "v1")).code == 0
+    enforce(release)
+    assert app.cli("deploy", "--image", image_ref(platform, "v2")).code == 0
+    needed = sorted(aws.iam.recorded - ALWAYS_ALLOWED)
+    for tag, action in enumerate(needed, start=3):
+        enforce(without(release, action))
+        result = app.cli("deploy", "--image", image_ref(platform, f"v{tag}"))
+        assert f"not authorized to perform: {action}" in result.stderr, (action, result.code, result.stderr)
+        assert "Traceback" not in result.stderr
+
+
+def test_release_with_a_real_build_works_with_the_release_policy(app, aws, platform, enforce, docker_env):
+    app.extra_env.update(docker_env.environ())
+    release = policy_for(app, "release")
+    enforce(release)
+    result = app.cli("release", "--build-arg", f"BASE_IMAGE={docker_env.base_image}", "--output", "json")
+    assert result.code == 0, result.stderr
+    assert result.json["status"] == "deployed"
+    called = assert_within(aws, release)
+    assert {"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:CreateService"} <= called

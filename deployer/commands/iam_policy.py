@@ -1,12 +1,19 @@
-"""`deployer iam-policy`: the least-privilege IAM policy the release role (CodeBuild's, say) needs.
+"""`deployer iam-policy --for release|prune|run`: the least-privilege IAM policy of each use.
 
-Built from deployer.yaml and the environment's outputs, so every resource is named: one ECR
-repository, the task-definition families, the services, the roles passed to ECS, the stack.
+One role per use: the release role (CodeBuild's: release, deploy, rollback, wait, status, diff,
+render, revisions, verify, env, build --push) never deregisters revisions; pruning and one-off
+tasks get their own. Built from deployer.yaml, the rendered templates and the environment's
+outputs, so every resource is named: one ECR repository, the task-definition families, the
+services and their deployments, the roles passed to ECS, the log groups, the SSM parameters and
+secrets the templates read, the stack. `*` only where AWS has no resource-level permission.
 """
 
 from __future__ import annotations
 
+from ..errors import BadInput
 from ..render import render_service
+
+USES = ("release", "prune", "run")
 
 ECR_PUSH = [
     "ecr:BatchCheckLayerAvailability",
@@ -18,54 +25,176 @@ ECR_PUSH = [
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 ]
+# ECS Service Deployments: the watch reads them, a stuck one is stopped before rolling back.
+SERVICE_DEPLOYMENTS = ["ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions", "ecs:StopServiceDeployment"]
 
 
-def iam_policy(run) -> dict:
+class _Names:
+    """ARNs of what one deployer.yaml touches."""
+
+    def __init__(self, run):
+        env = run.environment
+        self.region, self.account = run.aws.region, run.aws.account_id()
+        self.partition = "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+        self.cluster = env.cluster
+        self.services = run.services(None)
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
+
+    def ssm_parameter(self, name: str) -> str:
+        return name if name.startswith("arn:") else self.arn("ssm", "parameter/" + name.lstrip("/"))
+
+    def secret(self, name: str) -> str:
+        # valueFrom may add :json-key:stage:id after the secret's ARN; a name gets AWS's random suffix.
+        return ":".join(name.split(":")[:7]) if name.startswith("arn:") else self.arn("secretsmanager", f"secret:{name}-*")
+
+
+def iam_policy(run, *, use: str = "release") -> dict:
+    if use not in USES:
+        raise BadInput(f"--for {use!r}: one of {', '.join(USES)}")
+    names = _Names(run)
+    rendered = [render_service(run, svc, f"{run.environment.repository}:policy") for svc in names.services]
+    statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run}[use](run, names, rendered)
+    return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
+
+
+def _environment_reads(run, names: _Names) -> list[dict]:
     env = run.environment
-    region, account = run.aws.region, run.aws.account_id()
-    partition = "aws"
-    repo_name = env.repository.split("/", 1)[1] if "/" in env.repository else env.repository
-    cluster_arn = f"arn:{partition}:ecs:{region}:{account}:cluster/{env.cluster}"
-    services = run.services(None)
-    service_arns = [f"arn:{partition}:ecs:{region}:{account}:service/{env.cluster}/{s.name}" for s in services]
-    family_arns = [f"arn:{partition}:ecs:{region}:{account}:task-definition/{s.family}:*" for s in services]
-    roles, log_groups, service_connect = set(), set(), False
-    for svc in services:
-        rendered = render_service(run, svc, f"{env.repository}:policy")
-        td = rendered.task_definition
-        service_connect |= "serviceConnectConfiguration" in rendered.service_definition.update_params
+    statements = [{"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": names.arn("cloudformation", f"stack/{env.stack or env.name}/*")}]
+    if env.source == "proton":
+        # Asked first (it answers no more since Proton's end of support), then the stack it left is found by name.
+        statements.append({"Sid": "ProtonEnvironment", "Effect": "Allow", "Action": ["proton:ListEnvironmentOutputs"], "Resource": names.arn("proton", f"environment/{env.name}")})
+        statements.append({"Sid": "FindProtonStack", "Effect": "Allow", "Action": ["cloudformation:ListStacks"], "Resource": "*"})
+    return statements
+
+
+def _service_arns(names: _Names) -> list[str]:
+    return [names.arn("ecs", f"service/{names.cluster}/{s.name}") for s in names.services]
+
+
+def _roles_and_logs(names: _Names, rendered) -> tuple[list[str], list[str]]:
+    roles, log_groups = set(), set()
+    for r in rendered:
+        td = r.task_definition
         roles |= {td[k] for k in ("executionRoleArn", "taskRoleArn") if td.get(k)}
         for container in td["containerDefinitions"]:
             group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
             if group:
-                log_groups.add(f"arn:{partition}:logs:{region}:{account}:log-group:{group}:*")
-    stack_resource = f"arn:{partition}:cloudformation:{region}:{account}:stack/{env.stack or env.name}/*"
+                log_groups.add(names.arn("logs", f"log-group:{group}:*"))
+    role_arns = sorted(role if role.startswith("arn:") else names.arn("iam", f"role/{role}", region=False) for role in roles)
+    return role_arns, sorted(log_groups)
+
+
+def _pass_roles(role_arns: list[str]) -> dict:
+    return {"Sid": "PassTaskRoles", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": role_arns, "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
+
+
+def _container_secrets(names: _Names, rendered) -> tuple[list[str], list[str]]:
+    """SSM parameters and Secrets Manager secrets the containers' `secrets` (valueFrom) name."""
+    parameters, secrets = set(), set()
+    for r in rendered:
+        for container in r.task_definition["containerDefinitions"]:
+            for item in container.get("secrets") or []:
+                ref = str(item.get("valueFrom", ""))
+                if ":secretsmanager:" in ref:
+                    secrets.add(names.secret(ref))
+                else:
+                    parameters.add(names.ssm_parameter(ref))
+    return sorted(parameters), sorted(secrets)
+
+
+def _decrypt_via_ssm(names: _Names) -> dict:
+    # SecureStrings are decrypted by KMS on SSM's behalf; the key is the account's (aws/ssm or a customer key).
+    return {"Sid": "DecryptSecureStrings", "Effect": "Allow", "Action": ["kms:Decrypt"], "Resource": names.arn("kms", "key/*"), "Condition": {"StringEquals": {"kms:ViaService": f"ssm.{names.region}.amazonaws.com"}}}
+
+
+def _release(run, names: _Names, rendered) -> list[dict]:
+    env = run.environment
+    repo_name = env.repository.split("/", 1)[1] if "/" in env.repository else env.repository
+    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
+    service_arns = _service_arns(names)
+    cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
+    role_arns, log_groups = _roles_and_logs(names, rendered)
+    template_parameters = sorted(names.ssm_parameter(name) for r in rendered for kind, name in r.reads if kind == "ssm")
+    template_secrets = sorted(names.secret(name) for r in rendered for kind, name in r.reads if kind == "secretsmanager")
+    container_parameters, container_secrets = _container_secrets(names, rendered)
     statements = [
-        {"Sid": "EcrLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {"Sid": "EcrPushOneRepository", "Effect": "Allow", "Action": ECR_PUSH, "Resource": f"arn:{partition}:ecr:{region}:{account}:repository/{repo_name}"},
-        # RegisterTaskDefinition and the List/Describe calls do not support resource-level permissions.
-        {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DeregisterTaskDefinition"], "Resource": "*"},
+        {"Sid": "EcrLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+        {"Sid": "EcrPushOneRepository", "Effect": "Allow", "Action": ECR_PUSH, "Resource": names.arn("ecr", f"repository/{repo_name}")},
+        # RegisterTaskDefinition and the task-definition reads have no resource-level permissions.
+        {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], "Resource": "*"},
+        # Tags on revisions: the commit at registration, `healthy` after a good rollout.
         {"Sid": "EcsTagRevisions", "Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": family_arns},
-        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService"], "Resource": service_arns},
-        {"Sid": "EcsReadCluster", "Effect": "Allow", "Action": ["ecs:DescribeClusters", "ecs:ListTasks", "ecs:DescribeTasks"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
-        {"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": stack_resource},
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService", "ecs:ListServiceDeployments"], "Resource": service_arns},
+        {
+            "Sid": "EcsServiceDeployments",
+            "Effect": "Allow",
+            "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "ecs:DescribeServiceRevisions"],
+            "Resource": [names.arn("ecs", f"service-deployment/{names.cluster}/{s.name}/*") for s in names.services]
+            + [names.arn("ecs", f"service-revision/{names.cluster}/{s.name}/*") for s in names.services],
+        },
+        {"Sid": "EcsCluster", "Effect": "Allow", "Action": ["ecs:DescribeClusters"], "Resource": cluster_arn},
+        {"Sid": "EcsTasksOfTheCluster", "Effect": "Allow", "Action": ["ecs:DescribeTasks"], "Resource": names.arn("ecs", f"task/{names.cluster}/*")},
+        {"Sid": "EcsListTasks", "Effect": "Allow", "Action": ["ecs:ListTasks"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+        _lease(names),
+        {"Sid": "DeploymentAlarms", "Effect": "Allow", "Action": ["cloudwatch:DescribeAlarms"], "Resource": names.arn("cloudwatch", "alarm:*")},
+        _pass_roles(role_arns),
+        {"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": log_groups},
+        # `verify` and the pre-flight checks; Describe* calls of EC2, ELB and Logs have no resource-level permissions.
+        {"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"},
+        {"Sid": "PreflightRoles", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": role_arns},
+        # ssm() in templates (decrypted: a SecureString becomes a token, refused in definitions unless allowed) and verify's existence checks.
+        {"Sid": "TemplateParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(set(template_parameters + container_parameters))},
+        {"Sid": "TemplateSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret"], "Resource": sorted(set(template_secrets + container_secrets))},
     ]
-    if env.source == "proton":
-        statements.append({"Sid": "FindProtonStack", "Effect": "Allow", "Action": ["cloudformation:ListStacks"], "Resource": "*"})
-    if roles:
-        statements.append({"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(roles), "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
-    if log_groups:
-        statements.append({"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": sorted(log_groups)})
+    if template_parameters:
+        statements.append(_decrypt_via_ssm(names))
+    if any("serviceConnectConfiguration" in r.service_definition.update_params for r in rendered):
+        # A namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same.
+        statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
+    return statements
+
+
+def _lease(names: _Names) -> dict:
+    """The one-at-a-time lease: SSM parameters under each service's own lease path only."""
     from ..lease import LEASE_ACTIONS, policy_resources
 
-    if service_connect:  # a namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same
-        statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
+    return {"Sid": "ReleaseLease", "Effect": "Allow", "Action": LEASE_ACTIONS, "Resource": policy_resources(names.partition, names.region, names.account, names.cluster, [s.name for s in names.services])}
 
-    # `revisions --prune` never deregisters a revision any service of the cluster runs or deploys.
-    statements.append({"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}})
-    statements.append({"Sid": "ReleaseLease", "Effect": "Allow", "Action": LEASE_ACTIONS, "Resource": policy_resources(partition, region, account, env.cluster, [s.name for s in services])})
-    statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"})
-    return {"Version": "2012-10-17", "Statement": statements}
+
+def _prune(run, names: _Names, rendered) -> list[dict]:
+    return [
+        # Which revisions exist, and which are running, last healthy or used by a deployment: those stay.
+        {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:ListTaskDefinitions", "ecs:DescribeTaskDefinition"], "Resource": "*"},
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:ListServiceDeployments"], "Resource": _service_arns(names)},
+        # Never a revision any service of the cluster runs or deploys: every service is looked at.
+        {"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": names.arn("ecs", f"cluster/{names.cluster}")}}},
+        _lease(names),
+        # DeregisterTaskDefinition has no resource-level permission: only this role has it.
+        {"Sid": "DeregisterRevisions", "Effect": "Allow", "Action": ["ecs:DeregisterTaskDefinition"], "Resource": "*"},
+    ]
+
+
+def _run(run, names: _Names, rendered) -> list[dict]:
+    cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
+    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
+    role_arns, log_groups = _roles_and_logs(names, rendered)
+    parameters, secrets = _container_secrets(names, rendered)
+    statements = [
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": _service_arns(names)},
+        {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:DescribeTaskDefinition"], "Resource": "*"},
+        {"Sid": "RunOneOffTasks", "Effect": "Allow", "Action": ["ecs:RunTask"], "Resource": family_arns, "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+        {"Sid": "WatchAndStopThem", "Effect": "Allow", "Action": ["ecs:DescribeTasks", "ecs:StopTask"], "Resource": names.arn("ecs", f"task/{names.cluster}/*")},
+        _pass_roles(role_arns),
+        {"Sid": "ReadTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": log_groups},
+        # The task's own secrets are read only to mask them in the log lines deployer prints.
+        {"Sid": "MaskTaskSecrets", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameters},
+        {"Sid": "MaskTaskSecretsManager", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
+    ]
+    if parameters:
+        statements.append(_decrypt_via_ssm(names))
+    return statements
 
 
 def text(run, result: dict) -> str:

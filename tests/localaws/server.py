@@ -17,6 +17,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from . import cfn_patch, deployment_settings, ecs_patch
 from .faults import Counters, FaultInjector, classify, fault_response
+from .iam import PolicySimulator
 from .rollout import Engine
 from .settings import Settings
 
@@ -39,6 +40,7 @@ class LocalAws:
         self.engine = Engine(self.settings)
         self.counters = Counters()
         self.faults = FaultInjector(self.settings)
+        self.iam = PolicySimulator()  # iam.py: actions recorded, refused when a policy is set
         self._server: _Server | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -203,6 +205,11 @@ class Middleware:
         body = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(body)
         service, operation = classify(environ, body)
+        denied = self.aws.iam.check(service, operation, environ, body)
+        if denied is not None:
+            self.aws.counters.add(service, operation, "failed")
+            start_response(denied[0], denied[1] + [("Content-Length", str(len(denied[2])))])
+            return [denied[2]]
         if environ.get("HTTP_X_AMZ_TARGET", "").startswith("AwsProton"):
             # AWS Proton reached end of support on 2026-10-07: its API answers no more.
             self.aws.counters.add("proton", operation, "failed")
