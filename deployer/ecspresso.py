@@ -7,8 +7,8 @@ environment and writes the files. What converts:
   plugins (tfstate → `vars:`; cloudformation, ssm, secretsmanager are built in);
 - Go template calls in JSON/YAML definitions: {{ must_env `X` }}, {{ env `X` `default` }},
   {{ ssm `name` }}, {{ secretsmanager_arn `name` }}, {{ cfn_output `stack` `key` }}, `| json_escape`;
-- Jsonnet's std.native('must_env')('X') (or a `local` alias of it) and friends, the same functions
-  (Go template actions in a .jsonnet file are not converted);
+- Jsonnet's std.native('must_env')('X') (or a `local` alias of it) and friends, the same functions,
+  and Go template actions in a .jsonnet file's strings (ecspresso applies them after Jsonnet);
 - what has no equivalent (tfstate, tfstatef, cfn_export) becomes a `vars:` entry (its value read
   from a local state file when there is one), with a comment and a warning.
 """
@@ -216,17 +216,24 @@ _JSONNET_ARG = r"\s*(?:'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|-?\d+)\s*"
 
 
 def jsonnet_to_jinja(text: str, context: _Context) -> str:
+    # ecspresso evaluates Jsonnet, then the Go template actions left in its strings: both convert.
+    text = go_to_jinja(text, context)
     aliases = {alias: native for alias, native in _NATIVE_ALIAS.findall(text)}
     callee = "|".join([r"std\.native\(\s*['\"](?P<native>\w+)['\"]\s*\)"] + [rf"\b(?P<a{n}>{re.escape(a)})" for n, a in enumerate(aliases)])
     call = re.compile(rf"(?:{callee})\((?P<args>(?:{_JSONNET_ARG}(?:,{_JSONNET_ARG})*)?)\)")
 
-    def replace(match: re.Match) -> str:
-        where = f"{context.shown}:{text.count(chr(10), 0, match.start()) + 1}"
+    def replace(match: re.Match, offset: int = 0) -> str:
+        where = f"{context.shown}:{text.count(chr(10), 0, offset + match.start()) + 1}"
         native = match.group("native") or next(aliases[v] for k, v in match.groupdict().items() if k.startswith("a") and v)
         args = [_jsonnet_value(a.strip()) for a in re.findall(_JSONNET_ARG, match.group("args"))] if match.group("args").strip() else []
         return "{{ " + _call(native, args, context, where) + " | tojson }}"
 
-    text = _NATIVE_ALIAS.sub("", call.sub(replace, text))  # the aliases last: line numbers above are the file's
+    # Outside the Jinja actions the Go conversion wrote (an alias such as `env` is also a Jinja function).
+    pieces, offset = [], 0
+    for n, piece in enumerate(re.split(r"(\{\{.*?\}\})", text, flags=re.S)):
+        pieces.append(piece if n % 2 else call.sub(lambda m, at=offset: replace(m, at), piece))
+        offset += len(piece)
+    text = _NATIVE_ALIAS.sub("", "".join(pieces))  # the aliases last: line numbers above are the file's
     outside = re.sub(r"\{\{.*?\}\}", "", text)  # the calls written above are fine
     leftover = [a for a in aliases if re.search(rf"\b{re.escape(a)}\b", outside)]
     if leftover or "std.native(" in outside:

@@ -279,3 +279,15 @@ def test_release_twice_with_task_size_units_registers_once(app, docker_env, aws,
     assert second.code == 0, second.stderr
     assert second.json["status"] == "unchanged"
     assert ecs_state(aws, cluster(platform)) == before
+
+
+def test_init_of_an_ec2_bridge_service_then_diff_shows_nothing(tmp_path, aws, platform):
+    app = project(tmp_path, aws, platform, "host-mode.json", load_balancer=False)
+    deployed(app)
+    imported = App(tmp_path / "imported", aws)
+    imported.path.mkdir()
+    init = imported.cli("init", "--cluster", cluster(platform), "--service", "web", "--stack", platform["stack"])
+    assert init.code == 0, init.stderr
+    assert "checked: `deployer diff` shows no difference against the live service" in init.stdout, init.stdout + init.stderr
+    assert json.loads((imported.path / "ecs-service-def.json.j2").read_text())["launchType"] == "EC2"
+    assert "networkConfiguration" not in (imported.path / "ecs-service-def.json.j2").read_text()

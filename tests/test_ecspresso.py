@@ -48,14 +48,20 @@ class Ecspresso:
             import _jsonnet
 
             natives = {name: (("a", "b") if name in ("env", "cfn_output") else ("a",), fn) for name, fn in functions.items()}
-            return json.loads(_jsonnet.evaluate_file(str(path), native_callbacks=natives))
+            return json.loads(self.go_template(_jsonnet.evaluate_file(str(path), native_callbacks=natives), functions))
+
+        return json.loads(self.go_template(path.read_text(), functions))
+
+    @staticmethod
+    def go_template(text: str, functions: dict) -> str:
+        """ecspresso's Go template pass: `{{ fn `a` `b` }}`, optionally `| json_escape`."""
 
         def action(match: re.Match) -> str:
             args = re.findall(r"`([^`]*)`", match.group(2))
             value = str(functions[match.group(1)](*args))
             return json.dumps(value)[1:-1] if match.group(3) else value
 
-        return json.loads(re.sub(r"\{\{\s*(\w+)((?:\s+`[^`]*`)*)\s*(\|\s*json_escape\s*)?\}\}", action, path.read_text()))
+        return re.sub(r"\{\{\s*(\w+)((?:\s+`[^`]*`)*)\s*(\|\s*json_escape\s*)?\}\}", action, text)
 
     def deploy(self, project: Path) -> str:
         config = yaml.safe_load((project / "ecspresso.yml").read_text())
@@ -173,6 +179,7 @@ def test_jsonnet_project_with_native_functions(tmp_path, aws, platform, shared):
     assert "image: {{ must_env('IMAGE') | tojson }}," in td
     assert "{{ cfn_output('shared-roles', 'ExecutionRoleArn') | tojson }}" in td
     assert "import 'container.libsonnet'" in td  # Jsonnet imports resolve beside the file
+    assert "value: '{{ env('STAGE', 'prod') }}'" in td  # a Go template action in a Jsonnet string
     deployed = app.cli("deploy", "--image", f"{shared['REPOSITORY']}:1.5.0", "--output", "json")
     assert deployed.code == 0, deployed.stderr
 
@@ -204,3 +211,20 @@ def test_tfstate_lookup_addresses():
     assert ecspresso.tfstate_lookup(state, 'aws_subnet.s["a"].tags.Name') == "n"
     assert ecspresso.tfstate_lookup(state, 'aws_subnet.s["a"].ids[1]') == "i1"
     assert ecspresso.tfstate_lookup(state, "aws_lb.x.arn") is None  # not in the root module
+
+
+def _context(name: str) -> "ecspresso._Context":
+    return ecspresso._Context(name, None, None, ecspresso.Converted({}, {}, "", None))
+
+
+def test_jsonnet_errors_name_the_line_of_the_file():
+    text = "local must_env = std.native('must_env');\n{\n  a: must_env('A'),\n  b: std.native('nope')('x'),\n}\n"
+    with pytest.raises(BadInput, match=r"td.jsonnet:4: the ecspresso function `nope` has no deployer equivalent"):
+        ecspresso.jsonnet_to_jinja(text, _context("td.jsonnet"))
+    with pytest.raises(BadInput, match=r"native function call with arguments other than literals \(`must_env`\)"):
+        ecspresso.jsonnet_to_jinja("local must_env = std.native('must_env');\n{ a: must_env(std.extVar('x')) }\n", _context("td.jsonnet"))
+
+
+def test_go_actions_keep_their_quotes_unless_json_escape_fills_the_string():
+    out = ecspresso.go_to_jinja('{"a": "{{ must_env `A` }}", "b": "{{ env `B` | json_escape }}", "c": "x-{{ env `C` | json_escape }}"}', _context("sd.json"))
+    assert out == """{"a": "{{ must_env('A') }}", "b": {{ env('B') | tojson }}, "c": "x-{{ (env('C') | tojson)[1:-1] }}"}"""
