@@ -26,7 +26,7 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -67,6 +67,7 @@ class BuildSummary:
     cached: list[str]  # steps taken from the cache
     cache: str  # the cache mode used, and its source
     seconds: float
+    push_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -416,13 +417,15 @@ def build_and_push(
         spec, repository_uri, tag, console, labels=labels, client=client, aws=aws, masked=masked,
         cache_from=cache.cache_from, cache_to=cache.cache_to, inline_cache=cache.inline,
     )
-    summary = BuildSummary(summary.builder, summary.built, summary.cached, cache.describe, summary.seconds)
+    summary = replace(summary, cache=cache.describe)
     if not push:
         return PushedImage(repository_uri, tag, "", pushed=False, build=summary)
     if repo.push_name != repository_uri:
         client.api.tag(image_id, repo.push_name, tag)  # docker pushes by name: name it for the mapped registry
     console.step(f"Pushing {repo.push_name}:{tag}")
+    started = time.monotonic()
     digest = registry.push(client.api, repo, tag, console, auth)
+    summary = replace(summary, push_seconds=round(time.monotonic() - started, 2))
     registry.register_with_emulated_ecr(aws, repo, tag, digest, auth)
     console.ok(f"Pushed {repository_uri}@{digest}")
     return PushedImage(repository_uri, tag, digest, pushed=True, build=summary)
