@@ -308,3 +308,12 @@ def test_unknown_or_contradicting_platforms_are_exit_2(py_app, aws, platform):
     result = py_app.cli("build")
     assert result.code == 2 and "deployer.yaml:16: `image.platform` unknown platform 'windows/amd64'" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+
+
+def test_the_legacy_builder_still_releases_a_plain_dockerfile(app, docker_env, aws, platform):
+    """No BuildKit (forced here): the example app, whose Dockerfile needs none, releases with the notice."""
+    app.extra_env.update(docker_env.environ())
+    result = app.cli("release", "--output", "json", "--build-arg", f"BASE_IMAGE={docker_env.base_image}", env={"DEPLOYER_BUILDER": "legacy"})
+    assert result.code == 0, result.stderr
+    assert "builder: legacy builder (docker engine API; no BuildKit found), platform linux/amd64" in result.stderr
+    assert result.json["image_build"]["builder"] == "legacy" and result.json["image_build"]["steps_run"] == 2
