@@ -31,6 +31,7 @@ class BuildRun:
     exit_code: int
     wall_s: float
     build_s: float | None
+    push_s: float | None
     steps_run: int | None
     steps_cached: int | None
     cache: str
@@ -39,7 +40,8 @@ class BuildRun:
     def row(self) -> str:
         steps = "-" if self.steps_run is None else f"{self.steps_run} run, {self.steps_cached} cached"
         build = "-" if self.build_s is None else f"{self.build_s:.2f}"
-        line = f"  {self.variant:<44} {self.engine:<5} {self.exit_code:>4}  {self.wall_s:7.2f}  {build:>7}  {steps:<17} {self.cache}"
+        push = "-" if self.push_s is None else f"{self.push_s:.2f}"
+        line = f"  {self.variant:<44} {self.engine:<5} {self.exit_code:>4}  {self.wall_s:7.2f}  {build:>7}  {push:>6}  {steps:<17} {self.cache}"
         return line + (f"  stderr: {self.error}" if self.error else "")
 
 
@@ -111,7 +113,7 @@ def _release(app, env: dict, variant: str, engine: str) -> BuildRun:
         result = {}
     build = result.get("image_build") or {}
     error = "" if proc.returncode == 0 else " | ".join(proc.stderr.strip().splitlines()[-2:])[-300:]
-    return BuildRun(variant, engine, proc.returncode, wall, build.get("seconds"), build.get("steps_run"), build.get("steps_cached"),
+    return BuildRun(variant, engine, proc.returncode, wall, build.get("seconds"), build.get("push_seconds"), build.get("steps_run"), build.get("steps_cached"),
                     build.get("cache", ""), error)
 
 
@@ -131,7 +133,7 @@ def _commit(path: Path, env: dict, message: str) -> None:
 def table(runs: list[dict], builder: str) -> list[str]:
     lines = [
         f"Build on a cold runner (tests/buildkit_app, {PACKAGES} packages x 1 s in the dependency layer; builder: {builder})",
-        f"  {'release':<44} {'engine':<5} exit  wall s  build s  {'steps':<17} cache",
+        f"  {'release':<44} {'engine':<5} exit  wall s  build s  push s  {'steps':<17} cache",
     ]
     lines += [BuildRun(**r).row() for r in runs]
     lines.append("  registry cache (image.cache: registry): not measured here: it needs a buildx builder with the docker-container driver")

@@ -26,7 +26,7 @@ import os
 import re
 import subprocess
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -38,6 +38,7 @@ from .errors import BadInput, ExternalError
 # docker's tag grammar; ECR allows the same characters
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _STEP = re.compile(r"^Step \d+/\d+ : ")
+_LAYER_STEPS = ("RUN", "COPY", "ADD", "WORKDIR")  # the steps BuildKit shows as its own (metadata steps are not)
 
 
 # Fargate's CPU architectures (runtimePlatform.cpuArchitecture) and the build platform of each.
@@ -67,6 +68,7 @@ class BuildSummary:
     cached: list[str]  # steps taken from the cache
     cache: str  # the cache mode used, and its source
     seconds: float
+    push_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -260,13 +262,7 @@ def build_only(
     receives every secret value, so neither the build's output nor a later error prints one.
     """
     context = Path(spec.context)
-    if not context.is_dir():
-        raise BadInput(f"image context {context} is not a directory")
-    if not (context / spec.dockerfile).is_file():
-        raise BadInput(f"Dockerfile {spec.dockerfile!r} not found in the image context {context}")
-    scan = dockerfile.scan(context / spec.dockerfile)
-    builder = buildkit.find_builder()
-    _check_against_dockerfile(spec, scan, builder)
+    builder = checked_builder(spec)
     client = client or docker_client()
     if masked is None:
         from .templating import Secrets
@@ -297,6 +293,19 @@ def build_only(
     seconds = round(time.monotonic() - started, 2)
     console.ok(f"Built {repository}:{tag} ({image_id[:19]}) in {seconds:.1f}s: {len(built)} steps run, {len(cached)} from cache")
     return image_id, BuildSummary(builder.kind, built, cached, "", seconds)
+
+
+def checked_builder(spec: ImageSpec):
+    """The builder, once the Dockerfile is known to be buildable with it and with what was given
+    (BuildKit features, secret ids, SSH mounts): bad input here costs no pull and no build."""
+    context = Path(spec.context)
+    if not context.is_dir():
+        raise BadInput(f"image context {context} is not a directory")
+    if not (context / spec.dockerfile).is_file():
+        raise BadInput(f"Dockerfile {spec.dockerfile!r} not found in the image context {context}")
+    builder = buildkit.find_builder()
+    _check_against_dockerfile(spec, dockerfile.scan(context / spec.dockerfile), builder)
+    return builder
 
 
 def _check_against_dockerfile(spec: ImageSpec, scan, builder) -> None:
@@ -352,7 +361,7 @@ def _follow_build(stream, console) -> tuple[str, list[str], list[str]]:
             for line in filter(str.strip, lines):
                 if _STEP.match(line):
                     step = line.split(" : ", 1)[0] + f" ({line.split(' : ', 1)[1].strip()})"
-                    if not line.split(" : ", 1)[1].upper().startswith("FROM "):
+                    if line.split(" : ", 1)[1].split(" ", 1)[0].upper() in _LAYER_STEPS:
                         steps[step] = False
                     console.info(line)
                 else:
@@ -409,6 +418,7 @@ def build_and_push(
         if digest:
             console.ok(f"{repository_uri}:{tag} already in the registry ({digest}); build and push skipped")
             return PushedImage(repository_uri, tag, digest, pushed=False)
+    checked_builder(spec)  # before the cache image is pulled
     client = docker_client()
     auth = registry.ecr_credentials(aws, repo) if repo.is_ecr else None
     cache = _cache_plan(aws, spec, repo, tag, client, auth, console)
@@ -416,13 +426,15 @@ def build_and_push(
         spec, repository_uri, tag, console, labels=labels, client=client, aws=aws, masked=masked,
         cache_from=cache.cache_from, cache_to=cache.cache_to, inline_cache=cache.inline,
     )
-    summary = BuildSummary(summary.builder, summary.built, summary.cached, cache.describe, summary.seconds)
+    summary = replace(summary, cache=cache.describe)
     if not push:
         return PushedImage(repository_uri, tag, "", pushed=False, build=summary)
     if repo.push_name != repository_uri:
         client.api.tag(image_id, repo.push_name, tag)  # docker pushes by name: name it for the mapped registry
     console.step(f"Pushing {repo.push_name}:{tag}")
+    started = time.monotonic()
     digest = registry.push(client.api, repo, tag, console, auth)
+    summary = replace(summary, push_seconds=round(time.monotonic() - started, 2))
     registry.register_with_emulated_ecr(aws, repo, tag, digest, auth)
     console.ok(f"Pushed {repository_uri}@{digest}")
     return PushedImage(repository_uri, tag, digest, pushed=True, build=summary)

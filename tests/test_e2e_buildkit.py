@@ -25,12 +25,13 @@ from tests.conftest import git, ecs_state
 APP = Path(__file__).resolve().parent / "buildkit_app"
 SECRET = "tok-SECRET-123-do-not-leak"
 SSM_SECRET = "ssm-SECRET-456-do-not-leak"
+SM_SECRET = "sm-SECRET-789-do-not-leak"
 RUNTIME_PLATFORM = (
     '"memory": "512",\n  {% if vars.arch is defined %}"runtimePlatform": '
     '{"cpuArchitecture": "{{ vars.arch }}", "operatingSystemFamily": "LINUX"},{% endif %}'
 )
 SECRET_STEP = (
-    "RUN --mount=type=secret,id=npm_token --mount=type=secret,id=pip_index \\\n"
+    "RUN --mount=type=secret,id=npm_token --mount=type=secret,id=pip_index --mount=type=secret,id=registry,required=false \\\n"
     "    echo \"npm token: $(wc -c < /run/secrets/npm_token) bytes\" && cat /run/secrets/npm_token /run/secrets/pip_index\n"
 )
 
@@ -142,15 +143,20 @@ def test_cache_registry_needs_a_builder_that_exports_it_and_a_cache_ref_elsewher
 
 def test_build_secrets_reach_the_run_step_and_nothing_else(py_app, docker_env, aws, platform):
     aws.client("ssm").put_parameter(Name="/ci/pip-index-token", Value=SSM_SECRET, Type="SecureString")
+    aws.client("secretsmanager").create_secret(Name="ci/registry", SecretString=SM_SECRET)
     py_app.edit("Dockerfile", "FROM base AS final\n", "FROM base AS final\n" + SECRET_STEP)
     py_app.edit("deployer.yaml", "  dockerfile: Dockerfile\n", "  dockerfile: Dockerfile\n  secrets: {pip_index: 'ssm:/ci/pip-index-token'}\n")
+    py_app.edit("Dockerfile", "COPY . .\n", "COPY . .\nRUN --mount=type=secret,id=registry,uid=10001 test \"$(wc -c < /run/secrets/registry)\" -gt 0 && echo registry login ok\n")
     py_app.commit("private packages")
     leftovers = set(Path(tempfile.gettempdir()).glob("deployer-build-*"))
-    result = py_app.cli("release", "--output", "json", "-v", "--secret", "id=npm_token,env=NPM_TOKEN", env={"NPM_TOKEN": SECRET})
+    result = py_app.cli(
+        "release", "--output", "json", "-v", "--secret", "id=npm_token,env=NPM_TOKEN", "--secret", "id=registry,secretsmanager=ci/registry",
+        env={"NPM_TOKEN": SECRET},
+    )
     assert result.code == 0, result.stderr
-    assert "npm token: 26 bytes" in result.stderr  # the step had it
+    assert "npm token: 26 bytes" in result.stderr and "registry login ok" in result.stderr  # the steps had them
     output = result.stdout + result.stderr
-    assert SECRET not in output and SSM_SECRET not in output and "****" in output  # the step printed both: masked
+    assert SECRET not in output and SSM_SECRET not in output and "****" in output  # the step printed two: masked
 
     repo = platform["outputs"]["EcrRepositoryUri"]
     ref = f"{repo}:{head(py_app)}"
@@ -162,11 +168,29 @@ def test_build_secrets_reach_the_run_step_and_nothing_else(py_app, docker_env, a
     assert "cat /run/secrets/npm_token /run/secrets/pip_index" in history  # the history has the step, not the value
     image_config = json.dumps(client.images.get(ref).attrs) + json.dumps(pushed_config(docker_env, repo, head(py_app)))
     exported = b"".join(_all_file_contents(client.images.get(ref).save()))
-    for value in (SECRET, SSM_SECRET):
-        assert value not in history and value not in image_config
+    for value in (SECRET, SSM_SECRET, SM_SECRET):
+        assert value not in output and value not in history and value not in image_config
         assert value.encode() not in exported
     assert set(Path(tempfile.gettempdir()).glob("deployer-build-*")) == leftovers  # no file left behind
     assert subprocess.run(["grep", "-rl", SECRET, str(py_app.path)], capture_output=True).stdout == b""
+
+
+def test_ssh_default_passes_the_agent_and_a_missing_ssh_flag_is_exit_2(py_app, aws, platform):
+    py_app.edit("Dockerfile", "COPY . .\n", "COPY . .\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent forwarded\n")
+    py_app.commit("private git dependency")
+    result = py_app.cli("release")
+    assert result.code == 2, result.stderr
+    assert "Dockerfile:22 mounts the SSH agent 'default' (RUN --mount=type=ssh) but --ssh default was not given" in result.stderr
+    result = py_app.cli("release", "--ssh", "default", env={"SSH_AUTH_SOCK": ""})
+    assert result.code == 2 and "--ssh default: SSH_AUTH_SOCK is not set" in result.stderr
+    agent = subprocess.run(["ssh-agent", "-s"], capture_output=True, text=True, check=True).stdout
+    variables = dict(part.split("=", 1) for part in agent.replace(";", "\n").split() if "=" in part)
+    try:
+        result = py_app.cli("release", "--output", "json", "--ssh", "default", env={"SSH_AUTH_SOCK": variables["SSH_AUTH_SOCK"]})
+    finally:
+        subprocess.run(["kill", variables["SSH_AGENT_PID"]], check=False)
+    assert result.code == 0, result.stderr
+    assert "agent forwarded" in result.stderr and result.json["status"] == "deployed"
 
 
 def _all_file_contents(chunks) -> list[bytes]:
@@ -284,3 +308,12 @@ def test_unknown_or_contradicting_platforms_are_exit_2(py_app, aws, platform):
     result = py_app.cli("build")
     assert result.code == 2 and "deployer.yaml:16: `image.platform` unknown platform 'windows/amd64'" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+
+
+def test_the_legacy_builder_still_releases_a_plain_dockerfile(app, docker_env, aws, platform):
+    """No BuildKit (forced here): the example app, whose Dockerfile needs none, releases with the notice."""
+    app.extra_env.update(docker_env.environ())
+    result = app.cli("release", "--output", "json", "--build-arg", f"BASE_IMAGE={docker_env.base_image}", env={"DEPLOYER_BUILDER": "legacy"})
+    assert result.code == 0, result.stderr
+    assert "builder: legacy builder (docker engine API; no BuildKit found), platform linux/amd64" in result.stderr
+    assert result.json["image_build"]["builder"] == "legacy" and result.json["image_build"]["steps_run"] == 2

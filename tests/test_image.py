@@ -352,3 +352,22 @@ def test_build_platform_follows_the_task_definitions():
     assert image.normalize_platform("linux/aarch64", "--platform") == "linux/arm64"
     with pytest.raises(BadInput, match="--platform: unknown platform 'linux/s390x'"):
         image.normalize_platform("linux/s390x", "--platform")
+
+
+def test_the_buildx_command_line():
+    """The buildx path cannot run here (no buildx plugin on this machine): its command line, checked as data."""
+    from deployer.buildkit import Builder, BuildRequest, command
+
+    builder = Builder("buildx", "/usr/bin/docker", "v0.17.1", "docker-container")
+    assert builder.exports_registry_cache and not Builder("buildx", "/usr/bin/docker", "v0.17.1", "docker").exports_registry_cache
+    request = BuildRequest(
+        context=Path("/src"), dockerfile="Dockerfile", tag="repo:t", platform="linux/arm64", build_args={"A": "1"},
+        labels={"l": "v"}, secret_flags=["id=npm,env=NPM_TOKEN"], ssh=["default"],
+        cache_from=["type=registry,ref=repo:buildcache"], cache_to=["type=registry,ref=repo:buildcache,mode=max"],
+    )
+    assert command(builder, request, Path("/tmp/iid")) == [
+        "/usr/bin/docker", "buildx", "build", "--load", "--progress", "plain", "-f", "/src/Dockerfile", "-t", "repo:t",
+        "--iidfile", "/tmp/iid", "--platform", "linux/arm64", "--build-arg", "A=1", "--label", "l=v",
+        "--secret", "id=npm,env=NPM_TOKEN", "--ssh", "default", "--cache-from", "type=registry,ref=repo:buildcache",
+        "--cache-to", "type=registry,ref=repo:buildcache,mode=max", "/src",
+    ]

@@ -78,7 +78,10 @@ def build_summary(pushed) -> dict | None:
     if pushed.build is None:
         return None
     b = pushed.build
-    return {"builder": b.builder, "steps_run": len(b.built), "steps_cached": len(b.cached), "cache": b.cache, "seconds": b.seconds}
+    return {
+        "builder": b.builder, "steps_run": len(b.built), "steps_cached": len(b.cached), "cache": b.cache,
+        "seconds": b.seconds, "push_seconds": b.push_seconds,
+    }
 
 
 def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = None, rebuild: bool = False, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, flags: BuildFlags | None = None) -> dict:
