@@ -24,6 +24,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
+        checks += c.check_alarms(run, rendered)
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

@@ -229,6 +229,13 @@ class Middleware:
             self.aws.counters.add(service, operation, "failed")
             return _error(start_response, *_API_OFF[api], operation)
 
+        delay = (self.aws.settings.slow_operations or {}).get(operation)
+        if delay:
+            time.sleep(float(delay))
+            if _client_gone(environ):
+                self.aws.counters.add(service, operation, "failed")
+                return []
+
         kind = self.aws.faults.decide(service, operation)
         if kind is not None:
             self.aws.counters.add(service, operation, "faulted")
@@ -312,6 +319,23 @@ class StaleReads:
                 self.windows.pop(arn, None)
                 self.last[arn] = service
         return json.dumps(data).encode()
+
+
+def _client_gone(environ: dict[str, Any]) -> bool:
+    """The client closed its connection (a peek reads end-of-file)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return False
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            sock.setblocking(True)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
 
 
 def _primary_id(service: dict[str, Any]) -> str | None:

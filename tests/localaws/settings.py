@@ -47,6 +47,9 @@ class Settings:
     # Deployments with alarms stay IN_PROGRESS this long after their tasks run (ECS's bake time),
     # watching the alarms.
     alarm_bake_seconds: float = 0.0
+    # {operation: seconds}: those requests wait that long before they are handled; one whose client
+    # went away meanwhile (Ctrl-C) is dropped unhandled. For tests that interrupt between two calls.
+    slow_operations: dict[str, float] = field(default_factory=dict)
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in dataclasses.fields(self)}
