@@ -236,6 +236,26 @@ def check_secrets(run, rendered: Rendered) -> list[Check]:
     return checks
 
 
+def check_alarms(run, rendered: Rendered) -> list[Check]:
+    """Deployment alarms must exist; one already in ALARM is ignored by ECS when a deployment starts."""
+    alarms = (rendered.service_definition.create_params.get("deploymentConfiguration") or {}).get("alarms") or {}
+    names = list(alarms.get("alarmNames") or []) if alarms.get("enable", True) else []
+    if not names:
+        return []
+
+    def one():
+        found = {a["AlarmName"]: a for a in run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])}
+        missing = [n for n in names if n not in found]
+        if missing:
+            return Check("alarms", "fail", f"no CloudWatch alarm {', '.join(missing)} (deploymentConfiguration.alarms.alarmNames)")
+        red = [n for n in names if found[n].get("StateValue") == "ALARM"]
+        if red:
+            return Check("alarms", "warn", f"{', '.join(red)} is in ALARM: ECS ignores an alarm already in ALARM when a deployment starts, so it would not catch this release")
+        return Check("alarms", "pass", f"{', '.join(names)} exist, none in ALARM")
+
+    return [attempt("alarms", one)]
+
+
 def release_image(run) -> str:
     """The image `release` would deploy: the repository at the commit's tag."""
     from .image import source_tag

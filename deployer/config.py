@@ -35,6 +35,8 @@ class OutputNames:
     repository: str
     # The user named target_group explicitly: a missing output is then an error, not "no load balancer".
     target_group_explicit: bool = False
+    # An output with the CloudWatch alarm names (comma-joined) that watch each deployment (none by default).
+    alarms: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +74,7 @@ class DeployConfig:
     timeout: int = 600
     rollback_on_failure: bool = True
     lock_ttl: int = 120  # seconds a release's lease of a service lasts without a heartbeat (deployer/lease.py)
+    timeout_set: bool = False  # deploy.timeout written in the file: used as is (else raised to cover the target group)
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
 _CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
 
-_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR}
+_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR}
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
 SCHEMA: dict[str, Any] = {
     "app": _STR,
@@ -365,6 +368,7 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         target_group=merged["target_group"],
         repository=merged["repository"] or DEFAULT_OUTPUTS["repository"],
         target_group_explicit="target_group" in outputs_raw,
+        alarms=outputs_raw.get("alarms"),
     )
 
     repo = repo_root_of(root)
@@ -432,6 +436,7 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         timeout=timeout or 600,
         rollback_on_failure=deploy_raw.get("rollback_on_failure", True) is not False,
         lock_ttl=lock_ttl or 120,
+        timeout_set=timeout is not None,
     )
     region = raw.get("region")
     if region is not None and not re.match(REGION_PATTERN, region):

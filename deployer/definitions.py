@@ -218,6 +218,9 @@ def service_definition(
     # A circuit breaker that rolls back is what an experienced ECS user turns on; opt out explicitly.
     deployment_config = params.setdefault("deploymentConfiguration", {})
     deployment_config.setdefault("deploymentCircuitBreaker", {"enable": True, "rollback": True})
+    # Alarm names an environment output provides watch every deployment, unless the definition names its own.
+    if getattr(environment, "alarms", None) and "alarms" not in deployment_config:
+        deployment_config["alarms"] = {"alarmNames": list(environment.alarms), "enable": True, "rollback": True}
 
     desired_count_set = desired_count_flag is not None or "desiredCount" in params
     if desired_count_flag is not None:

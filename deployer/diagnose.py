@@ -22,6 +22,11 @@ def diagnose(run, cluster: str, verdict) -> list[str]:
 
 
 def _collect(run, cluster: str, verdict) -> list[str]:
+    if getattr(verdict, "triggered_alarms", None) or "alarm" in (verdict.reason or "").lower():
+        # An alarm failed the release: the tasks ECS's rollback stopped say nothing about why.
+        lines = _alarm_lines(run, cluster, verdict)
+        if lines:
+            return lines
     ecs = run.aws.client("ecs")
     lines: list[str] = []
     with translate_errors("listing the stopped tasks"):
@@ -61,6 +66,19 @@ def _collect(run, cluster: str, verdict) -> list[str]:
     if len(groups) > MAX_TASKS:
         lines.append(f"... and {len(groups) - MAX_TASKS} more kinds of stopped tasks")
     return lines
+
+
+def _alarm_lines(run, cluster: str, verdict) -> list[str]:
+    names = list(getattr(verdict, "triggered_alarms", None) or [])
+    with translate_errors("reading the deployment alarms"):
+        if not names:  # without ECS's record: the service's alarms that are in ALARM now
+            service = run.ecs.describe_service(cluster, verdict.service) or {}
+            names = ((service.get("deploymentConfiguration") or {}).get("alarms") or {}).get("alarmNames") or []
+        if not names:
+            return []
+        alarms = run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+    fired = [a for a in alarms if a.get("StateValue") == "ALARM" or a["AlarmName"] in (getattr(verdict, "triggered_alarms", None) or [])]
+    return [f"alarm {a['AlarmName']} fired ({a.get('StateValue')} since {a.get('StateUpdatedTimestamp')}): {a.get('StateReason')}" for a in fired]
 
 
 def _log_configs(run, tasks: list[dict]) -> dict:

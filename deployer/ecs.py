@@ -5,13 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .aws import Aws, error_code, is_transient, retry_transient, translate_errors
-from .errors import BadInput
+from .errors import BadInput, ExternalError
 
 TAG_IMAGE = "deployer:image"
 TAG_COMMIT = "deployer:commit"
 TAG_HEALTHY = "deployer:healthy"  # set once a deployment of the revision reached the success verdict
 TAG_SERVICE = "deployer:service"
 TAG_TOKEN = "deployer:token"  # one per registration: makes retried registrations idempotent
+# On the service, written right after the UpdateService/CreateService of a release: the deployment it
+# started, the revision it sent, when (epoch seconds). `deployer wait` judges that deployment.
+TAG_DEPLOYMENT = "deployer:deployment"
+TAG_DEPLOYMENT_TARGET = "deployer:deployment-target"
+TAG_DEPLOYMENT_STARTED = "deployer:deployment-started"
+# Errors that mean: this account, role or endpoint has no Service Deployments API.
+API_UNAVAILABLE_CODES = {"AccessDeniedException", "AccessDenied", "UnknownOperationException", "UnsupportedFeatureException",
+                         "UnrecognizedClientException", "InvalidAction", "NotImplemented"}
+
+
+class ApiUnavailable(Exception):
+    """The Service Deployments API is denied or absent here: judge from DescribeServices."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +179,53 @@ class Ecs:
             kwargs["taskDefinition"] = task_definition
         with translate_errors(f"updating service {service}"):
             return self.client.update_service(cluster=cluster, service=service, **kwargs)["service"]
+
+    # ---- the Service Deployments API (ECS's own record of each deployment) ---------------------------
+    def _deployments_api(self, doing: str, call):
+        """call(client) with the watch's client (attempts=1: the watch paces retries); ApiUnavailable when
+        the API is denied or unknown, ExternalError (transient or not) otherwise."""
+        client = self.aws.client("ecs", attempts=1)
+        if not hasattr(client, "list_service_deployments"):
+            raise ApiUnavailable("this botocore has no ListServiceDeployments")
+        try:
+            with translate_errors(doing):
+                return call(client)
+        except ExternalError as exc:
+            if error_code(exc.__cause__) in API_UNAVAILABLE_CODES:
+                raise ApiUnavailable(f"{error_code(exc.__cause__)}: {exc.__cause__}") from None
+            raise
+
+    def service_deployments_since(self, cluster: str, service: str, after: float) -> list[dict]:
+        """ECS's deployments of a service created after `after` (epoch seconds), newest first."""
+        from datetime import datetime, timezone
+
+        since = datetime.fromtimestamp(after, timezone.utc)
+        return self._deployments_api(
+            f"listing the deployments of {service}",
+            lambda c: c.list_service_deployments(cluster=cluster, service=service, createdAt={"after": since})["serviceDeployments"],
+        )
+
+    def service_deployments(self, arns: list[str]) -> dict[str, dict]:
+        if not arns:
+            return {}
+        found = self._deployments_api("describing service deployments", lambda c: c.describe_service_deployments(serviceDeploymentArns=arns)["serviceDeployments"])
+        return {d["serviceDeploymentArn"]: d for d in found}
+
+    def service_revisions(self, arns: list[str]) -> dict[str, dict]:
+        arns = [a for a in dict.fromkeys(arns) if a]
+        if not arns:
+            return {}
+        found = self._deployments_api("describing service revisions", lambda c: c.describe_service_revisions(serviceRevisionArns=arns)["serviceRevisions"])
+        return {r["serviceRevisionArn"]: r for r in found}
+
+    def stop_service_deployment(self, arn: str) -> None:
+        """ECS's own rollback of a deployment in progress: the whole service revision goes back."""
+        self._deployments_api(f"rolling back {arn}", lambda c: c.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK"))
+
+    def service_tags(self, service_arn: str) -> dict[str, str]:
+        with translate_errors(f"reading the tags of {service_arn}"):
+            tags = self.client.list_tags_for_resource(resourceArn=service_arn).get("tags", [])
+        return {t["key"]: t["value"] for t in tags}
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
         with translate_errors(f"tagging {arn}"):

@@ -34,6 +34,7 @@ class Environment:
     target_group: str | None
     repository: str
     notes: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)  # deployment alarms (environment.outputs.alarms)
 
     def as_dict(self) -> dict:
         return {
@@ -166,6 +167,7 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         target_group=target_group,
         repository=need("repository", cfg.outputs.repository),
         notes=notes,
+        alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
         **meta,
     )
 

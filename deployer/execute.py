@@ -17,7 +17,8 @@ class Executed:
     service_after: dict | None
 
 
-def run(ecs: Ecs, plan: ServicePlan, console) -> Executed:
+def run(ecs: Ecs, plan: ServicePlan, console, progress: dict | None = None) -> Executed:
+    """progress: filled as steps complete ("registered": ARN), for an interrupt to say what was done."""
     target = plan.task_definition
     registered = False
     deployment_id = None
@@ -28,6 +29,8 @@ def run(ecs: Ecs, plan: ServicePlan, console) -> Executed:
             tags = {t["key"]: t["value"] for t in params.pop("tags", [])}
             target = ecs.register(params, tags)
             registered = True
+            if progress is not None:
+                progress["registered"] = target
             console.info(f"registered {short_name(target)}")
         elif step.call == "ecs.CreateService":
             cluster = params.pop("cluster")

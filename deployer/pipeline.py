@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from . import checks, execute, plan as planner, rollout
-from .ecs import TAG_HEALTHY, find_in_progress, short_name
-from .errors import DeployerError, DeploymentFailed, Interrupted
+from .ecs import (TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, TAG_HEALTHY, ApiUnavailable, find_in_progress,
+                  primary_deployment, short_name)
+from .errors import DeployerError, DeploymentFailed, ExternalError, Interrupted
 
 
 @dataclass
@@ -25,6 +26,8 @@ class ServiceOutcome:
     rolled_back_to: str | None = None
     rollback_verdict: rollout.Verdict | None = None
     diagnosis: list[str] = field(default_factory=list)
+    live_before: dict | None = None  # the service as DescribeServices showed it before this run
+    registered_unused: str | None = None  # registered, then interrupted before UpdateService
 
     def as_dict(self, image: str | None) -> dict:
         executed = self.executed
@@ -53,7 +56,7 @@ class ServiceOutcome:
             return "deployed" if self.plan.action != "none" else "unchanged"
         if self.rolled_back_to:
             return "rolled_back"
-        return "failed"
+        return "superseded" if self.verdict.state == "SUPERSEDED" else "failed"
 
 
 def _arn_or_none(value: str | None) -> str | None:
@@ -103,7 +106,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     started = time.monotonic()
     console = run.console
     plans, live = make_plans(run, rendered_list, tags=tags, force=force, revision_arns=revision_arns)
-    outcomes = [ServiceOutcome(p.service, p) for p in plans]
+    outcomes = [ServiceOutcome(p.service, p, live_before=live.get(p.service)) for p in plans]
     image = rendered_list[0].image if rendered_list else None
 
     def result(status: str) -> dict:
@@ -136,18 +139,31 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
 
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
-    for outcome in outcomes:
-        if outcome.plan.action == "none":
-            continue
-        outcome.executed = execute.run(run.ecs, outcome.plan, console)
-        targets.append(rollout.Target(outcome.service, outcome.executed.deployment_id, outcome.executed.task_definition))
+    try:
+        for outcome in outcomes:
+            if outcome.plan.action == "none":
+                continue
+            started_at = time.time()
+            steps: dict = {}
+            try:
+                outcome.executed = execute.run(run.ecs, outcome.plan, console, progress=steps)
+            finally:
+                if outcome.executed is None and steps.get("registered"):
+                    outcome.registered_unused = steps["registered"]
+            target = rollout.Target(outcome.service, outcome.executed.deployment_id, outcome.executed.task_definition, started_at=started_at, seen=False)
+            record_release(run, outcome.executed, target)
+            targets.append(target)
+    except KeyboardInterrupt:
+        raise interrupted(targets, outcomes, stage="starting the deployments", run=run) from None
     if run.options.no_wait:
-        console.info("not waiting for the rollout (--no-wait); follow it with `deployer status`")
+        console.info("not waiting for the rollout (--no-wait); follow it with `deployer wait` (or `deployer status`)")
         return result("started")
 
-    console.step(f"watching {', '.join(t.service for t in targets)} (timeout {run.timeout}s)")
+    timeout = watch_timeout(run, live, [t.service for t in targets])
+    console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
+    records = rollout.Records(run.ecs, run.environment.cluster, console)
     try:
-        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=run.timeout, console=console, since_events=seen_events)
+        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, records=records)
     except KeyboardInterrupt:
         raise interrupted(targets, outcomes) from None
     by_name = {o.service: o for o in outcomes}
@@ -155,20 +171,40 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         by_name[name].verdict = verdict
 
     if all(v.ok for v in verdicts.values()):
-        for outcome in outcomes:
-            if outcome.executed and outcome.executed.task_definition:
-                mark_healthy(run, outcome.executed.task_definition)
-                console.ok(f"{outcome.service}: healthy on {short_name(outcome.executed.task_definition)}")
+        healthy_on_the_way_out(run, outcomes)
         return result("deployed")
 
-    for verdict in verdicts.values():
-        if not verdict.ok:
-            console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
-            from .diagnose import diagnose
+    failed = [v for v in verdicts.values() if not v.ok]
+    if all(v.state == "TIMEOUT" and v.progressing for v in failed):
+        # Slow, not stuck: rolling back a rollout that is getting there would throw away good progress.
+        for v in failed:
+            console.warn(f"{v.service}: {v.reason}")
+        raise StillRollingOut(
+            "; ".join(f"{v.service}: {v.reason}" for v in failed) + " — not rolled back: the rollout is still making progress",
+            hint=rollout.resume_hint([v.service for v in failed]) + "; or give it more time with --timeout",
+            result=result("started"),
+        )
+    for verdict in failed:
+        console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
+        from .diagnose import diagnose
 
-            by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict)
+        by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict)
     if run.config.deploy.rollback_on_failure:
-        roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events)
+        try:
+            roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events, records=records, timeout=timeout)
+        except KeyboardInterrupt:
+            going = []
+            for o in outcomes:  # asked on the way out: which rollbacks were really started
+                goal, now = o.plan.rollback_target, _runs(run, o.service) if o.executed else None
+                if goal and now == goal:
+                    going.append(f"{o.service} → {short_name(goal)}")
+                elif goal and now:
+                    going.append(f"{o.service} still on {short_name(now)}, its rollback to {short_name(goal)} not started")
+            raise Interrupted(
+                f"interrupted while rolling back ({'; '.join(going) or 'no rollback started'}); the release had failed: "
+                + "; ".join(f"{v.service}: {v.state}" for v in failed) + ". A rollback already started goes on in ECS",
+                hint="see where it stands: `deployer status`; finish it: `deployer rollback`",
+            ) from None
     else:
         console.warn("deploy.rollback_on_failure is false: services left as they are")
     payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
@@ -176,14 +212,112 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
 
 
-def interrupted(targets: list[rollout.Target], outcomes: list[ServiceOutcome]) -> Interrupted:
-    """Ctrl-C / SIGTERM while watching: ECS goes on; say where things stand and how to continue."""
-    started = ", ".join(f"{t.service}: deployment {t.deployment_id} of {short_name(t.task_definition)}" for t in targets)
-    previous = ", ".join(f"{o.service} ran {short_name(o.plan.rollback_target or o.plan.previous_task_definition) or 'nothing before'}" for o in outcomes if o.executed)
-    return Interrupted(
-        f"interrupted while watching ({started}); the deployment goes on in ECS ({previous})",
-        hint="keep watching: `deployer wait`; undo it: `deployer rollback`",
-    )
+class StillRollingOut(DeploymentFailed):
+    """The timeout came while tasks were still being replaced: no verdict, no rollback (exit 3)."""
+
+    exit_code = 3
+
+
+def interrupted(targets: list[rollout.Target], outcomes: list[ServiceOutcome], stage: str = "watching", run=None) -> Interrupted:
+    """Ctrl-C / SIGTERM: ECS goes on with what was started; say exactly what was and was not done."""
+    if stage == "watching":
+        started = ", ".join(f"{t.service}: deployment {t.deployment_id} of {short_name(t.task_definition)}" for t in targets)
+        previous = ", ".join(f"{o.service} ran {short_name(o.plan.rollback_target or o.plan.previous_task_definition) or 'nothing before'}" for o in outcomes if o.executed)
+        return Interrupted(f"interrupted while watching ({started}); the deployment goes on in ECS ({previous})",
+                           hint=rollout.resume_hint([t.service for t in targets]))
+    parts = []
+    started = [o.service for o in outcomes if o.executed]
+    for o in outcomes:
+        if o.executed:
+            parts.append(f"{o.service}: deployment {o.executed.deployment_id} of {short_name(o.executed.task_definition)} goes on in ECS "
+                         f"(it ran {short_name(o.plan.rollback_target or o.plan.previous_task_definition) or 'nothing before'})")
+        elif o.registered_unused and _runs(run, o.service) == o.registered_unused:
+            parts.append(f"{o.service}: registered {short_name(o.registered_unused)} and the service update went through: its deployment goes on in ECS")
+            started.append(o.service)
+        elif o.registered_unused:
+            parts.append(f"{o.service}: registered {short_name(o.registered_unused)}, unused: the service was not updated "
+                         f"and still runs {short_name(o.plan.previous_task_definition) or 'nothing'}")
+        elif o.plan.action != "none":
+            parts.append(f"{o.service}: untouched")
+    hint = (rollout.resume_hint(started) if started else "nothing to undo; release again when ready")
+    return Interrupted(f"interrupted while {stage}: " + "; ".join(parts), hint=hint)
+
+
+def _runs(run, service: str) -> str | None:
+    """What the service runs now (asked on the way out of an interrupt: was the update made?)."""
+    try:
+        return (run.ecs.describe_service(run.environment.cluster, service) or {}).get("taskDefinition") if run else None
+    except (DeployerError, KeyboardInterrupt):
+        return None
+
+
+def record_release(run, executed: execute.Executed, target: rollout.Target) -> None:
+    """Tag the service with the deployment this release started: `deployer wait` judges that one."""
+    arn = (executed.service_after or {}).get("serviceArn")
+    if not arn or not target.deployment_id:
+        return
+    tags = {TAG_DEPLOYMENT: target.deployment_id, TAG_DEPLOYMENT_TARGET: target.task_definition,
+            TAG_DEPLOYMENT_STARTED: f"{target.started_at:.0f}"}
+    try:
+        run.ecs.tag(arn, tags)
+    except ExternalError as exc:  # the release goes on; only a later `deployer wait` loses its bearings
+        run.console.warn(f"{target.service}: could not tag the service with its deployment ({exc.message}); `deployer wait` will follow its current deployment")
+
+
+def watch_timeout(run, live: dict, services: list[str]) -> int:
+    """--timeout when given; else deploy.timeout, raised to cover the target groups' deregistration delay
+    and health checks (a healthy rollout drains old targets for that long)."""
+    if run.options.timeout or run.config.deploy.timeout_set:
+        return run.timeout
+    timeout = run.config.deploy.timeout
+    needed, why = 0, ""
+    for name in services:
+        for lb in (live.get(name) or {}).get("loadBalancers") or []:
+            arn = lb.get("targetGroupArn")
+            if not arn:
+                continue
+            try:
+                elb = run.aws.client("elbv2")
+                group = elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
+                attrs = {a["Key"]: a["Value"] for a in elb.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+            except Exception as exc:  # noqa: BLE001 - the timeout stays deploy.timeout; say why
+                run.console.debug(f"could not read target group {arn}: {exc}")
+                continue
+            delay = int(attrs.get("deregistration_delay.timeout_seconds", 300))
+            checks_s = int(group.get("HealthCheckIntervalSeconds") or 30) * int(group.get("HealthyThresholdCount") or 5)
+            grace = int((live.get(name) or {}).get("healthCheckGracePeriodSeconds") or 0)
+            # Each of two waves of tasks (min 100 %, max 200 %) passes the health checks; then the old targets drain.
+            wanted = grace + 2 * checks_s + delay + 60
+            if wanted > needed:
+                needed, why = wanted, f"deregistration delay {delay}s + health checks 2×{checks_s}s + grace {grace}s + 60s"
+    if needed > timeout:
+        run.console.info(f"timeout {needed}s instead of deploy.timeout {timeout}s: {why} (pass --timeout to choose)")
+        return needed
+    return timeout
+
+
+def healthy_on_the_way_out(run, outcomes: list[ServiceOutcome]) -> None:
+    """Tag each revision that reached the verdict healthy; an interrupt here still finishes the tagging."""
+    pending = [o for o in outcomes if o.executed and o.executed.task_definition]
+    interrupted_at = None
+    while pending:
+        outcome = pending[0]
+        try:
+            if outcome.verdict and outcome.verdict.desired_count == 0:
+                run.console.warn(f"{outcome.service}: deployed with desiredCount 0: no task ran, so {short_name(outcome.executed.task_definition)} "
+                                 "is not marked healthy (rollback and prune trust that tag)")
+            else:
+                mark_healthy(run, outcome.executed.task_definition)
+                run.console.ok(f"{outcome.service}: healthy on {short_name(outcome.executed.task_definition)}")
+            pending.pop(0)
+        except KeyboardInterrupt:
+            interrupted_at = interrupted_at or outcome.service  # tag it on the way out, then say so
+    if interrupted_at:
+        raise Interrupted(
+            "interrupted after the verdict: " + ", ".join(f"{o.service} deployed on {short_name(o.executed.task_definition)}" for o in outcomes if o.executed)
+            + " (the healthy tags were written on the way out)",
+            hint="nothing to do; `deployer status` shows the service",
+        )
 
 
 def _digest_of(image: str | None) -> str | None:
@@ -195,29 +329,39 @@ def mark_healthy(run, task_definition_arn: str) -> None:
     run.ecs.tag(task_definition_arn, {TAG_HEALTHY: datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
 
 
-def roll_back_outcomes(run, outcomes: list[ServiceOutcome], seen_events: dict) -> None:
-    """Put every service of the release back on the revision it ran before this run."""
+def roll_back_outcomes(run, outcomes: list[ServiceOutcome], seen_events: dict, *, records: rollout.Records | None = None, timeout: int | None = None) -> None:
+    """Put every service of the release back where it was before this run: the revision and the service
+    settings the release changed. ECS's own rollback (StopServiceDeployment) where it can; else UpdateService."""
     console = run.console
     cluster = run.environment.cluster
+    records = records or rollout.Records(run.ecs, cluster, console)
     targets = []
     for outcome in outcomes:
         verdict = outcome.verdict
         goal = outcome.plan.rollback_target
+        if verdict and verdict.state == "SUPERSEDED":
+            console.warn(f"{outcome.service}: not rolled back: another actor's deployment replaced this run's, and a rollback would undo it")
+            continue
         if goal is None:
             console.error(f"{outcome.service}: no earlier healthy revision to return to; it stays on {short_name(outcome.executed.task_definition)}")
             continue
-        if verdict and verdict.state == "ROLLED_BACK_BY_ECS" and verdict.running_task_definition == goal:
-            console.info(f"{outcome.service}: ECS's circuit breaker is already rolling back to {short_name(goal)}; watching it")
-            targets.append(rollout.Target(outcome.service, verdict.ecs_rollback_deployment, goal))
+        if verdict and verdict.state == "ROLLED_BACK_BY_ECS" and (verdict.ecs_rollback_task_definition or verdict.running_task_definition) == goal:
+            console.info(f"{outcome.service}: ECS is already rolling back to {short_name(goal)}; watching it")
+            targets.append(rollout.Target(outcome.service, verdict.ecs_rollback_deployment, goal, rollback_of=verdict.service_deployment if records.available else None))
+        elif stop_with_ecs_rollback(run, outcome, records):
+            console.step(f"{outcome.service}: rolling back to {short_name(goal)} with ECS's own rollback (StopServiceDeployment): the whole service revision goes back")
+            targets.append(rollout.Target(outcome.service, None, goal, rollback_of=verdict.service_deployment))
         else:
-            console.step(f"{outcome.service}: rolling back to {short_name(goal)}")
-            service = run.ecs.update_service(cluster, outcome.service, {}, goal)
-            primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
-            targets.append(rollout.Target(outcome.service, primary.get("id"), goal))
+            restore = restored_settings(outcome)
+            console.step(f"{outcome.service}: rolling back to {short_name(goal)}" + (f", restoring {', '.join(sorted(restore))}" if restore else ""))
+            started_at = time.time()
+            service = run.ecs.update_service(cluster, outcome.service, restore, goal)
+            primary = primary_deployment(service) or {}
+            targets.append(rollout.Target(outcome.service, primary.get("id"), goal, started_at=started_at, seen=False))
         outcome.rolled_back_to = goal
     if not targets:
         return
-    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=console, since_events=seen_events)
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=timeout or run.timeout, console=console, since_events=seen_events, records=records)
     for outcome in outcomes:
         if outcome.service in verdicts:
             outcome.rollback_verdict = verdicts[outcome.service]
@@ -228,12 +372,51 @@ def roll_back_outcomes(run, outcomes: list[ServiceOutcome], seen_events: dict) -
                 console.error(f"{outcome.service}: the rollback to {short_name(outcome.rolled_back_to)} did not complete: {v.reason}")
 
 
+def stop_with_ecs_rollback(run, outcome: ServiceOutcome, records: rollout.Records) -> bool:
+    """ECS's rollback fits when the deployment is still in progress and ECS would return where this run
+    would: the revision that ran, settled, before the release."""
+    verdict = outcome.verdict
+    if not (records.available and verdict and verdict.service_deployment and not verdict.ok):
+        return False
+    if verdict.state not in ("TIMEOUT", "FAILED") or outcome.plan.rollback_target != outcome.plan.previous_task_definition:
+        return False
+    try:
+        run.ecs.stop_service_deployment(verdict.service_deployment)
+        return True
+    except ApiUnavailable as exc:
+        records.off(str(exc))
+    except ExternalError as exc:
+        run.console.info(f"{outcome.service}: ECS's rollback refused ({exc.message}); rolling back with UpdateService")
+    return False
+
+
+# Settings a release may change and how to say "none" when the service had none before.
+_UNSET = {"loadBalancers": [], "serviceRegistries": [], "serviceConnectConfiguration": {"enabled": False}}
+
+
+def restored_settings(outcome: ServiceOutcome) -> dict:
+    """The service settings the release changed, as they were before it (from DescribeServices; the
+    deployment carries what the service does not report, such as Service Connect)."""
+    live = outcome.live_before or {}
+    deployment = primary_deployment(live) or {}
+    restore = {}
+    for key in outcome.plan.changed_settings:
+        value = live.get(key, deployment.get(key))
+        if value is None:
+            value = _UNSET.get(key)
+        if value is not None and key != "desiredCount":
+            restore[key] = value
+    return restore
+
+
 def _rollback_summary(outcomes: list[ServiceOutcome]) -> str:
     parts = []
     for o in outcomes:
         if o.rolled_back_to:
             ok = o.rollback_verdict.ok if o.rollback_verdict else False
             parts.append(f"{o.service} {'rolled back to' if ok else 'rollback incomplete, target'} {short_name(o.rolled_back_to)}")
+        elif o.verdict and o.verdict.state == "SUPERSEDED":
+            parts.append(f"{o.service} superseded by another deployment, not rolled back")
         elif o.executed:
             parts.append(f"{o.service} left on {short_name(o.executed.task_definition)}")
     return "; ".join(parts) or "nothing was changed"

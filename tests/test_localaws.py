@@ -374,3 +374,165 @@ def test_cli_serve_and_platform(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+# ---- the Service Deployments API, stale reads, alarms, bursts -------------------------------
+def service_deployment_of(ecs, env, name, ecs_td_arn):
+    """The service deployment whose target revision runs `ecs_td_arn` (newest first)."""
+    briefs = ecs.list_service_deployments(cluster=env["ClusterName"], service=name)["serviceDeployments"]
+    for brief in briefs:
+        revision = ecs.describe_service_revisions(serviceRevisionArns=[brief["targetServiceRevisionArn"]])["serviceRevisions"][0]
+        if revision["taskDefinition"] == ecs_td_arn:
+            return ecs.describe_service_deployments(serviceDeploymentArns=[brief["serviceDeploymentArn"]])["serviceDeployments"][0]
+    return None
+
+
+def test_service_deployments_record_success_and_the_breakers_rollback(aws, env):
+    ecs = client(aws, "ecs")
+    good = healthy_service(ecs, env, "sd", breaker={"enable": True, "rollback": True})
+    first = service_deployment_of(ecs, env, "sd", good["taskDefinitionArn"])
+    assert first["status"] == "SUCCESSFUL" and first["finishedAt"] >= first["startedAt"]
+    assert first["deploymentCircuitBreaker"] == {"status": "MONITORING_COMPLETE", "failureCount": 0, "threshold": 3}
+    assert first["alarms"]["status"] == "DISABLED" and first["sourceServiceRevisions"] == []
+    assert first["targetServiceRevision"]["runningTaskCount"] == 2
+    revision = ecs.describe_service_revisions(serviceRevisionArns=[first["targetServiceRevision"]["arn"]])["serviceRevisions"][0]
+    assert revision["networkConfiguration"]["awsvpcConfiguration"]["subnets"] and revision["loadBalancers"]
+    assert re.fullmatch(r"arn:aws:ecs:us-east-1:123456789012:service-deployment/[\w-]+/sd/[\w-]{21}", first["serviceDeploymentArn"])
+    # DescribeServices names the current service deployment.
+    assert describe(ecs, env, "sd")["currentServiceDeployment"] == first["serviceDeploymentArn"]
+
+    time.sleep(1)  # createdAt filters have whole-second precision
+    before_update = time.time()
+    broken = register(ecs, env, "sd", failure=FAILURE)
+    ecs.update_service(cluster=env["ClusterName"], service="sd", taskDefinition="sd:2")
+    # Filters: createdAt after the update finds only the new one; status filters.
+    new = ecs.list_service_deployments(cluster=env["ClusterName"], service="sd", createdAt={"after": before_update})["serviceDeployments"]
+    assert len(new) == 1 and new[0]["status"] == "IN_PROGRESS"
+    assert ecs.list_service_deployments(cluster=env["ClusterName"], service="sd", status=["SUCCESSFUL"])["serviceDeployments"][0]["serviceDeploymentArn"] == first["serviceDeploymentArn"]
+    arn = new[0]["serviceDeploymentArn"]
+    done = wait_for(lambda: (d := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0])["status"] == "ROLLBACK_SUCCESSFUL" and d)
+    assert done["rollback"]["reason"] == "ECS deployment circuit breaker: tasks failed to start."
+    assert done["rollback"]["serviceRevisionArn"] == first["targetServiceRevision"]["arn"]
+    assert done["deploymentCircuitBreaker"]["status"] == "TRIGGERED" and done["deploymentCircuitBreaker"]["failureCount"] >= 3
+    assert done["sourceServiceRevisions"][0]["arn"] == first["targetServiceRevision"]["arn"]
+    assert describe(ecs, env, "sd")["taskDefinition"] == good["taskDefinitionArn"]
+    assert broken["revision"] == 2
+    missing = ecs.describe_service_deployments(serviceDeploymentArns=[arn + "x"])
+    assert missing["failures"] == [{"arn": arn + "x", "reason": "MISSING"}]
+
+
+def test_stop_service_deployment_rolls_back_the_whole_service_revision(aws, env):
+    ecs = client(aws, "ecs")
+    healthy_service(ecs, env, "stopme")
+    register(ecs, env, "stopme", failure=FAILURE)  # no breaker: it would stay IN_PROGRESS forever
+    other_net = {"awsvpcConfiguration": {"subnets": [env["PrivateSubnet2"]], "securityGroups": [env["ServiceSecurityGroup"]], "assignPublicIp": "DISABLED"}}
+    updated = ecs.update_service(cluster=env["ClusterName"], service="stopme", taskDefinition="stopme:2", networkConfiguration=other_net)["service"]
+    arn = updated["currentServiceDeployment"]
+    ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    record = wait_for(lambda: (d := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0])["status"] == "ROLLBACK_SUCCESSFUL" and d)
+    assert "StopServiceDeployment" in record["rollback"]["reason"]
+    svc = describe(ecs, env, "stopme")
+    assert svc["taskDefinition"].endswith("stopme:1")
+    assert svc["networkConfiguration"]["awsvpcConfiguration"]["subnets"] == [env["PrivateSubnet1"], env["PrivateSubnet2"]]
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        ecs.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK")
+    assert err.value.response["Error"]["Code"] == "ConflictException"
+
+
+def test_a_newer_deployment_stops_the_one_in_progress(aws, env):
+    ecs = client(aws, "ecs")
+    healthy_service(ecs, env, "twice")
+    aws.configure(tick=1.0)
+    try:
+        register(ecs, env, "twice", image="app:2")
+        register(ecs, env, "twice", image="app:3")
+        first = ecs.update_service(cluster=env["ClusterName"], service="twice", taskDefinition="twice:2")["service"]["currentServiceDeployment"]
+        ecs.update_service(cluster=env["ClusterName"], service="twice", taskDefinition="twice:3")
+        record = ecs.describe_service_deployments(serviceDeploymentArns=[first])["serviceDeployments"][0]
+        assert record["status"] == "STOPPED" and "newer deployment" in record["statusReason"]
+    finally:
+        aws.configure(tick=0.05)
+
+
+def test_service_deployments_api_off_switch(aws, env):
+    ecs = client(aws, "ecs", retries={"max_attempts": 1})
+    healthy_service(ecs, env, "offapi")
+    try:
+        for mode, code in (("denied", "AccessDeniedException"), ("unknown", "UnknownOperationException")):
+            control(aws, "config", {"service_deployments_api": mode})
+            with pytest.raises(botocore.exceptions.ClientError) as err:
+                ecs.list_service_deployments(cluster=env["ClusterName"], service="offapi")
+            assert err.value.response["Error"]["Code"] == code
+        with pytest.raises(ValueError):
+            aws.configure(service_deployments_api="maybe")
+    finally:
+        aws.configure(service_deployments_api="on")
+
+
+def test_stale_reads_after_update_service(aws, env):
+    ecs = client(aws, "ecs")
+    healthy_service(ecs, env, "stale")
+    before = describe(ecs, env, "stale")
+    register(ecs, env, "stale", image="app:2")
+    aws.configure(stale_read_polls=2)
+    try:
+        updated = ecs.update_service(cluster=env["ClusterName"], service="stale", taskDefinition="stale:2")["service"]
+        new_id = updated["deployments"][0]["id"]
+        # Two answers show the service as it was, then the new PRIMARY appears.
+        for _ in range(2):
+            assert [d["id"] for d in describe(ecs, env, "stale")["deployments"]] == [d["id"] for d in before["deployments"]]
+        assert describe(ecs, env, "stale")["deployments"][0]["id"] == new_id
+    finally:
+        aws.configure(stale_read_polls=0)
+
+
+def test_alarm_in_alarm_mid_rollout_fails_and_rolls_back(aws, env):
+    ecs, cw = client(aws, "ecs"), client(aws, "cloudwatch")
+    cw.put_metric_alarm(AlarmName="web-5xx", MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB",
+                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.put_metric_alarm(AlarmName="already-red", MetricName="CPU", Namespace="AWS/ECS", Statistic="Average", Period=60,
+                        EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName="already-red", StateValue="ALARM", StateReason="test")
+    td = register(ecs, env, "alarmed")
+    create_service(ecs, env, "alarmed", "alarmed:1")
+    alarms = {"alarmNames": ["web-5xx", "already-red"], "enable": True, "rollback": True}
+    ecs.update_service(cluster=env["ClusterName"], service="alarmed", deploymentConfiguration={
+        "deploymentCircuitBreaker": {"enable": False, "rollback": False}, "maximumPercent": 200, "minimumHealthyPercent": 100, "alarms": alarms})
+    wait_for(lambda: describe(ecs, env, "alarmed")["deployments"][0]["rolloutState"] == "COMPLETED")
+    aws.configure(alarm_bake_seconds=30)
+    try:
+        register(ecs, env, "alarmed", image="app:2")
+        arn = ecs.update_service(cluster=env["ClusterName"], service="alarmed", taskDefinition="alarmed:2")["service"]["currentServiceDeployment"]
+        # Tasks run, then the deployment bakes (IN_PROGRESS): an alarm fires.
+        wait_for(lambda: ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0]["lifecycleStage"] == "BAKE_TIME")
+        cw.set_alarm_state(AlarmName="web-5xx", StateValue="ALARM", StateReason="5xx")
+        record = wait_for(lambda: (d := ecs.describe_service_deployments(serviceDeploymentArns=[arn])["serviceDeployments"][0])["status"] == "ROLLBACK_SUCCESSFUL" and d)
+    finally:
+        aws.configure(alarm_bake_seconds=0)
+    # The alarm already in ALARM at the start is ignored, as ECS does.
+    assert record["alarms"] == {"status": "TRIGGERED", "alarmNames": ["web-5xx", "already-red"], "triggeredAlarmNames": ["web-5xx"]}
+    assert "web-5xx" in record["rollback"]["reason"]
+    assert describe(ecs, env, "alarmed")["taskDefinition"] == td["taskDefinitionArn"]
+
+
+def test_desired_count_zero_completes_at_once(aws, env):
+    ecs = client(aws, "ecs")
+    register(ecs, env, "zero")
+    create_service(ecs, env, "zero", "zero:1", desired=0)
+    svc = wait_for(lambda: (s := describe(ecs, env, "zero"))["deployments"][0]["rolloutState"] == "COMPLETED" and s)
+    assert svc["runningCount"] == 0
+    assert ecs.list_tasks(cluster=env["ClusterName"], serviceName="zero", desiredStatus="STOPPED")["taskArns"] == []
+
+
+def test_throttling_burst(aws, env):
+    ecs = client(aws, "ecs", retries={"max_attempts": 1})
+    healthy_service(ecs, env, "burst")
+    aws.burst(0.5, operations=["DescribeServices"])
+    try:
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            describe(ecs, env, "burst")
+        assert err.value.response["Error"]["Code"] == "ThrottlingException"
+        ecs.list_services(cluster=env["ClusterName"])  # other operations answer
+        wait_for(lambda: describe(ecs, env, "burst"), timeout=3)
+    finally:
+        aws.configure(burst_until=None, fault_operations=None)

@@ -25,9 +25,22 @@ def test_completed_on_our_revision_is_success():
 
 
 def test_stable_on_the_old_revision_after_circuit_breaker_is_failure():
-    # What `services-stable` calls success: one deployment, running == desired — but on the OLD revision.
-    v = judge(svc(OLD, dep("ecs-svc/3", "PRIMARY", OLD, "COMPLETED")), TARGET)
+    # What `services-stable` calls success: one deployment, running == desired — but on the OLD revision,
+    # and ECS's event says ours failed.
+    service = svc(OLD, dep("ecs-svc/3", "PRIMARY", OLD, "COMPLETED"))
+    service["events"] = [{"id": "e1", "message": "(service web) (deployment ecs-svc/2) deployment failed: tasks failed to start."}]
+    v = judge(service, TARGET)
     assert not v.ok and v.state == "ROLLED_BACK_BY_ECS" and v.ecs_rollback_deployment == "ecs-svc/3"
+    assert v.reason.endswith("deployment failed: tasks failed to start")
+
+
+def test_replaced_by_another_actor_is_superseded():
+    # Our deployment gone, the service on a revision ECS did not roll back to (no failure event): someone else's.
+    v = judge(svc(OLD, dep("ecs-svc/9", "PRIMARY", OLD, "IN_PROGRESS", running=1)), TARGET)
+    assert not v.ok and v.state == "SUPERSEDED" and "ecs-svc/9 of web:1" in v.reason
+    # Still listed, but no longer the primary, and the primary is not ECS's rollback.
+    v = judge(svc(NEW, dep("ecs-svc/9", "PRIMARY", OLD, "IN_PROGRESS", running=0), dep("ecs-svc/2", "ACTIVE", NEW, "IN_PROGRESS", running=1)), TARGET)
+    assert v.state == "SUPERSEDED"
 
 
 def test_failed_deployment_listed_as_active_during_ecs_rollback():
@@ -45,7 +58,7 @@ def test_failed_without_rollback():
 
 def test_completed_but_service_on_another_revision_is_failure():
     v = judge(svc(OLD, dep("ecs-svc/2", "PRIMARY", NEW, "COMPLETED")), TARGET)
-    assert not v.ok and v.state == "REPLACED"
+    assert not v.ok and v.state == "SUPERSEDED"
 
 
 def test_missing_service_is_failure():
@@ -125,17 +138,40 @@ def test_a_throttled_poll_is_retried_by_the_next_poll_not_by_backoff():
     assert clock.now - 10.0 <= 2 * 2.0  # one lost poll costs at most one more interval
 
 
-def test_persistent_failure_ends_the_watch_with_the_aws_error():
+def test_lost_sight_ends_the_watch_with_exit_3_and_how_to_resume():
     import io
 
     import pytest
 
     from deployer.console import Console
-    from deployer.errors import ExternalError
-    from deployer.rollout import watch
+    from deployer.rollout import LOST_SIGHT_AFTER, LostSight, watch
 
     clock = SimulatedClock()
     ecs = ScriptedEcs(clock, completes_at=0.0, throttled_calls=1000)
-    with pytest.raises(ExternalError, match="ThrottlingException"):
+    with pytest.raises(LostSight, match="no answer from ECS for .*ThrottlingException") as err:
         watch(ecs, "c", [TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
-    assert len(ecs.calls) == 21
+    assert err.value.exit_code == 3 and "deployer wait --service web" in err.value.hint
+    assert LOST_SIGHT_AFTER <= clock.now <= LOST_SIGHT_AFTER + 4  # gave up once the window passed
+    assert len(ecs.calls) <= LOST_SIGHT_AFTER / 2 + 10  # backed off to one call per interval, not a storm
+
+
+def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_seen():
+    import io
+
+    import pytest
+
+    from deployer.console import Console
+    from deployer.rollout import UNSEEN_WINDOW, LostSight, watch
+
+    class StaleEcs:  # a stub of the ECS adapter (named as such): DescribeServices stuck on the old PRIMARY
+        calls = 0
+
+        def describe_services(self, cluster, names, attempts=None):
+            self.calls += 1
+            return {"web": svc(OLD, dep("ecs-svc/1", "PRIMARY", OLD, "COMPLETED"))}
+
+    clock = SimulatedClock()
+    fresh = Target("web", "ecs-svc/2", NEW, seen=False)
+    with pytest.raises(LostSight, match="ecs-svc/2 of web:2, started by this run, was not listed .* PRIMARY deployment ecs-svc/1 of web:1"):
+        watch(StaleEcs(), "c", [fresh], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
+    assert clock.now >= UNSEEN_WINDOW  # pending, not failed, for the whole window

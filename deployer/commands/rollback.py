@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from .. import pipeline, rollout
-from ..ecs import arn_revision, primary_deployment, short_name
+from ..ecs import arn_revision, find_in_progress, primary_deployment, short_name
 from ..errors import BadInput, DeploymentFailed
 from ..plan import last_healthy
 
@@ -40,7 +40,12 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     result = {"status": "planned", "cluster": cluster, "services": entries}
     if run.options.dry_run:
         return result
-    pipeline.refuse_concurrent(live, force)
+    # A deployment still in progress (an interrupted release, say) is what a rollback is for: it is replaced,
+    # not waited for. `force` is accepted for symmetry with deploy; there is nothing to force.
+    for name, service in live.items():
+        running = find_in_progress(service)
+        if running and running.get("taskDefinition") != chosen[name].arn:
+            console.info(f"{name}: deployment {running.get('id')} of {short_name(running.get('taskDefinition'))} is in progress; the rollback replaces it")
     run.confirm("Roll back " + ", ".join(f"{e['service']} to {short_name(e['to'])}" for e in entries) + "?")
 
     seen = {name: rollout.event_ids(svc) for name, svc in live.items()}
@@ -49,9 +54,10 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
         if entry["from"] == entry["to"]:
             console.info(f"{entry['service']} already runs {short_name(entry['to'])}")
             continue
+        started_at = time.time()
         service = run.ecs.update_service(cluster, entry["service"], {}, entry["to"])
         entry["deployment_id"] = (primary_deployment(service) or {}).get("id")
-        targets.append(rollout.Target(entry["service"], entry["deployment_id"], entry["to"]))
+        targets.append(rollout.Target(entry["service"], entry["deployment_id"], entry["to"], started_at=started_at, seen=False))
     result.update(status="rolled_back", duration_s=None)
     if targets and not run.options.no_wait:
         verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=console, since_events=seen)

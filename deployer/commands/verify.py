@@ -27,6 +27,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
         checks.append(ownership_check(run, svc.name))
+        checks += c.check_alarms(run, rendered)
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

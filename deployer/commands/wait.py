@@ -1,25 +1,52 @@
-"""`deployer wait`: follow the service's current deployment to its verdict (after --no-wait or Ctrl-C)."""
+"""`deployer wait`: follow the deployment the last release started to its verdict (after --no-wait or Ctrl-C).
+
+The release tags the service with the deployment it started (deployer:deployment…); that deployment is
+judged, wherever it went: a deployment ECS rolled back is a failure even though the service is stable
+again. A service without the tag (never released by deployer) has its current deployment followed.
+"""
 
 from __future__ import annotations
 
-from .. import rollout
-from ..ecs import primary_deployment
+from .. import pipeline, rollout
+from ..ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, primary_deployment, short_name
 from ..errors import DeploymentFailed
+
+
+def last_release(run, name: str, service: dict) -> rollout.Target:
+    tags = run.ecs.service_tags(service["serviceArn"]) if service.get("serviceArn") else {}
+    if tags.get(TAG_DEPLOYMENT) and tags.get(TAG_DEPLOYMENT_TARGET):
+        started = tags.get(TAG_DEPLOYMENT_STARTED)
+        return rollout.Target(name, tags[TAG_DEPLOYMENT], tags[TAG_DEPLOYMENT_TARGET], started_at=float(started) if started else None)
+    primary = primary_deployment(service) or {}
+    created = primary.get("createdAt")
+    run.console.info(f"{name}: no deployment recorded by a release (tag {TAG_DEPLOYMENT}); following its current deployment {primary.get('id')}")
+    return rollout.Target(name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition"),
+                          started_at=created.timestamp() if hasattr(created, "timestamp") else None)
 
 
 def wait(run, *, services: list[str] | None = None) -> dict:
     cluster = run.environment.cluster
-    targets = []
-    for svc, service in run.live_services(services, must_exist=True):
-        primary = primary_deployment(service) or {}
-        targets.append(rollout.Target(svc.name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition")))
-    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console, just_started=False)
-    result = {
-        "status": "deployed" if all(v.ok for v in verdicts.values()) else "failed",
-        "cluster": cluster,
-        "services": [{"service": v.service, "verdict": v.state, "reason": v.reason, "deployment_id": v.deployment_id, "task_definition": v.running_task_definition} for v in verdicts.values()],
-    }
+    targets = [last_release(run, svc.name, service) for svc, service in run.live_services(services, must_exist=True)]
+    for t in targets:
+        run.console.info(f"{t.service}: judging deployment {t.deployment_id} of {short_name(t.task_definition)}")
+    records = rollout.Records(run.ecs, cluster, run.console)
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console, just_started=False, records=records)
+    entries = []
+    for target in targets:
+        v = verdicts[target.service]
+        status = "deployed" if v.ok else "superseded" if v.state == "SUPERSEDED" else "in_progress" if v.progressing else "failed"
+        if v.ok and v.desired_count == 0:
+            run.console.warn(f"{v.service}: desiredCount 0: no task ran, so {short_name(target.task_definition)} is not marked healthy")
+        elif v.ok:
+            pipeline.mark_healthy(run, target.task_definition)  # the release may have been stopped before it could
+        entries.append({"service": v.service, "status": status, "verdict": v.state, "reason": v.reason, "deployment_id": v.deployment_id,
+                        "task_definition": target.task_definition, "running_task_definition": v.running_task_definition,
+                        "service_deployment": v.service_deployment, "triggered_alarms": v.triggered_alarms})
+    result = {"status": "deployed" if all(v.ok for v in verdicts.values()) else "failed", "cluster": cluster, "services": entries}
     bad = [v for v in verdicts.values() if not v.ok]
+    if bad and all(v.progressing for v in bad):
+        result["status"] = "in_progress"
+        raise pipeline.StillRollingOut("; ".join(f"{v.service}: {v.reason}" for v in bad), hint=rollout.resume_hint([v.service for v in bad]), result=result)
     if bad:
         raise DeploymentFailed("; ".join(f"{v.service}: {v.state}: {v.reason}" for v in bad), result=result)
     return result

@@ -8,6 +8,7 @@ parameter still reaches its own code (compat.py checks the moto version range)."
 from __future__ import annotations
 
 import base64
+import copy
 import json
 from typing import Any
 
@@ -42,6 +43,12 @@ def install() -> None:
     EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_response
     EC2ContainerServiceResponse.list_tasks = list_tasks_response
     EC2ContainerServiceResponse.list_services = list_services_response
+    # The Service Deployments API (service_deployments.py): moto routes an action to the
+    # response method of the same name, so adding the methods adds the operations.
+    EC2ContainerServiceResponse.list_service_deployments = list_service_deployments_response
+    EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments_response
+    EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions_response
+    EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment_response
     _installed = True
 
 
@@ -73,19 +80,25 @@ def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any], *arg
     td_str = props.pop("task_definition", None)
     force = bool(props.pop("force_new_deployment", False))  # moto would rewrite the PRIMARY's id
     old_td, old_desired = service.task_definition, service.desired_count
-    old_net = getattr(service, "network_configuration", None)
+    # ECS starts a deployment when the revision or the service revision's configuration changes.
+    old_config = {attr: copy.deepcopy(getattr(service, attr, None)) for attr in DEPLOYING_ATTRS}
     td = _require_active(self, td_str) if td_str else None
     counts = service.running_count, service.pending_count  # moto sets running = desired
     result = _orig_update_service(self, props, *args, **kwargs)
     service.running_count, service.pending_count = counts
     if td is not None:
         service.task_definition = td.arn  # moto stores the raw string; ECS answers the ARN
-    new_net = props.get("network_configuration")
-    if force or (td is not None and td.arn != old_td) or (new_net is not None and new_net != old_net):
+    config_changed = any(props.get(attr) is not None and props.get(attr) != old_config[attr] for attr in DEPLOYING_ATTRS)
+    if force or (td is not None and td.arn != old_td) or config_changed:
         ENGINE.start_deployment(self, service)
     elif service.desired_count != old_desired:
         ENGINE.desired_count_changed(service)
     return result
+
+
+DEPLOYING_ATTRS = ("network_configuration", "load_balancers", "capacity_provider_strategy",
+                   "service_connect_configuration", "volume_configurations", "vpc_lattice_configurations",
+                   "platform_version", "service_registries")
 
 
 def list_tasks(self: EC2ContainerServiceBackend, cluster_str=None, container_instance=None, family=None,
@@ -136,6 +149,7 @@ def create_service_response(self: EC2ContainerServiceResponse, *args: Any, **kwa
     config = self._get_param("deploymentConfiguration")
     if config:
         service.deployment_configuration = config
+        ENGINE.service_configured(self.ecs_backend, service)
     grace = self._get_param("healthCheckGracePeriodSeconds")
     if grace is not None:
         service.health_check_grace_period_seconds = int(grace)
@@ -195,3 +209,28 @@ def _with_token(body: dict[str, Any], token: str | None) -> dict[str, Any]:
     if token:
         body["nextToken"] = token
     return body
+
+
+# ---- the Service Deployments API (records kept by service_deployments.py) ------------------
+def list_service_deployments_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    found = ENGINE.service_deployments.list(self.ecs_backend, self._get_param("cluster", "default"),
+                                            self._get_param("service"), self._get_param("status"),
+                                            self._get_param("createdAt"))
+    page, token = _page(self, found, 20)
+    return ActionResult(_with_token({"serviceDeployments": page}, token))
+
+
+def describe_service_deployments_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    found, failures = ENGINE.service_deployments.describe(self._get_param("serviceDeploymentArns") or [])
+    return ActionResult({"serviceDeployments": found, "failures": failures})
+
+
+def describe_service_revisions_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    found, failures = ENGINE.service_deployments.describe_revisions(self._get_param("serviceRevisionArns") or [])
+    return ActionResult({"serviceRevisions": found, "failures": failures})
+
+
+def stop_service_deployment_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    arn = self._get_param("serviceDeploymentArn")
+    ENGINE.stop_service_deployment(self.ecs_backend, arn, self._get_param("stopType") or "ROLLBACK")
+    return ActionResult({"serviceDeploymentArn": arn})

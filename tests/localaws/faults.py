@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import uuid
 from typing import Any
 from urllib.parse import parse_qs
@@ -78,9 +79,13 @@ class FaultInjector:
 
     def decide(self, service: str, operation: str) -> str | None:
         s = self.settings
-        if s.fault_rate <= 0 or not s.fault_kinds or service not in s.fault_services:
+        if not s.fault_kinds or service not in s.fault_services:
             return None
         if s.fault_operations is not None and operation not in s.fault_operations:
+            return None
+        if s.burst_until is not None and time.time() < s.burst_until:
+            return s.fault_kinds[0]  # a burst: every matching request, not a sample
+        if s.fault_rate <= 0:
             return None
         with self._lock:
             if self._rng.random() >= s.fault_rate:

@@ -17,6 +17,7 @@ from typing import Any
 from moto.core.utils import utcnow
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, TaskDefinition
 
+from .service_deployments import REVISION_FIELDS, ServiceDeployments
 from .settings import Settings
 
 FAILURE_ENV = "LOCALAWS_TASK_FAILURE"
@@ -140,13 +141,16 @@ class Engine:
         from .oneoff import OneOffs  # here, not at the top: oneoff.py imports this module
 
         self.oneoffs = OneOffs(settings)
+        # The Service Deployments API's records (service_deployments.py).
+        self.service_deployments = ServiceDeployments()
+        self.baked_from: dict[str, float] = {}  # deployment id -> when its tasks all ran (alarm bake time)
 
     # ---- entry points from the patched moto API --------------------------------
     def service_created(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
         service.deployments = []
         service.running_count = 0
         service.pending_count = 0
-        service.localaws_last_good = None  # (deployment id, task def ARN) of last COMPLETED
+        service.localaws_last_good = None  # (deployment id, task def ARN, service revision ARN) of last COMPLETED
         if not getattr(service, "deployment_configuration", None):
             service.deployment_configuration = copy.deepcopy(DEFAULT_DEPLOYMENT_CONFIGURATION)
         self.services[service.arn] = (backend, service)
@@ -157,6 +161,7 @@ class Engine:
                          rollback_of: str | None = None, reason: str | None = None) -> dict[str, Any]:
         now = utcnow()
         dep_id = new_deployment_id()
+        sources = list(service.deployments)
         for old in service.deployments:
             old["status"] = "ACTIVE"
             old["updatedAt"] = now
@@ -177,6 +182,12 @@ class Engine:
             "rolloutState": "IN_PROGRESS",
             "rolloutStateReason": reason or f"ECS deployment {dep_id} in progress.",
         }
+        # ECS reports these on the deployment, not on the service (DescribeServices has no such
+        # top-level fields).
+        for attr in ("capacity_provider_strategy", "service_connect_configuration", "volume_configurations",
+                     "vpc_lattice_configurations"):
+            if getattr(service, attr, None):
+                dep[REVISION_FIELDS[attr]] = getattr(service, attr)
         service.deployments.insert(0, dep)
         self.tasks[dep_id] = []
         self.history[dep_id] = {
@@ -186,7 +197,22 @@ class Engine:
             "rollbackOf": rollback_of,
         }
         service.localaws_settled = False
+        if rollback_of:
+            revision = (service.localaws_last_good or (None, None, None))[2]
+            why = next((d.get("rolloutStateReason") for d in sources if d["id"] == rollback_of), None)
+            self.service_deployments.rollback_started(rollback_of, dep, why or reason or "rollback", revision)
+        else:
+            self.service_deployments.started(service, dep, sources, self._breaker(service),
+                                             self._threshold(service.desired_count),
+                                             self._alarms_in_alarm(backend, _alarm_names(service)))
         return dep
+
+    def service_configured(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
+        """CreateService's deploymentConfiguration arrived after the first deployment started."""
+        if service.deployments:
+            self.service_deployments.configured(service, service.deployments[0]["id"], self._breaker(service),
+                                                self._threshold(service.desired_count),
+                                                self._alarms_in_alarm(backend, _alarm_names(service)))
 
     def desired_count_changed(self, service: Service) -> None:
         if service.deployments:
@@ -248,10 +274,22 @@ class Engine:
                         self._run(backend, svc, task)
                     changed = True
 
-        # 3. Circuit breaker.
+        # 3. Circuit breaker, then the deployment's alarms (those not already in ALARM at its start).
         if primary["rolloutState"] == "IN_PROGRESS" and self._breaker(svc)["enable"]:
             if primary["failedTasks"] >= self._threshold(svc.desired_count):
-                self._trip(backend, svc, primary)
+                self._trip(backend, svc, primary, "ECS deployment circuit breaker: tasks failed to start.",
+                           "tasks failed to start", self._breaker(svc)["rollback"], breaker_tripped=True)
+                primary, older = svc.deployments[0], svc.deployments[1:]
+                changed = True
+        alarms = self._alarm_config(primary)
+        if primary["rolloutState"] == "IN_PROGRESS" and alarms.get("enable"):
+            record = self.service_deployments.record_of(primary["id"]) or {}
+            ignored = self.service_deployments.ignored_alarms.get(record.get("serviceDeploymentArn"), set())
+            fired = sorted(self._alarms_in_alarm(backend, alarms.get("alarmNames")) - ignored)
+            if fired:
+                names = ", ".join(fired)
+                self._trip(backend, svc, primary, f"ECS deployment alarms: alarm(s) {names} in ALARM state.",
+                           f"alarm(s) {names} in ALARM state", bool(alarms.get("rollback")), triggered_alarms=fired)
                 primary, older = svc.deployments[0], svc.deployments[1:]
                 changed = True
 
@@ -274,6 +312,7 @@ class Engine:
 
         # 5. Counts, then the verdict.
         self._recount(svc)
+        self.service_deployments.progress(primary, baking=primary["id"] in self.baked_from)
         if changed:
             svc.localaws_settled = False
         if not to_stop:  # tasks stopped this tick are seen draining before the verdict
@@ -326,21 +365,70 @@ class Engine:
             if exit_code is not None:
                 c["exitCode"] = exit_code
 
-    def _trip(self, backend: EC2ContainerServiceBackend, svc: Service, failed: dict[str, Any]) -> None:
+    def _trip(self, backend: EC2ContainerServiceBackend, svc: Service, failed: dict[str, Any], reason: str,
+              event: str, rollback: bool, *, breaker_tripped: bool = False,
+              triggered_alarms: list[str] | None = None) -> None:
+        """The deployment failed (breaker, alarm, StopServiceDeployment); ECS rolls it back if asked
+        to and a deployment completed before: to that service revision, not only its task definition."""
         failed["rolloutState"] = "FAILED"
-        failed["rolloutStateReason"] = "ECS deployment circuit breaker: tasks failed to start."
+        failed["rolloutStateReason"] = reason
         failed["updatedAt"] = utcnow()
         record = self.history[failed["id"]]
         record.update(rolloutState="FAILED", failedAt=time.time())
-        self._event(svc, f"(deployment {failed['id']}) deployment failed: tasks failed to start.")
+        self._event(svc, f"(deployment {failed['id']}) deployment failed: {event}.")
+        monitors = {"breaker_tripped": breaker_tripped, "triggered_alarms": triggered_alarms or [],
+                    "failure_count": failed["failedTasks"]}
         last_good = svc.localaws_last_good
-        if self._breaker(svc).get("rollback") and last_good:
-            good_id, good_td = last_good
-            svc.task_definition = good_td
-            self._event(svc, f"rolling back to deployment {good_id}.")
-            self.start_deployment(
-                backend, svc, rollback_of=failed["id"],
-                reason=f"ECS deployment circuit breaker: rolling back to deploymentId {good_id}.")
+        if not (rollback and last_good):
+            self.service_deployments.failed(failed["id"], reason, **monitors)
+            return
+        self.service_deployments.fired(failed["id"], **monitors)
+        good_id, good_td, good_revision = last_good
+        self.restore_revision(svc, good_td, good_revision)
+        self._event(svc, f"rolling back to deployment {good_id}.")
+        cause = "ECS deployment circuit breaker" if breaker_tripped else "ECS deployment alarms" if triggered_alarms else "Service deployment stopped"
+        self.start_deployment(backend, svc, rollback_of=failed["id"],
+                              reason=f"{cause}: rolling back to deploymentId {good_id}.")
+
+    def restore_revision(self, svc: Service, task_definition: str, revision_arn: str | None) -> None:
+        svc.task_definition = task_definition
+        revision = self.service_deployments.revisions.get(revision_arn or "") or {}
+        for attr, key in REVISION_FIELDS.items():
+            if attr != "task_definition" and hasattr(svc, attr):
+                setattr(svc, attr, revision.get(key, [] if attr in ("load_balancers", "service_registries") else None))
+
+    def stop_service_deployment(self, backend: EC2ContainerServiceBackend, arn: str, stop_type: str) -> None:
+        """StopServiceDeployment(ROLLBACK): the deployment fails and ECS rolls back to the last
+        deployment that completed (its whole service revision)."""
+        record = self.service_deployments.stoppable(arn, stop_type)
+        svc = next((s for _, s in self.services.values() if s.arn == record["serviceArn"]), None)
+        primary = svc.deployments[0] if svc and svc.deployments else None
+        if svc is None or primary is None or self.service_deployments.record_of(primary["id"]) is not record:
+            raise ECSException("InvalidParameterException", f"Service deployment {arn} is not the service's current deployment.")
+        if stop_type != "ROLLBACK":
+            raise ECSException("UnsupportedFeatureException", "stopType ABORT is not supported for rolling deployments.")
+        if not svc.localaws_last_good:
+            raise ECSException("InvalidParameterException", "No service revision to roll back to: no deployment of the service completed.")
+        record.update(status="ROLLBACK_REQUESTED", updatedAt=utcnow())
+        self._trip(backend, svc, primary, "Service deployment rolled back: StopServiceDeployment requested a rollback.",
+                   "stopped, rollback requested", True)
+
+    def _alarm_config(self, dep: dict[str, Any]) -> dict[str, Any]:
+        """The alarms of the deployment's configuration, as it was when the deployment started
+        (not watched, nor baked, during a rollback)."""
+        record = self.service_deployments.record_of(dep["id"]) or {}
+        if record.get("status") != "IN_PROGRESS":
+            return {}
+        return (record.get("deploymentConfiguration") or {}).get("alarms") or {}
+
+    def _alarms_in_alarm(self, backend: EC2ContainerServiceBackend, names: list[str] | None) -> set[str]:
+        """Those of `names` that CloudWatch (moto) has in state ALARM."""
+        if not names:
+            return set()
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        alarms = cloudwatch_backends[backend.account_id][backend.region_name].alarms
+        return {n for n in names if n in alarms and alarms[n].state_value == "ALARM"}
 
     def _maybe_complete(self, svc: Service, primary: dict[str, Any], older: list[dict[str, Any]]) -> None:
         if primary["rolloutState"] == "FAILED":
@@ -354,18 +442,30 @@ class Engine:
             failed_at = self.history.get(d["id"], {}).get("failedAt")
             if failed_at and now - failed_at < self.settings.failed_visible_seconds:
                 return
+        if primary["rolloutState"] == "IN_PROGRESS" and self._baking(svc, primary, now):
+            return
         if primary["rolloutState"] == "IN_PROGRESS":
             del svc.deployments[1:]
             primary["rolloutState"] = "COMPLETED"
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
             primary["updatedAt"] = utcnow()
             self.history[primary["id"]].update(rolloutState="COMPLETED", completedAt=now)
-            svc.localaws_last_good = (primary["id"], primary["taskDefinition"])
+            svc.localaws_last_good = (primary["id"], primary["taskDefinition"], primary.get("localaws_revision"))
+            self.service_deployments.completed(primary["id"])
             self._event(svc, f"(deployment {primary['id']}) deployment completed.")
             svc.localaws_settled = False
         if not svc.localaws_settled:
             self._event(svc, "has reached a steady state.")
             svc.localaws_settled = True
+
+    def _baking(self, svc: Service, primary: dict[str, Any], now: float) -> bool:
+        """With alarms, ECS keeps a deployment IN_PROGRESS for a bake time after its tasks run."""
+        bake = float(self.settings.alarm_bake_seconds or 0)
+        if bake <= 0 or not self._alarm_config(primary).get("enable"):
+            return False
+        since = self.baked_from.setdefault(primary["id"], now)
+        self.service_deployments.progress(primary, baking=True)
+        return now - since < bake
 
     def _retire(self, backend: EC2ContainerServiceBackend, svc: Service) -> None:
         """Service deleted: its tasks stop."""
@@ -446,6 +546,10 @@ def put_container_logs(backend: EC2ContainerServiceBackend, container: dict[str,
     logs.ensure_log_stream(group, stream)
     now_ms = int(time.time() * 1000)
     logs.put_log_events(group, stream, [{"timestamp": now_ms + i, "message": m} for i, m in enumerate(lines)])
+
+
+def _alarm_names(svc: Service) -> list[str]:
+    return ((getattr(svc, "deployment_configuration", None) or {}).get("alarms") or {}).get("alarmNames") or []
 
 
 def _task_list(tasks: list[LocalTask]) -> str:

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import threading
+import time
 import traceback
 from datetime import datetime
 from typing import Any, Iterable
@@ -19,6 +20,7 @@ from . import cfn_patch, deployment_settings, ecs_patch
 from .faults import Counters, FaultInjector, classify, fault_response
 from .iam import PolicySimulator
 from .rollout import Engine
+from .service_deployments import OPERATIONS as SERVICE_DEPLOYMENT_OPERATIONS
 from .settings import Settings
 
 log = logging.getLogger("localaws")
@@ -41,6 +43,7 @@ class LocalAws:
         self.counters = Counters()
         self.faults = FaultInjector(self.settings)
         self.iam = PolicySimulator()  # iam.py: actions recorded, refused when a policy is set
+        self.stale_reads = StaleReads(self.settings)
         self._server: _Server | None = None
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
@@ -111,6 +114,13 @@ class LocalAws:
         with self.lock:
             self.settings.update({"broken": self.settings.broken + [{"match": match, "reason": reason}]})
 
+    def burst(self, seconds: float, kind: str = "throttle", services: list[str] | None = None,
+              operations: list[str] | None = None) -> None:
+        """From now on, for `seconds`, every matching request fails with `kind` (a throttling burst,
+        an outage): what a watch that must not lose its verdict meets."""
+        self.configure(burst_until=time.time() + seconds, fault_kinds=[kind],
+                       fault_services=services or ["ecs"], fault_operations=operations)
+
     def clear_broken(self) -> None:
         self.configure(broken=[])
 
@@ -146,6 +156,8 @@ class LocalAws:
                 "settings": self.settings.as_dict(),
                 "services": services,
                 "deployments": [dict(r) for r in self.engine.history.values()],
+                # The Service Deployments API's records (service_deployments.py).
+                "service_deployments": _jsonable(list(self.engine.service_deployments.records.values())),
                 # One-off tasks (RunTask): their command, network configuration, exit code.
                 "tasks": _jsonable(self.engine.oneoffs.describe()),
             }
@@ -159,6 +171,9 @@ class LocalAws:
             self.engine.services.clear()
             self.engine.tasks.clear()
             self.engine.history.clear()
+            self.engine.service_deployments.clear()
+            self.engine.baked_from.clear()
+            self.stale_reads.clear()
             self.engine.oneoffs.clear()  # one-off tasks (oneoff.py)
 
     # ---- internals --------------------------------------------------------------------
@@ -217,6 +232,18 @@ class Middleware:
             start_response("404 Not Found", [("Content-Type", "application/x-amz-json-1.0"), ("Content-Length", str(len(payload)))])
             return [payload]
 
+        api = self.aws.settings.service_deployments_api
+        if service == "ecs" and operation in SERVICE_DEPLOYMENT_OPERATIONS and api != "on":
+            self.aws.counters.add(service, operation, "failed")
+            return _error(start_response, *_API_OFF[api], operation)
+
+        delay = (self.aws.settings.slow_operations or {}).get(operation)
+        if delay:
+            time.sleep(float(delay))
+            if _client_gone(environ):
+                self.aws.counters.add(service, operation, "failed")
+                return []
+
         kind = self.aws.faults.decide(service, operation)
         if kind is not None:
             self.aws.counters.add(service, operation, "faulted")
@@ -241,11 +268,11 @@ class Middleware:
             start_response(status, headers + [("Content-Length", str(len(payload)))])
             return [payload]
 
-        seen: dict[str, str] = {}
+        seen: dict[str, Any] = {}
 
         def recording_start_response(status: str, headers: Any, exc_info: Any = None) -> Any:
-            seen["status"] = status
-            return start_response(status, headers, exc_info)
+            seen["status"], seen["headers"] = status, list(headers)
+            return lambda data: None  # the body is returned, not written
 
         with self.aws.lock:
             result = self.moto_app(environ, recording_start_response)
@@ -256,7 +283,85 @@ class Middleware:
                     result.close()
         ok = seen.get("status", "500")[:1] in ("2", "3")
         self.aws.counters.add(service, operation, "succeeded" if ok else "failed")
+        headers = seen.get("headers", [])
+        if ok and service == "ecs" and operation in ("UpdateService", "DescribeServices"):
+            body = self.aws.stale_reads.answer(operation, b"".join(chunks))
+            chunks = [body]
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"] + [("Content-Length", str(len(body)))]
+        start_response(seen.get("status", "500 Internal Server Error"), headers)
         return chunks
+
+
+class StaleReads:
+    """ECS is eventually consistent: after an UpdateService that starts a deployment,
+    DescribeServices may go on answering the service as it was (the old PRIMARY, no new
+    deployment) for a while. Here: the last answer served before the update, for
+    `stale_read_seconds` and/or `stale_read_polls` answers."""
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.last: dict[str, dict[str, Any]] = {}  # service ARN -> last DescribeServices entry served
+        self.windows: dict[str, list[float]] = {}  # service ARN -> [until (epoch), answers left]
+
+    def clear(self) -> None:
+        self.last.clear()
+        self.windows.clear()
+
+    def answer(self, operation: str, body: bytes) -> bytes:
+        data = json.loads(body or b"{}")
+        if operation == "UpdateService":
+            service = data.get("service") or {}
+            seconds, polls = float(self.settings.stale_read_seconds or 0), int(self.settings.stale_read_polls or 0)
+            before = self.last.get(service.get("serviceArn", ""))
+            if (seconds > 0 or polls > 0) and before and _primary_id(before) != _primary_id(service):
+                self.windows[service["serviceArn"]] = [time.time() + seconds, polls]
+            return body
+        services = data.get("services") or []
+        for i, service in enumerate(services):
+            arn = service.get("serviceArn", "")
+            window = self.windows.get(arn)
+            if window and (time.time() < window[0] or window[1] > 0):
+                window[1] -= 1
+                services[i] = self.last[arn]
+            else:
+                self.windows.pop(arn, None)
+                self.last[arn] = service
+        return json.dumps(data).encode()
+
+
+def _client_gone(environ: dict[str, Any]) -> bool:
+    """The client closed its connection (a peek reads end-of-file)."""
+    sock = environ.get("werkzeug.socket")
+    if sock is None:
+        return False
+    try:
+        sock.setblocking(False)
+        try:
+            return sock.recv(1, socket.MSG_PEEK) == b""
+        finally:
+            sock.setblocking(True)
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True
+
+
+def _primary_id(service: dict[str, Any]) -> str | None:
+    return next((d.get("id") for d in service.get("deployments") or [] if d.get("status") == "PRIMARY"), None)
+
+
+# What a Service Deployments API call answers when the API is switched off.
+_API_OFF = {
+    "denied": ("400 Bad Request", "AccessDeniedException",
+               "User: arn:aws:sts::123456789012:assumed-role/release/deployer is not authorized to perform: ecs:{op}"),
+    "unknown": ("400 Bad Request", "UnknownOperationException", "Unknown operation {op}"),
+}
+
+
+def _error(start_response: Any, status: str, code: str, message: str, operation: str) -> list[bytes]:
+    payload = json.dumps({"__type": code, "message": message.format(op=operation)}).encode()
+    start_response(status, [("Content-Type", "application/x-amz-json-1.1"), ("Content-Length", str(len(payload)))])
+    return [payload]
 
 
 def control(aws: LocalAws, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -9,6 +9,7 @@ from typing import Any
 # drop: connection closed before the request is handled; lost: handled (side effects and all),
 # then the connection closes before the answer: the ambiguous case a retry must not duplicate.
 FAULT_KINDS = ("throttle", "error500", "drop", "lost")
+SERVICE_DEPLOYMENTS_API = ("on", "denied", "unknown")
 
 
 @dataclass
@@ -32,6 +33,23 @@ class Settings:
     fault_services: list[str] = field(default_factory=lambda: ["ecs", "ecr", "cloudformation"])
     fault_operations: list[str] | None = None  # None = every operation
     seed: int | None = None
+    # A burst: until this epoch time, every request matching fault_services/fault_operations
+    # gets the first of fault_kinds (LocalAws.burst(seconds) sets it).
+    burst_until: float | None = None
+    # The Service Deployments API (List/DescribeServiceDeployments, DescribeServiceRevisions,
+    # StopServiceDeployment): "on", "denied" (AccessDeniedException: a role without the
+    # permission) or "unknown" (UnknownOperationException: an endpoint without the API).
+    service_deployments_api: str = "on"
+    # Eventual consistency: after an UpdateService that starts a deployment, DescribeServices
+    # keeps answering the service as it was before, for this many seconds and/or answers.
+    stale_read_seconds: float = 0.0
+    stale_read_polls: int = 0
+    # Deployments with alarms stay IN_PROGRESS this long after their tasks run (ECS's bake time),
+    # watching the alarms.
+    alarm_bake_seconds: float = 0.0
+    # {operation: seconds}: those requests wait that long before they are handled; one whose client
+    # went away meanwhile (Ctrl-C) is dropped unhandled. For tests that interrupt between two calls.
+    slow_operations: dict[str, float] = field(default_factory=dict)
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in dataclasses.fields(self)}
@@ -43,6 +61,9 @@ class Settings:
         for kind in values.get("fault_kinds") or []:
             if kind not in FAULT_KINDS:
                 raise ValueError(f"unknown fault kind {kind!r}; use {FAULT_KINDS}")
+        api = values.get("service_deployments_api", self.service_deployments_api)
+        if api not in SERVICE_DEPLOYMENTS_API:
+            raise ValueError(f"service_deployments_api must be one of {SERVICE_DEPLOYMENTS_API}")
         rate = values.get("fault_rate", self.fault_rate)
         if not 0.0 <= float(rate) <= 1.0:
             raise ValueError("fault_rate must be within 0..1")
