@@ -349,8 +349,8 @@ def status(
 def revisions(
     service: ServiceOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="How many revisions to list.")] = 20,
-    prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never the running, last healthy, or in-use ones).")] = False,
-    keep: Annotated[int, typer.Option("--keep", help="With --prune: how many of the newest revisions to keep.")] = 10,
+    prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never a way back: the running one, the rollback target, the last healthy one, one any service of the cluster runs or deploys).")] = False,
+    keep: Annotated[int, typer.Option("--keep", help="With --prune: how many revisions to keep, healthy ones first, then the newest.")] = 10,
     dry_run: DryRunOpt = False, yes: YesOpt = False,
     config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,

@@ -397,23 +397,26 @@ class _InterruptOnLoss:
 
     def _handler(self, signum, frame):
         if self.active and self.reason:
-            self.active = False
             raise LeaseLost(
                 f"lost the lease: {self.reason}; stopped before the next write",
                 hint="`deployer status` shows where the service stands; the other release now owns it",
             )
 
     def lost(self, lease: Lease) -> None:
+        """In the heartbeat thread: signal the main thread until the lease's block has ended (again
+        each second: code that catches every exception, like a diagnosis, may swallow one)."""
         lease.console.error(f"{lease.service}: {lease.lost}")
         self.reason = lease.lost
-        if self.active:
+        while self.active:
             signal.pthread_kill(threading.main_thread().ident, self.SIGNAL)
+            time.sleep(1.0)
 
     def done(self) -> None:
         self.active = False
         if self.installed:
             self.installed = False
-            signal.signal(self.SIGNAL, self.previous if self.previous is not None else signal.SIG_DFL)
+            # Not SIG_DFL (it ends the process): a last signal from the heartbeat thread may be on its way.
+            signal.signal(self.SIGNAL, self.previous if callable(self.previous) else signal.SIG_IGN)
 
 
 def leased(run, services: list[str] | None, command: str, action):

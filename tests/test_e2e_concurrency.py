@@ -2,7 +2,8 @@
 
 The lease (deployer/lease.py) makes them take turns: the service ends on the image of the last job
 that reported success, a refused job changed nothing, no two deployments of the service overlap,
-a holder killed with -9 is taken over after its lease expires, Ctrl-C releases the lease.
+a holder killed with -9 is taken over after its lease expires, Ctrl-C releases the lease, a holder
+whose lease was taken over stops before its next write.
 """
 
 from __future__ import annotations
@@ -245,3 +246,24 @@ def test_rollback_and_prune_take_the_lease_too(app, aws, platform):
     )
     # Dry runs read only: they take no lease.
     assert app.cli("rollback", "--to", "1", "--dry-run").code == 0
+
+
+def test_a_holder_whose_lease_was_taken_over_stops_before_its_next_write(app, aws, platform):
+    _with_short_lease(app)
+    assert deploy(app, platform, "v0").code == 0
+    aws.configure(tick=SLOW_TICK)
+    job = Job(app, platform, "overtaken")
+    _wait_until_deploying(aws, platform, job)
+    head = _lease_generations(aws, platform)[-1]
+    taker = {**head, "owner": "intruder@elsewhere pid 1", "token": "not-the-holders"}
+    name = taker.pop("name")
+    number = int(name.rsplit("/g", 1)[1]) + 1
+    aws.client("ssm").put_parameter(Name=f"{name.rsplit('/g', 1)[0]}/g{number:010d}", Value=json.dumps(taker), Type="String")
+    job.join()
+    assert job.code == 1, job.stderr
+    assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy); stopped before the next write" in job.stderr
+    # Its next write would have been the healthy tag (or a rollback): neither happened.
+    revision = _images_registered(aws)[job.image]
+    tags = {t["key"] for t in aws.client("ecs").describe_task_definition(taskDefinition=revision, include=["TAGS"])["tags"]}
+    assert "deployer:healthy" not in tags
+    assert "rolling back" not in job.stderr
