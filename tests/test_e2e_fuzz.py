@@ -59,7 +59,7 @@ CASES = [
     Case("config is a list", "`(top level)` must be a mapping, got a list", files={YAML: b"- app: web\n"}),
     Case("service definition renders []", "ecs-service-def.json.j2: a service definition must be a JSON object, got a list", files={SD: b"[]\n"}),
     Case("service definition renders 0", "ecs-service-def.json.j2: a service definition must be a JSON object, got a number", files={SD: b"{{ 0 }}\n"}),
-    Case("task definition renders []", "ecs-task-def.json.j2: a task definition must be a JSON object, got list", files={TD: b"[]\n"}),
+    Case("task definition renders []", "ecs-task-def.json.j2: a task definition must be a JSON object, got a list", files={TD: b"[]\n"}),
     # template errors
     Case("template divides by zero", "ecs-task-def.json.j2:16: template error: ZeroDivisionError", edits=[(TD, LOG_LEVEL, '"{{ 1 // 0 }}"')]),
     Case("function with wrong arguments", "ecs-task-def.json.j2:16: template error: TypeError", edits=[(TD, LOG_LEVEL, '"{{ env() }}"')]),
