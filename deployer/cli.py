@@ -36,7 +36,7 @@ ConfigOpt = Annotated[Optional[str], typer.Option("-c", "--config", help="Config
 VarOpt = Annotated[Optional[list[str]], typer.Option("--var", help="Template value KEY=VALUE (repeatable); overrides `vars:`.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan of AWS calls; change nothing.")]
 NoWaitOpt = Annotated[bool, typer.Option("--no-wait", help="Start the deployment and return without watching it.")]
-TimeoutOpt = Annotated[Optional[int], typer.Option("--timeout", min=1, help="Seconds to wait for the rollout (default: deploy.timeout).")]
+TimeoutOpt = Annotated[Optional[int], typer.Option("--timeout", help="Seconds to wait for the rollout (default: deploy.timeout).")]
 OutputOpt = Annotated[str, typer.Option("--output", "-o", help="text or json (one JSON object on stdout).")]
 YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before rollback or pruning (never asked without a terminal).")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show each AWS call.")]
@@ -255,7 +255,7 @@ def build(
 def deploy(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to deploy (repo@sha256:… or repo:tag).")] = None,
     revision: Annotated[Optional[int], typer.Option("--revision", help="Redeploy this registered revision number.")] = None,
-    desired_count: Annotated[Optional[int], typer.Option("--desired-count", min=0, help="Set desiredCount (default: definition, else leave as is).")] = None,
+    desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,

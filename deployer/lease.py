@@ -295,15 +295,18 @@ def acquire(store: LeaseStore, cluster: str, service: str, claim: Claim, console
             generation = top.generation + 1 if top else 1
             name = generation_name(path, generation)
             if store.create(name, claim.value()):
-                if _is_head(store, path, generation, claim.token):
+                try:
+                    ours = _is_head(store, path, generation, claim.token)
+                except BaseException:
+                    _give_back(store, name, claim)  # never leave a live generation nobody will release
+                    raise
+                if ours:
                     if top is not None and not top.released:
                         console.warn(
                             f"{service}: took over the lease from {top.owner} ({top.command}): it expired at {_iso(top.expires_at)}, "
                             f"last heartbeat {_iso(top.heartbeat_at)} (its holder stopped without releasing it)"
                         )
-                    for record in records:
-                        if record.generation < generation:
-                            store.delete(record.name)
+                    _clean_up(store, [r for r in records if r.generation < generation], console)
                     console.debug(f"took the lease {name}")
                     return Lease(store, service, path, generation, claim, console)
                 store.delete(name)  # created below the real lease by a stale read: not ours
@@ -323,6 +326,23 @@ def acquire(store: LeaseStore, cluster: str, service: str, claim: Claim, console
             console.info(f"{service}: waiting for the lease held by {top.describe()} ({int(waited)}s so far, up to {int(wait)}s)")
             last_said = (top.token, waited)
         time.sleep(min(POLL_SECONDS * random.uniform(0.75, 1.25), max(0.1, wait - waited)))
+
+
+def _give_back(store: LeaseStore, name: str, claim: Claim) -> None:
+    try:
+        store.overwrite(name, claim.value(released=True))
+    except DeployerError:
+        pass  # it expires within the ttl
+
+
+def _clean_up(store: LeaseStore, older: list[Record], console) -> None:
+    """Older generations are only clutter once ours is the head: a failure to delete them is a warning."""
+    for record in older:
+        try:
+            store.delete(record.name)
+        except DeployerError as exc:
+            console.warn(f"could not delete the old lease generation {record.name} (harmless; it stays): {exc.message}")
+            return
 
 
 def _is_head(store: LeaseStore, path: str, generation: int, token: str) -> bool:

@@ -175,6 +175,8 @@ class LocalAws:
             self.engine.baked_from.clear()
             self.stale_reads.clear()
             self.engine.oneoffs.clear()  # one-off tasks (oneoff.py)
+            self.iam.policy = None  # iam.py: no policy enforced, nothing recorded
+            self.iam.clear()
 
     # ---- internals --------------------------------------------------------------------
     def _tick_loop(self) -> None:
