@@ -140,9 +140,45 @@ _LineLoader.add_constructor(__import__("yaml").resolver.BaseResolver.DEFAULT_MAP
 MAX_YAML_VALUES = 100_000
 
 
+MAX_FLOW_DEPTH = 200  # [ and { nesting; PyYAML's scanner slows down quadratically with it
+
+
+def _flow_depth_line(text: str) -> int | None:
+    """The line where [ / { nesting passes MAX_FLOW_DEPTH (quoted strings and comments skipped), or None."""
+    depth, line, quote, previous = 0, 1, None, "\n"
+    index = 0
+    while index < len(text):
+        char = text[index]
+        if char == "\n":
+            line += 1
+        if quote:
+            if char == "\\" and quote == '"':
+                index += 1
+            elif char == quote:
+                quote = None
+        elif char in "\"'" and previous in " \t\n[{,:-":
+            quote = char
+        elif char == "#" and previous in " \t\n":
+            end = text.find("\n", index)
+            index = len(text) if end < 0 else end
+            continue
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_FLOW_DEPTH:
+                return line
+        elif char in "]}":
+            depth = max(0, depth - 1)
+        previous = char
+        index += 1
+    return None
+
+
 def load_yaml_with_lines(text: str, filename: str):
     import yaml
 
+    too_deep = _flow_depth_line(text)
+    if too_deep is not None:
+        raise BadInput(f"{filename}:{too_deep}: invalid YAML: nested too deep (more than {MAX_FLOW_DEPTH} levels of [ and {{)")
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
     except BadInput as exc:

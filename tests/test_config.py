@@ -147,7 +147,7 @@ def test_env_allow_and_plaintext_switch(tmp_path):
     "text, message",
     [
         (GOOD + "vars:\n  a: &a [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n" + "".join(f"  l{i}: &l{i} [" + ", ".join([f"*{'a' if i == 0 else f'l{i - 1}'}"] * 10) + "]\n" for i in range(8)), "YAML aliases expand to more than"),
-        (GOOD + "vars:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n", "deployer.yaml: invalid YAML: nested too deep"),
+        (GOOD + "vars:\n  deep: " + "[" * 5000 + "]" * 5000 + "\n", "deployer.yaml:8: invalid YAML: nested too deep (more than 200 levels"),
         (GOOD.replace("service:\n  port: 8080\n", "services: [null]\n"), "deployer.yaml:5: `services[0]` must be a mapping, got null"),
         (GOOD.replace("service:\n  port: 8080\n", "services: []\n"), "`services` must list at least one service"),
         (GOOD + "region: 'not a region!'\n", "deployer.yaml:7: `region` is not an AWS region name"),
