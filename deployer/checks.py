@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .aws import error_code
-from .errors import BadInput, DeployerError
+from .errors import BadInput, DeployerError, ExternalError
 from .render import Rendered
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -180,8 +180,13 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         wanted = task_platform(rendered.task_definition) or "linux/amd64"
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
-            seen[image] = registry.image_platforms(run.aws, repo, ref)
+            try:
+                seen[image] = registry.image_platforms(run.aws, repo, ref)
+            except ExternalError as exc:  # the registry did not answer: unknown, not wrong
+                seen[image] = exc
         platforms = seen[image]
+        if isinstance(platforms, ExternalError):
+            return Check("image platform", "warn", f"could not read the platform of {image}: {platforms.message}")
         if platforms is None:
             return None
         if wanted in platforms:
