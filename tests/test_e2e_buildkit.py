@@ -321,5 +321,5 @@ def test_the_legacy_builder_still_releases_a_plain_dockerfile(app, docker_env, a
     app.extra_env.update(docker_env.environ())
     result = app.cli("release", "--output", "json", "--build-arg", f"BASE_IMAGE={docker_env.base_image}", env={"DEPLOYER_BUILDER": "legacy"})
     assert result.code == 0, result.stderr
-    assert "builder: legacy builder (docker engine API; no BuildKit found), platform linux/amd64" in result.stderr
+    assert "builder: legacy builder (docker engine API; DEPLOYER_BUILDER=legacy), platform linux/amd64" in result.stderr
     assert result.json["image_build"]["builder"] == "legacy" and result.json["image_build"]["steps_run"] == 2
