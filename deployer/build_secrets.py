@@ -115,7 +115,18 @@ def resolve(sources: list[SecretSource], aws, root: Path) -> ResolvedSecrets:
             env[name] = value
             flags.append(f"id={source.id},env={name}")
             values.append(value)
-    return ResolvedSecrets(flags, env, [v for v in values if v])
+    return ResolvedSecrets(flags, env, _maskable(values))
+
+
+def _maskable(values: list[str]) -> list[str]:
+    """The values, and each line of a multi-line one (build output is masked line by line);
+    lines shorter than 6 characters ("}", "[auth]") would mask ordinary output and say nothing."""
+    found = []
+    for value in values:
+        for piece in [value, *(line.strip() for line in value.splitlines() if "\n" in value)]:
+            if piece and (piece == value or len(piece) >= 6) and piece not in found:
+                found.append(piece)
+    return found
 
 
 def _text(path: Path) -> str:

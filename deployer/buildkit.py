@@ -40,6 +40,7 @@ class Builder:
     cli: str | None = None
     version: str = ""
     driver: str | None = None  # buildx's driver: docker, docker-container, kubernetes, remote
+    forced: bool = False  # chosen with DEPLOYER_BUILDER
 
     @property
     def is_buildkit(self) -> bool:
@@ -55,7 +56,7 @@ class Builder:
             return f"BuildKit via docker buildx ({self.cli}, driver {self.driver or 'unknown'})"
         if self.kind == "buildkit":
             return f"BuildKit via DOCKER_BUILDKIT=1 docker build ({self.cli}, client {self.version})"
-        return "legacy builder (docker engine API; no BuildKit found)"
+        return "legacy builder (docker engine API; " + ("DEPLOYER_BUILDER=legacy)" if self.forced else "no BuildKit found)")
 
 
 @dataclass
@@ -81,7 +82,7 @@ def find_builder() -> Builder:
 
 def _find(forced: str) -> Builder:
     if forced == "legacy":
-        return Builder("legacy")
+        return Builder("legacy", forced=True)
     clis = _candidate_clis()
     for cli in clis:
         if forced in ("auto", "buildx"):

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 
 from .aws import error_code
-from .errors import BadInput, DeployerError
+from .errors import BadInput, DeployerError, ExternalError
 from .render import Rendered
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
@@ -141,14 +141,19 @@ def _needs_execution_role(td: dict) -> bool:
     return False
 
 
+def split_image(image: str) -> tuple[str, str]:
+    """(repository, tag or sha256 digest) of an image reference; no tag means latest."""
+    if "@sha256:" in image or ":" in image.rsplit("/", 1)[-1]:
+        repo, _, ref = image.partition("@") if "@" in image else image.rpartition(":")
+        return repo, ref
+    return image, "latest"
+
+
 def check_image(run, rendered: Rendered) -> Check:
     from .image import existing_digest, source_tag
 
     image = rendered.image
-    if "@sha256:" in image or ":" in image.rsplit("/", 1)[-1]:
-        repo, _, ref = image.partition("@") if "@" in image else image.rpartition(":")
-    else:
-        repo, ref = image, "latest"
+    repo, ref = split_image(image)
     if repo != run.environment.repository:
         return Check("image", "warn", f"{image} is not in the environment's repository; not checked")
     if ref.startswith("sha256:"):
@@ -171,7 +176,7 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
     from .image import task_platform
 
     image = rendered.image
-    repo_uri, ref = (image.split("@", 1) if "@" in image else image.rsplit(":", 1) if ":" in image.rsplit("/", 1)[-1] else (image, "latest"))
+    repo_uri, ref = split_image(image)
     repo = registry.parse_repository(repo_uri)
     if repo_uri != run.environment.repository or not repo.is_ecr:
         return []
@@ -180,8 +185,13 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         wanted = task_platform(rendered.task_definition) or "linux/amd64"
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
-            seen[image] = registry.image_platforms(run.aws, repo, ref)
+            try:
+                seen[image] = registry.image_platforms(run.aws, repo, ref)
+            except ExternalError as exc:  # the registry did not answer: unknown, not wrong
+                seen[image] = exc
         platforms = seen[image]
+        if isinstance(platforms, ExternalError):
+            return Check("image platform", "warn", f"could not read the platform of {image}: {platforms.message}")
         if platforms is None:
             return None
         if wanted in platforms:

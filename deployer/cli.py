@@ -248,7 +248,7 @@ def build(
 
     flags = _build_flags(build_arg, secret, ssh, platform)
     options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: run_build(run, tag=tag, build_args=flags.build_args, rebuild=rebuild, push=push, flags=flags), lambda run, r: f"{r['status']}: {r['image']}")
+    _execute(options, lambda run: run_build(run, tag=tag, rebuild=rebuild, push=push, flags=flags), lambda run, r: f"{r['status']}: {r['image']}")
 
 
 @app.command()

@@ -312,11 +312,11 @@ def _check_against_dockerfile(spec: ImageSpec, scan, builder) -> None:
     name = spec.dockerfile
     if scan.needs_buildkit and not builder.is_buildkit:
         raise BadInput(
-            f"{name} needs BuildKit ({'; '.join(scan.buildkit_features[:3])}) and no BuildKit builder was found here",
+            f"{name} needs BuildKit ({'; '.join(scan.buildkit_features[:3])}) and the builder here is the {builder.describe()}",
             hint=buildkit.HOW_TO_GET_BUILDKIT,
         )
     if (spec.secrets or spec.ssh) and not builder.is_buildkit:
-        raise BadInput("build secrets and --ssh need BuildKit, and no BuildKit builder was found here", hint=buildkit.HOW_TO_GET_BUILDKIT)
+        raise BadInput(f"build secrets and --ssh need BuildKit, and the builder here is the {builder.describe()}", hint=buildkit.HOW_TO_GET_BUILDKIT)
     given = {s.id for s in spec.secrets}
     for ident, line in scan.secret_ids().items():
         if ident not in given:

@@ -49,6 +49,9 @@ def test_env_and_file_sources_never_copy_the_value_into_the_command(tmp_path, mo
     resolved = resolve([parse_flag("id=npm,env=NPM_TOKEN"), parse_flag("id=pip,src=pip.conf")], None, tmp_path)
     assert resolved.flags == ["id=npm,env=NPM_TOKEN", f"id=pip,src={tmp_path / 'pip.conf'}"]
     assert resolved.env == {} and resolved.values == ["tok-123", "index-url = https://u:p@pypi.example.com"]
+    (tmp_path / "netrc").write_text("machine example.com\nlogin u\npassword p4ssw0rd-xyz\n")
+    masked = resolve([parse_flag("id=netrc,src=netrc")], None, tmp_path).values
+    assert masked == ["machine example.com\nlogin u\npassword p4ssw0rd-xyz", "machine example.com", "login u", "password p4ssw0rd-xyz"]
     with pytest.raises(BadInput, match="file nope.conf not found"):
         resolve([parse_flag("id=pip,src=nope.conf")], None, tmp_path)
 

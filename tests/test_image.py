@@ -283,12 +283,12 @@ def test_legacy_builder_is_the_fallback_and_says_so(engine, app_spec, fresh_buil
     console, out = plain_console()
     image_id, summary = image.build_only(app_spec, "localhost/example-web", "legacy", console, labels={})
     assert summary.builder == "legacy" and image_id.startswith("sha256:")
-    assert "builder: legacy builder (docker engine API; no BuildKit found)" in out.getvalue() and "Step 1/" in out.getvalue()
+    assert "builder: legacy builder (docker engine API; DEPLOYER_BUILDER=legacy)" in out.getvalue() and "Step 1/" in out.getvalue()
     # A Dockerfile that needs BuildKit: exit 2 before anything builds, saying how to get BuildKit.
     (tmp_path / "Dockerfile").write_text(f"FROM {engine.base_image}\nRUN --mount=type=cache,target=/c echo hi\n")
     with pytest.raises(BadInput) as caught:
         image.build_only(ImageSpec(context=tmp_path), "localhost/needs-bk", "x", plain_console()[0], labels={})
-    assert "Dockerfile needs BuildKit (Dockerfile:2 RUN --mount) and no BuildKit builder was found here" in caught.value.message
+    assert "Dockerfile needs BuildKit (Dockerfile:2 RUN --mount) and the builder here is the legacy builder" in caught.value.message
     assert "buildx" in caught.value.hint and "DOCKER_BUILDKIT=1" in caught.value.hint
 
 

@@ -7,12 +7,12 @@ from ..render import render_service
 from .release import BuildFlags, build_image, build_summary, image_spec
 
 
-def build(run, *, tag: str | None, build_args: dict[str, str], rebuild: bool, push: bool, flags: BuildFlags | None = None) -> dict:
+def build(run, *, tag: str | None, rebuild: bool, push: bool, flags: BuildFlags | None = None) -> dict:
     image_tag = source_tag(run.config.root, tag)
     # The task definitions say which platform the image is for (runtimePlatform).
     placeholder = f"{run.environment.repository}:{image_tag}"
     task_definitions = {svc.name: render_service(run, svc, placeholder).task_definition for svc in run.services()}
-    spec = image_spec(run, flags or BuildFlags(build_args=build_args), task_definitions)
+    spec = image_spec(run, flags or BuildFlags(), task_definitions)
     image = build_image(run, spec, image_tag=image_tag, rebuild=rebuild, push=push)
     return {
         "status": "pushed" if image.pushed else ("exists" if push and image.build is None else "built"),

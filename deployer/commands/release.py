@@ -84,7 +84,7 @@ def build_summary(pushed) -> dict | None:
     }
 
 
-def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = None, rebuild: bool = False, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, flags: BuildFlags | None = None) -> dict:
+def release(run, *, tag: str | None = None, rebuild: bool = False, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, flags: BuildFlags | None = None) -> dict:
     console = run.console
     selected = run.services(services)
     repository = run.environment.repository
@@ -92,7 +92,7 @@ def release(run, *, tag: str | None = None, build_args: dict[str, str] | None = 
     # Validate every definition before spending a build on them.
     placeholder = f"{repository}:{image_tag}"
     validated = [render_service(run, svc, placeholder, desired_count=desired_count) for svc in selected]
-    flags = flags or BuildFlags(build_args=build_args or {})
+    flags = flags or BuildFlags()
     spec = image_spec(run, flags, {r.service.name: r.task_definition for r in validated})
     if not run.options.dry_run:
         checks.require(run, validated)  # before the push, the first write
