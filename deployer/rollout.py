@@ -324,7 +324,7 @@ class _Poll:
                 self.sleep(min(MAX_INTERVAL, FIRST_RETRY * 2 ** (misses - 1)) * random.uniform(0.5, 1.5))
                 continue
             last.update(described)
-            records = self._records()
+            records = self._records() if self._needs_records(described) else {}
             for name, service in described.items():
                 target = self.pending[name]
                 _report(self.console, name, service, target, self.progress[name], self.clock())
@@ -343,6 +343,20 @@ class _Poll:
                 return self.verdicts
             self.sleep(min(interval, remaining))
             interval = min(MAX_INTERVAL, interval + STRETCH)
+
+    def _needs_records(self, described: dict) -> bool:
+        """ECS's record decides unless DescribeServices shows success (our deployment COMPLETED, the service on
+        our revision: a stale read cannot show that): while ours is unseen, on a failure, during ECS's rollback."""
+        for name, service in described.items():
+            target = self.pending[name]
+            if service is not None and target.deployment_id and find_deployment(service, target.deployment_id):
+                target.seen = True
+            if not target.seen or target.rollback_of:
+                return True
+            verdict = judge(service, target)
+            if verdict is not None and not verdict.ok:
+                return True
+        return False
 
     def _records(self) -> dict[str, dict] | None:
         """None: the records could not be read this time (transient); {}: none to follow."""

@@ -97,16 +97,20 @@ def test_wait_in_text_mode_after_a_healthy_release(app, aws, platform):
 
 
 @API
-def test_the_release_follows_ecs_record_of_its_deployment(app, aws, platform, api):
+def test_a_failed_release_follows_ecs_record_of_its_deployment(app, aws, platform, api):
     aws.configure(service_deployments_api=api)
     assert deploy(app, platform, "v1").code == 0
+    aws.mark_broken("*:broken")
     aws.reset_counters()
-    assert deploy(app, platform, "v2").code == 0
+    failed = deploy(app, platform, "broken")
+    assert failed.code == 1 and failed.json["services"][0]["verdict"] == "ROLLED_BACK_BY_ECS"
     ecs = aws.get_counters()["ecs"]
-    if api == "on":
-        assert ecs["ListServiceDeployments"]["succeeded"] == 1 and ecs["DescribeServiceDeployments"]["succeeded"] >= 1
+    if api == "on":  # the record is found once, then read each poll; ECS's rollback is followed on it
+        assert ecs["ListServiceDeployments"]["succeeded"] == 1 and ecs["DescribeServiceDeployments"]["succeeded"] >= 2
+        assert "(3 failed tasks, threshold 3)" in failed.stderr
     else:
         assert ecs["ListServiceDeployments"]["failed"] == 1 and "DescribeServiceDeployments" not in ecs  # asked once, then not again
+    assert service(aws, platform)["taskDefinition"].endswith("web:1")
 
 
 # ---- 2: stale reads right after UpdateService ---------------------------------------------------------

@@ -44,7 +44,13 @@ def iam_policy(run) -> dict:
         # RegisterTaskDefinition and the List/Describe calls do not support resource-level permissions.
         {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "ecs:DeregisterTaskDefinition"], "Resource": "*"},
         {"Sid": "EcsTagRevisions", "Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": family_arns},
-        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService"], "Resource": service_arns},
+        # TagResource/ListTagsForResource: the release records the deployment it started on the service (`deployer wait`).
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService", "ecs:TagResource", "ecs:ListTagsForResource"], "Resource": service_arns},
+        # ECS's record of each deployment (the verdict follows it; without these, DescribeServices alone).
+        {"Sid": "EcsServiceDeployments", "Effect": "Allow", "Action": ["ecs:ListServiceDeployments"], "Resource": service_arns},
+        {"Sid": "EcsServiceDeploymentRecords", "Effect": "Allow", "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "ecs:DescribeServiceRevisions"],
+         "Resource": [f"arn:{partition}:ecs:{region}:{account}:service-deployment/{env.cluster}/{s.name}/*" for s in services]
+         + [f"arn:{partition}:ecs:{region}:{account}:service-revision/{env.cluster}/{s.name}/*" for s in services]},
         {"Sid": "EcsReadCluster", "Effect": "Allow", "Action": ["ecs:DescribeClusters", "ecs:ListTasks", "ecs:DescribeTasks"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
         {"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": stack_resource},
     ]
@@ -54,7 +60,7 @@ def iam_policy(run) -> dict:
         statements.append({"Sid": "PassTaskRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(roles), "Condition": {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}})
     if log_groups:
         statements.append({"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": sorted(log_groups)})
-    statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"})
+    statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups", "cloudwatch:DescribeAlarms"], "Resource": "*"})
     return {"Version": "2012-10-17", "Statement": statements}
 
 
