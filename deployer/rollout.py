@@ -216,7 +216,7 @@ class Records:
             return {}
         try:
             for target in targets:
-                if target.service_deployment is None and target.started_at is not None:
+                if target.service_deployment is None and (target.started_at is not None or target.rollback_of):
                     target.service_deployment = self._match(target)
             arns = [t.service_deployment for t in targets if t.service_deployment]
             records = self.ecs.service_deployments(arns) if arns else {}
@@ -338,6 +338,7 @@ class _Poll:
             self.activity.update("watching " + "; ".join(self.progress[name].last_line.get(name, name) for name in self.pending))
             remaining = self.deadline - self.clock()
             if remaining <= 0:
+                records = self._records() or {}  # ECS's record, for the verdict and for ECS's own rollback
                 for name, target in self.pending.items():
                     self.verdicts[name] = self.timed_out(target, last.get(name) or {}, records.get(name))
                 return self.verdicts
