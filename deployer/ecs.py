@@ -185,8 +185,9 @@ class Ecs:
         """call(client) with the watch's client (attempts=1: the watch paces retries); ApiUnavailable when
         the API is denied or unknown, ExternalError (transient or not) otherwise."""
         client = self.aws.client("ecs", attempts=1)
-        if not hasattr(client, "list_service_deployments"):
-            raise ApiUnavailable("this botocore has no ListServiceDeployments")
+        for method in ("list_service_deployments", "stop_service_deployment"):  # botocore >= 1.35.52 / 1.38
+            if not hasattr(client, method):
+                raise ApiUnavailable(f"this botocore ({__import__('botocore').__version__}) has no ecs.{method}")
         try:
             with translate_errors(doing):
                 return call(client)
@@ -228,8 +229,11 @@ class Ecs:
         return {t["key"]: t["value"] for t in tags}
 
     def tag(self, arn: str, tags: dict[str, str]) -> None:
+        """TagResource is idempotent: retried promptly (jittered, from 0.2 s) rather than with adaptive mode's
+        client-side rate limiting, since the verdict waits for the healthy tag."""
+        client = self.aws.client("ecs", attempts=1)
         with translate_errors(f"tagging {arn}"):
-            self.client.tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()])
+            retry_transient(lambda: client.tag_resource(resourceArn=arn, tags=[{"key": k, "value": v} for k, v in tags.items()]))
 
     def deregister(self, arn: str) -> None:
         with translate_errors(f"deregistering {arn}"):

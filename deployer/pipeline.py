@@ -151,7 +151,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
                 if outcome.executed is None and steps.get("registered"):
                     outcome.registered_unused = steps["registered"]
             target = rollout.Target(outcome.service, outcome.executed.deployment_id, outcome.executed.task_definition, started_at=started_at, seen=False)
-            record_release(run, outcome.executed, target)
+            record_release(run, (outcome.executed.service_after or {}).get("serviceArn"), target)
             targets.append(target)
     except KeyboardInterrupt:
         raise interrupted(targets, outcomes, stage="starting the deployments", run=run) from None
@@ -251,9 +251,9 @@ def _runs(run, service: str) -> str | None:
         return None
 
 
-def record_release(run, executed: execute.Executed, target: rollout.Target) -> None:
-    """Tag the service with the deployment this release started: `deployer wait` judges that one."""
-    arn = (executed.service_after or {}).get("serviceArn")
+def record_release(run, arn: str | None, target: rollout.Target) -> None:
+    """Tag the service with the deployment this release (or `deployer rollback`) started: `deployer wait`
+    judges that one."""
     if not arn or not target.deployment_id:
         return
     tags = {TAG_DEPLOYMENT: target.deployment_id, TAG_DEPLOYMENT_TARGET: target.task_definition,

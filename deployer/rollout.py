@@ -216,7 +216,7 @@ class Records:
             return {}
         try:
             for target in targets:
-                if target.service_deployment is None and target.started_at is not None:
+                if target.service_deployment is None and (target.started_at is not None or target.rollback_of):
                     target.service_deployment = self._match(target)
             arns = [t.service_deployment for t in targets if t.service_deployment]
             records = self.ecs.service_deployments(arns) if arns else {}
@@ -324,7 +324,7 @@ class _Poll:
                 self.sleep(min(MAX_INTERVAL, FIRST_RETRY * 2 ** (misses - 1)) * random.uniform(0.5, 1.5))
                 continue
             last.update(described)
-            records = self._records()
+            records = self._records() if self._needs_records(described) else {}
             for name, service in described.items():
                 target = self.pending[name]
                 _report(self.console, name, service, target, self.progress[name], self.clock())
@@ -338,11 +338,26 @@ class _Poll:
             self.activity.update("watching " + "; ".join(self.progress[name].last_line.get(name, name) for name in self.pending))
             remaining = self.deadline - self.clock()
             if remaining <= 0:
+                records = self._records() or {}  # ECS's record, for the verdict and for ECS's own rollback
                 for name, target in self.pending.items():
                     self.verdicts[name] = self.timed_out(target, last.get(name) or {}, records.get(name))
                 return self.verdicts
             self.sleep(min(interval, remaining))
             interval = min(MAX_INTERVAL, interval + STRETCH)
+
+    def _needs_records(self, described: dict) -> bool:
+        """ECS's record decides unless DescribeServices shows success (our deployment COMPLETED, the service on
+        our revision: a stale read cannot show that): while ours is unseen, on a failure, during ECS's rollback."""
+        for name, service in described.items():
+            target = self.pending[name]
+            if service is not None and target.deployment_id and find_deployment(service, target.deployment_id):
+                target.seen = True
+            if not target.seen or target.rollback_of:
+                return True
+            verdict = judge(service, target)
+            if verdict is not None and not verdict.ok:
+                return True
+        return False
 
     def _records(self) -> dict[str, dict] | None:
         """None: the records could not be read this time (transient); {}: none to follow."""

@@ -97,16 +97,20 @@ def test_wait_in_text_mode_after_a_healthy_release(app, aws, platform):
 
 
 @API
-def test_the_release_follows_ecs_record_of_its_deployment(app, aws, platform, api):
+def test_a_failed_release_follows_ecs_record_of_its_deployment(app, aws, platform, api):
     aws.configure(service_deployments_api=api)
     assert deploy(app, platform, "v1").code == 0
+    aws.mark_broken("*:broken")
     aws.reset_counters()
-    assert deploy(app, platform, "v2").code == 0
+    failed = deploy(app, platform, "broken")
+    assert failed.code == 1 and failed.json["services"][0]["verdict"] == "ROLLED_BACK_BY_ECS"
     ecs = aws.get_counters()["ecs"]
-    if api == "on":
-        assert ecs["ListServiceDeployments"]["succeeded"] == 1 and ecs["DescribeServiceDeployments"]["succeeded"] >= 1
+    if api == "on":  # the record is found once, then read each poll; ECS's rollback is followed on it
+        assert ecs["ListServiceDeployments"]["succeeded"] == 1 and ecs["DescribeServiceDeployments"]["succeeded"] >= 2
+        assert "(3 failed tasks, threshold 3)" in failed.stderr
     else:
         assert ecs["ListServiceDeployments"]["failed"] == 1 and "DescribeServiceDeployments" not in ecs  # asked once, then not again
+    assert service(aws, platform)["taskDefinition"].endswith("web:1")
 
 
 # ---- 2: stale reads right after UpdateService ---------------------------------------------------------
@@ -345,3 +349,35 @@ def test_interrupt_during_the_tools_rollback_and_rollback_while_in_progress(app,
     assert rolled.code == 0, rolled.stderr
     assert f"deployment {started.json['deployment_id']} of web:3 is in progress; the rollback replaces it" in rolled.stderr
     assert service(aws, platform)["taskDefinition"].endswith("web:1")
+    # `wait` now judges the rollback's deployment (deployer started it), not the replaced one.
+    aws.configure(tick=0.05)
+    waited = app.cli("wait", "--output", "json")
+    assert waited.code == 0 and waited.json["services"][0]["deployment_id"] == rolled.json["services"][0]["deployment_id"]
+
+
+def test_alarm_names_from_an_environment_output_are_passed_through(app, aws, platform):
+    """`environment.outputs.alarms` names an output with comma-joined alarm names (here a stack of the
+    admins' outputs plus DeployAlarms)."""
+    import json
+
+    outputs = {k: {"Value": v} for k, v in platform["outputs"].items()}
+    outputs["DeployAlarms"] = {"Value": "web-5xx, web-latency"}
+    template = {"Resources": {"Marker": {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": "alarm-env-marker"}}}, "Outputs": outputs}
+    aws.client("cloudformation").create_stack(StackName="alarm-env", TemplateBody=json.dumps(template))
+    app.edit("deployer.yaml", "  proton: demo\n", "  stack: alarm-env\n")
+    app.edit("deployer.yaml", "    repository: EcrRepositoryUri\n", "    repository: EcrRepositoryUri\n    alarms: DeployAlarms\n")
+    put_alarm(aws, "web-5xx")
+    put_alarm(aws, "web-latency")
+    result = deploy(app, platform, "v1")
+    assert result.code == 0, result.stderr
+    assert service(aws, platform)["deploymentConfiguration"]["alarms"] == {"alarmNames": ["web-5xx", "web-latency"], "enable": True, "rollback": True}
+
+
+def test_status_names_the_deployment_the_last_release_started(app, aws, platform):
+    started = deploy(app, platform, "v1", "--no-wait")
+    assert started.code == 0
+    shown = app.cli("status", "--output", "json")
+    assert shown.code == 0, shown.stderr
+    last = shown.json["services"][0]["last_release"]
+    assert last["deployment_id"] == started.json["deployment_id"] and last["task_definition"].endswith("web:1")
+    assert f"last release: deployment {started.json['deployment_id']} of web:1" in app.cli("status").stdout

@@ -175,3 +175,51 @@ def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_
     with pytest.raises(LostSight, match="ecs-svc/2 of web:2, started by this run, was not listed .* PRIMARY deployment ecs-svc/1 of web:1"):
         watch(StaleEcs(), "c", [fresh], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
     assert clock.now >= UNSEEN_WINDOW  # pending, not failed, for the whole window
+
+
+# ---- ECS's own record of the deployment (Service Deployments API) -------------------------------------
+def record(status, **extra):
+    return {"serviceDeploymentArn": "arn:sd/1", "status": status, "statusReason": extra.pop("reason", ""),
+            "deploymentCircuitBreaker": extra.pop("breaker", {"status": "MONITORING", "failureCount": 0, "threshold": 3}),
+            "alarms": extra.pop("alarms", {"status": "DISABLED", "alarmNames": [], "triggeredAlarmNames": []}), **extra}
+
+
+def test_record_successful_is_success_and_in_progress_keeps_watching():
+    from deployer.rollout import judge_record
+
+    service = svc(NEW, dep("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS"))
+    assert judge_record(record("IN_PROGRESS"), TARGET, service, None) is None
+    v = judge_record(record("SUCCESSFUL"), TARGET, service, None)
+    assert v.ok and v.state == "COMPLETED" and v.service_deployment == "arn:sd/1"
+
+
+def test_record_rollback_successful_is_a_failure_naming_the_alarm():
+    from deployer.rollout import judge_record
+
+    rec = record("ROLLBACK_SUCCESSFUL", rollback={"reason": "ECS deployment alarms: rolling back."},
+                 alarms={"status": "TRIGGERED", "alarmNames": ["web-5xx"], "triggeredAlarmNames": ["web-5xx"]})
+    v = judge_record(rec, TARGET, svc(OLD, dep("ecs-svc/3", "PRIMARY", OLD, "COMPLETED")), OLD)
+    assert not v.ok and v.state == "ROLLED_BACK_BY_ECS" and v.triggered_alarms == ["web-5xx"]
+    assert v.reason == "alarm web-5xx fired (ECS deployment alarms: rolling back); ECS rolled back to web:1"
+    assert v.ecs_rollback_task_definition == OLD and v.ecs_rollback_deployment == "ecs-svc/3"
+
+
+def test_record_stopped_by_a_newer_deployment_is_superseded():
+    from deployer.rollout import judge_record
+
+    other = svc(OLD, dep("ecs-svc/9", "PRIMARY", OLD, "IN_PROGRESS"), dep("ecs-svc/2", "ACTIVE", NEW, "IN_PROGRESS"))
+    v = judge_record(record("STOPPED", reason="stopped: a newer deployment started"), TARGET, other, None)
+    assert not v.ok and v.state == "SUPERSEDED" and "ecs-svc/9 of web:1" in v.reason
+    # Stopped with nothing newer (breaker without rollback): failed.
+    v = judge_record(record("STOPPED", reason="ECS deployment circuit breaker: tasks failed to start."), TARGET,
+                     svc(NEW, dep("ecs-svc/2", "PRIMARY", NEW, "FAILED")), None)
+    assert v.state == "FAILED"
+
+
+def test_following_ecs_rollback_succeeds_when_the_rollback_does():
+    from deployer.rollout import judge_record
+
+    following = Target("web", None, OLD, rollback_of="arn:sd/1")
+    assert judge_record(record("ROLLBACK_IN_PROGRESS"), following, None, OLD) is None
+    assert judge_record(record("ROLLBACK_SUCCESSFUL"), following, None, OLD).ok
+    assert judge_record(record("ROLLBACK_FAILED", reason="no capacity"), following, None, OLD).state == "FAILED"

@@ -126,7 +126,8 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], "Resource": "*"},
         # Tags on revisions: the commit at registration, `healthy` after a good rollout.
         {"Sid": "EcsTagRevisions", "Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": family_arns},
-        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService", "ecs:ListServiceDeployments"], "Resource": service_arns},
+        # TagResource/ListTagsForResource: the release records the deployment it started on the service (`deployer wait`).
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices", "ecs:UpdateService", "ecs:CreateService", "ecs:ListServiceDeployments", "ecs:TagResource", "ecs:ListTagsForResource"], "Resource": service_arns},
         {
             "Sid": "EcsServiceDeployments",
             "Effect": "Allow",
@@ -142,7 +143,7 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         _pass_roles(role_arns),
         {"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": log_groups},
         # `verify` and the pre-flight checks; Describe* calls of EC2, ELB and Logs have no resource-level permissions.
-        {"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"},
+        {"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeTargetGroupAttributes", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"},
         {"Sid": "PreflightRoles", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": role_arns},
         # ssm() in templates (decrypted: a SecureString becomes a token, refused in definitions unless allowed) and verify's existence checks.
         {"Sid": "TemplateParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(set(template_parameters + container_parameters))},

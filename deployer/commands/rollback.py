@@ -58,6 +58,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
         service = run.ecs.update_service(cluster, entry["service"], {}, entry["to"])
         entry["deployment_id"] = (primary_deployment(service) or {}).get("id")
         targets.append(rollout.Target(entry["service"], entry["deployment_id"], entry["to"], started_at=started_at, seen=False))
+        pipeline.record_release(run, service.get("serviceArn"), targets[-1])
     result.update(status="rolled_back", duration_s=None)
     if targets and not run.options.no_wait:
         verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=console, since_events=seen)

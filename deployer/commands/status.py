@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..ecs import short_name
+from ..ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, short_name
+from ..errors import ExternalError
 
 EVENTS = 8
 
@@ -39,10 +40,22 @@ def status(run, *, services: list[str] | None = None) -> dict:
                 "running": service.get("runningCount", 0),
                 "desired": service.get("desiredCount", 0),
                 "deployments": deployments,
+                "last_release": _last_release(run, service),
                 "events": [{"at": _iso(e.get("createdAt")), "message": e.get("message")} for e in service.get("events", [])[:EVENTS]],
             }
         )
     return {"services": out}
+
+
+def _last_release(run, service: dict) -> dict | None:
+    """The deployment the last release started (the service's deployer:deployment tags): what `wait` judges."""
+    try:
+        tags = run.ecs.service_tags(service["serviceArn"]) if service.get("serviceArn") else {}
+    except ExternalError:  # a role without ecs:ListTagsForResource still gets the rest
+        return None
+    if not tags.get(TAG_DEPLOYMENT):
+        return None
+    return {"deployment_id": tags[TAG_DEPLOYMENT], "task_definition": tags.get(TAG_DEPLOYMENT_TARGET), "started": tags.get(TAG_DEPLOYMENT_STARTED)}
 
 
 def _iso(value) -> str | None:
@@ -60,6 +73,9 @@ def text(result: dict) -> str:
             )
             if d["rollout_state_reason"]:
                 lines.append(f"           {d['rollout_state_reason']}")
+        if s.get("last_release"):
+            r = s["last_release"]
+            lines.append(f"  last release: deployment {r['deployment_id']} of {short_name(r['task_definition'])} (`deployer wait` judges it)")
         if s["events"]:
             lines.append("  events:")
             lines += [f"    {e['at']}  {e['message']}" for e in s["events"]]
