@@ -193,18 +193,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         try:
             roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events, records=records, timeout=timeout)
         except KeyboardInterrupt:
-            going = []
-            for o in outcomes:  # asked on the way out: which rollbacks were really started
-                goal, now = o.plan.rollback_target, _runs(run, o.service) if o.executed else None
-                if goal and now == goal:
-                    going.append(f"{o.service} → {short_name(goal)}")
-                elif goal and now:
-                    going.append(f"{o.service} still on {short_name(now)}, its rollback to {short_name(goal)} not started")
-            raise Interrupted(
-                f"interrupted while rolling back ({'; '.join(going) or 'no rollback started'}); the release had failed: "
-                + "; ".join(f"{v.service}: {v.state}" for v in failed) + ". A rollback already started goes on in ECS",
-                hint="see where it stands: `deployer status`; finish it: `deployer rollback`",
-            ) from None
+            raise interrupted_rollback(run, outcomes, failed) from None
     else:
         console.warn("deploy.rollback_on_failure is false: services left as they are")
     payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
@@ -249,6 +238,22 @@ def _runs(run, service: str) -> str | None:
         return (run.ecs.describe_service(run.environment.cluster, service) or {}).get("taskDefinition") if run else None
     except (DeployerError, KeyboardInterrupt):
         return None
+
+
+def interrupted_rollback(run, outcomes: list[ServiceOutcome], failed: list[rollout.Verdict]) -> Interrupted:
+    """Ctrl-C during the tool's rollback: which rollbacks really started (asked on the way out)."""
+    going = []
+    for o in outcomes:
+        goal, now = o.plan.rollback_target, _runs(run, o.service) if o.executed else None
+        if goal and now == goal:
+            going.append(f"{o.service} → {short_name(goal)}")
+        elif goal and now:
+            going.append(f"{o.service} still on {short_name(now)}, its rollback to {short_name(goal)} not started")
+    return Interrupted(
+        f"interrupted while rolling back ({'; '.join(going) or 'no rollback started'}); the release had failed: "
+        + "; ".join(f"{v.service}: {v.state}" for v in failed) + ". A rollback already started goes on in ECS",
+        hint="see where it stands: `deployer status`; finish it: `deployer rollback`",
+    )
 
 
 def record_release(run, arn: str | None, target: rollout.Target) -> None:
