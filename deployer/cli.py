@@ -116,7 +116,7 @@ def _summary(run: Run, result: dict) -> str | None:
 
     lines = []
     for s in result.get("services", []):
-        lines.append(f"{s['service']}: {s['status']} {short_name(s.get('task_definition')) or ''}".rstrip())
+        lines.append(f"{s['service']}: {s.get('status') or s.get('verdict')} {short_name(s.get('task_definition')) or ''}".rstrip())
     if result.get("plan"):
         lines.append(json.dumps(result["plan"], indent=2, default=str))
     return "\n".join(lines) or None
@@ -125,6 +125,19 @@ def _summary(run: Run, result: dict) -> str | None:
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Image tag (default: the git commit; a dirty tree gets -dirty-<hash>).")]
 BuildArgOpt = Annotated[Optional[list[str]], typer.Option("--build-arg", help="Docker build arg KEY=VALUE (repeatable); overrides image.build_args.")]
 RebuildOpt = Annotated[bool, typer.Option("--rebuild", help="Build and push even if the registry already has the tag.")]
+WaitUntilOpt = Annotated[Optional[str], typer.Option("--wait-until", help="Blue/green, linear, canary: return once the deployment reached this stage (scaled-up, test-traffic, traffic-shifted, bake-done, or a lifecycle stage); `deployer wait` follows it on.")]
+
+
+def _wait_until(value: str | None) -> str | None:
+    """Checked before anything talks to AWS (deployer/strategies.py)."""
+    from .strategies import wait_until_stage
+
+    try:
+        wait_until_stage(value)
+    except DeployerError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from None
+    return value
 
 
 def _build_args(pairs: list[str] | None) -> dict[str, str]:
@@ -145,7 +158,7 @@ def release(
     force: ForceOpt = False,
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
 ) -> None:
     """Build and push the image, register a revision, deploy, watch; roll back on failure.
 
@@ -154,7 +167,7 @@ def release(
     from .commands.release import release as run_release
 
     args = _build_args(build_arg)
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=_wait_until(wait_until))
     _execute(options, lambda run: run_release(run, tag=tag, build_args=args, rebuild=rebuild, services=service, desired_count=desired_count, force=force), _summary)
 
 
@@ -184,7 +197,7 @@ def deploy(
     force: ForceOpt = False,
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
 ) -> None:
     """Render, register and deploy an existing image (no build), watch, roll back on failure.
 
@@ -192,7 +205,7 @@ def deploy(
     """
     from .commands.deploy import deploy as run_deploy
 
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=_wait_until(wait_until))
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
 
 
@@ -365,7 +378,7 @@ def verify(
 @app.command()
 def wait(
     service: ServiceOpt = None, config: ConfigOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
 ) -> None:
     """Follow the service's current deployment until it completes or fails (exit 0 / 1).
 
@@ -373,8 +386,24 @@ def wait(
     """
     from .commands.wait import wait as run_wait
 
-    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=_wait_until(wait_until))
     _execute(options, lambda run: run_wait(run, services=service), _summary)
+
+
+@app.command(name="continue")
+def continue_command(
+    rollback: Annotated[bool, typer.Option("--rollback", help="Roll back instead of continuing (traffic back on the previous revision).")] = False,
+    service: ServiceOpt = None, config: ConfigOpt = None, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
+) -> None:
+    """Resume a blue/green, linear or canary deployment paused at a PAUSE lifecycle hook, and watch it.
+
+    Example: deployer continue            # or: deployer continue --rollback
+    """
+    from .commands.continue_ import continue_ as run_continue
+
+    options = _opts(config=config, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=_wait_until(wait_until))
+    _execute(options, lambda run: run_continue(run, rollback=rollback, services=service), _summary)
 
 
 @app.command(name="iam-policy")

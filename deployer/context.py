@@ -23,6 +23,7 @@ class Options:
     region: str | None = None
     profile: str | None = None
     assume_role_arn: str | None = None
+    wait_until: str | None = None  # blue/green, linear, canary: return at this lifecycle stage (strategies.py)
 
 
 class Run:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import checks, execute, plan as planner, rollout
+from . import checks, execute, plan as planner, rollout, strategies
 from .ecs import TAG_HEALTHY, find_in_progress, short_name
 from .errors import DeployerError, DeploymentFailed, Interrupted
 
@@ -145,14 +145,21 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         console.info("not waiting for the rollout (--no-wait); follow it with `deployer status`")
         return result("started")
 
-    console.step(f"watching {', '.join(t.service for t in targets)} (timeout {run.timeout}s)")
+    # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
+    timeout = run.timeout + strategies.bake_seconds([r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
+    stages = strategies.StageWatch(run, run.options.wait_until)
+    console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
     try:
-        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=run.timeout, console=console, since_events=seen_events)
+        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, observer=stages)
     except KeyboardInterrupt:
         raise interrupted(targets, outcomes) from None
     by_name = {o.service: o for o in outcomes}
     for name, verdict in verdicts.items():
         by_name[name].verdict = verdict
+    early = strategies.early_result(result("started"), verdicts)  # paused at a hook, or --wait-until reached
+    if early:
+        strategies.report_early(console, verdicts)
+        return early
 
     if all(v.ok for v in verdicts.values()):
         for outcome in outcomes:
@@ -166,7 +173,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
             console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
             from .diagnose import diagnose
 
-            by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict)
+            by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict) + stages.explain(verdict.service)
     if run.config.deploy.rollback_on_failure:
         roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events)
     else:

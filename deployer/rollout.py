@@ -112,6 +112,7 @@ def watch(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     just_started: bool = True,
+    observer: Callable | None = None,
 ) -> dict[str, Verdict]:
     """Poll until every target has a verdict or the timeout passes; stream new events and progress.
 
@@ -127,10 +128,10 @@ def watch(
     since_events = since_events if since_events is not None else {}
     progress = {name: _Progress(seen_events=since_events.setdefault(name, set())) for name in pending}
     with console.activity(f"watching {', '.join(pending)}") as activity:
-        return _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock)
+        return _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, observer)
 
 
-def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock):
+def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, observer=None):
     interval = FIRST_INTERVAL
     last: dict[str, dict | None] = {}
     failures = 0
@@ -151,6 +152,8 @@ def _poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console,
         for name, service in described.items():
             _report(console, name, service, pending[name], progress[name])
             result = judge(service, pending[name])
+            if result is None and observer is not None and service is not None:
+                result = observer(name, service, pending[name])  # lifecycle stages (strategies.StageWatch)
             if result is not None:
                 verdicts[name] = result
         for name in verdicts:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .. import pipeline, rollout
+from .. import pipeline, rollout, strategies
 from ..ecs import arn_revision, primary_deployment, short_name
 from ..errors import BadInput, DeploymentFailed
 from ..plan import last_healthy
@@ -40,12 +40,17 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     result = {"status": "planned", "cluster": cluster, "services": entries}
     if run.options.dry_run:
         return result
-    pipeline.refuse_concurrent(live, force)
+    # A blue/green, linear or canary deployment in flight is stopped instead (StopServiceDeployment ROLLBACK).
+    stopping = strategies.stoppable(run, live) if to is None else {}
+    pipeline.refuse_concurrent({n: s for n, s in live.items() if n not in stopping}, force)
     run.confirm("Roll back " + ", ".join(f"{e['service']} to {short_name(e['to'])}" for e in entries) + "?")
 
     seen = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
     for entry in entries:
+        if entry["service"] in stopping:
+            targets.append(strategies.stop(run, cluster, entry, stopping[entry["service"]]))
+            continue
         if entry["from"] == entry["to"]:
             console.info(f"{entry['service']} already runs {short_name(entry['to'])}")
             continue

@@ -262,7 +262,7 @@ class Engine:
             self._event(svc, f"has stopped {len(to_stop)} running tasks: " + _task_list(to_stop) + ".")
             if svc.load_balancers:
                 self._event(svc, f"deregistered {len(to_stop)} targets in "
-                                 f"(target-group {svc.load_balancers[0].get('targetGroupArn')})")
+                                 f"(target-group {self.strategies.target_group_of(svc, to_stop[0].started_by)})")
             changed = True
 
         # 2. Tasks launched last tick come up, or die if their task definition is broken.
@@ -335,7 +335,7 @@ class Engine:
         td = backend.describe_task_definition(task.task_definition_arn)
         self._write_logs(backend, td, task, None)
         if svc.load_balancers:
-            self._event(svc, f"registered 1 targets in (target-group {svc.load_balancers[0].get('targetGroupArn')})")
+            self._event(svc, f"registered 1 targets in (target-group {self.strategies.target_group_of(svc, task.started_by)})")
 
     def _fail(self, backend: EC2ContainerServiceBackend, svc: Service, dep: dict[str, Any],
               task: LocalTask, failure: tuple[str, int, str]) -> None:

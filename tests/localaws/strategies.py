@@ -120,6 +120,14 @@ class Strategies:
             record["localaws_staged"] = True  # stages are this module's, not the rolling engine's
             record["lifecycleHookDetails"] = []
 
+    def target_group_of(self, svc: Any, dep_id: str) -> str | None:
+        """Where a deployment's tasks register: green's target group during a strategy deployment."""
+        run = self.runs.get(dep_id)
+        if run is not None and run.green_tg:
+            return run.green_tg
+        lb = (getattr(svc, "load_balancers", None) or [{}])[0]
+        return self.production_tg.get(svc.arn) or lb.get("targetGroupArn")
+
     def holds_launch(self, dep: dict[str, Any]) -> bool:
         """Green does not start before the PRE_SCALE_UP hooks are done."""
         run = self.runs.get(dep["id"])

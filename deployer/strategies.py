@@ -1,0 +1,285 @@
+"""ECS's native deployment strategies: BLUE_GREEN, LINEAR, CANARY (ROLLING is the default).
+
+The service definition picks the strategy (`deploymentConfiguration.strategy`, `bakeTimeInMinutes`,
+`linearConfiguration`, `canaryConfiguration`, `lifecycleHooks`); the admins' environment provides
+the traffic pieces (alternate target group, production and test listener rules, the role ECS
+assumes), mapped by `environment.outputs`. This module:
+
+- completes `loadBalancers[].advancedConfiguration` from those outputs (ECS refuses a blue/green
+  load balancer without it), and keeps `loadBalancers` out of an UpdateService that does not
+  change it (re-sending it would restart the target-group alternation);
+- follows a deployment's lifecycle stage during the watch (one DescribeServiceDeployments per poll,
+  only for services with a strategy), says when it is paused at a hook and what to run, stops the
+  watch early at `--wait-until STAGE`, and explains a failing hook;
+- rolls back an in-flight strategy deployment with StopServiceDeployment(ROLLBACK) (traffic goes
+  back to blue at once) and resumes a paused one with ContinueServiceDeployment.
+"""
+
+from __future__ import annotations
+
+from .aws import error_code, translate_errors
+from .errors import BadInput, DeployerError
+
+STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
+# The service deployment's lifecycle stages, in order (botocore's ServiceDeploymentLifecycleStage).
+STAGES = (
+    "RECONCILE_SERVICE", "PRE_SCALE_UP", "SCALE_UP", "POST_SCALE_UP", "TEST_TRAFFIC_SHIFT", "POST_TEST_TRAFFIC_SHIFT",
+    "PRODUCTION_TRAFFIC_SHIFT", "POST_PRODUCTION_TRAFFIC_SHIFT", "BAKE_TIME", "CLEAN_UP",
+)
+STAGE_TEXT = {
+    "RECONCILE_SERVICE": "reconciling the service",
+    "PRE_SCALE_UP": "before scale-up (hooks)",
+    "SCALE_UP": "starting the new revision next to the running one",
+    "POST_SCALE_UP": "new revision up (hooks)",
+    "TEST_TRAFFIC_SHIFT": "test traffic to the new revision",
+    "POST_TEST_TRAFFIC_SHIFT": "test traffic on the new revision (hooks)",
+    "PRODUCTION_TRAFFIC_SHIFT": "shifting production traffic",
+    "POST_PRODUCTION_TRAFFIC_SHIFT": "production traffic on the new revision (hooks)",
+    "BAKE_TIME": "bake time: the previous revision stays ready for a rollback",
+    "CLEAN_UP": "removing the previous revision",
+}
+# `--wait-until` names: return once the deployment reached (or passed) the stage.
+WAIT_UNTIL = {
+    "scaled-up": "POST_SCALE_UP",
+    "test-traffic": "POST_TEST_TRAFFIC_SHIFT",
+    "traffic-shifted": "POST_PRODUCTION_TRAFFIC_SHIFT",
+    "bake-done": "CLEAN_UP",
+}
+# What each environment.outputs key becomes in advancedConfiguration.
+TRAFFIC_FIELDS = {
+    "alternate_target_group": "alternateTargetGroupArn",
+    "production_listener_rule": "productionListenerRule",
+    "test_listener_rule": "testListenerRule",
+    "traffic_role": "roleArn",
+}
+REQUIRED_TRAFFIC = ("alternate_target_group", "production_listener_rule", "traffic_role")
+PAUSED, STAGE_REACHED = "PAUSED", "STAGE_REACHED"  # watch states that stop early without a verdict
+
+
+def strategy_of(deployment_configuration: dict | None) -> str:
+    return ((deployment_configuration or {}).get("strategy") or "ROLLING").upper()
+
+
+def wait_until_stage(value: str | None) -> str | None:
+    """`--wait-until` → the lifecycle stage to return at; a bad value is bad input naming the flag."""
+    if not value:
+        return None
+    key = value.strip().lower()
+    if key in WAIT_UNTIL:
+        return WAIT_UNTIL[key]
+    stage = key.upper().replace("-", "_")
+    if stage in STAGES:
+        return stage
+    raise BadInput(f"--wait-until {value}: not a stage; use one of {', '.join(WAIT_UNTIL)} or a lifecycle stage ({', '.join(s.lower().replace('_', '-') for s in STAGES)})")
+
+
+# ---- definitions ---------------------------------------------------------------------------------
+def complete_load_balancers(params: dict, environment, shown: str) -> None:
+    """A blue/green, linear or canary service's load balancers get advancedConfiguration from the environment."""
+    strategy = strategy_of(params.get("deploymentConfiguration"))
+    if strategy not in STRATEGIES:
+        return
+    traffic = getattr(environment, "traffic", None) or {}
+    for i, lb in enumerate(params.get("loadBalancers") or []):
+        if not lb.get("targetGroupArn") or lb.get("advancedConfiguration"):
+            continue
+        missing = [key for key in REQUIRED_TRAFFIC if not traffic.get(key)]
+        if missing:
+            raise BadInput(
+                f"{shown}: deploymentConfiguration.strategy {strategy} needs loadBalancers[{i}].advancedConfiguration, and the "
+                f"environment has no {', '.join(f'environment.outputs.{k}' for k in missing)} output to build it from",
+                hint="map the outputs in deployer.yaml (environment.outputs.alternate_target_group, production_listener_rule, "
+                "test_listener_rule, traffic_role), or set advancedConfiguration in the service definition",
+            )
+        lb["advancedConfiguration"] = {field: traffic[key] for key, field in TRAFFIC_FIELDS.items() if traffic.get(key)}
+
+
+def keep_wiring(update: dict, changes: dict) -> None:
+    """UpdateService carries loadBalancers only when they change: re-sending them is a configuration
+    change that restarts ECS's target-group alternation (and, without advancedConfiguration, breaks it)."""
+    if "loadBalancers" in update and "loadBalancers" not in changes:
+        update.pop("loadBalancers")
+
+
+def bake_seconds(deployment_configurations: list[dict | None]) -> int:
+    """The longest time ECS waits on purpose in one of these deployments (bake, canary, linear steps)."""
+    longest = 0.0
+    for config in deployment_configurations:
+        config = config or {}
+        strategy = strategy_of(config)
+        if strategy not in STRATEGIES:
+            continue
+        minutes = float(config.get("bakeTimeInMinutes") or 0)
+        if strategy == "CANARY":
+            minutes += float((config.get("canaryConfiguration") or {}).get("canaryBakeTimeInMinutes", 10))
+        elif strategy == "LINEAR":
+            linear = config.get("linearConfiguration") or {}
+            steps = max(1, int(-(-100 // float(linear.get("stepPercent", 10.0)))))
+            minutes += (steps - 1) * float(linear.get("stepBakeTimeInMinutes", 6))
+        longest = max(longest, minutes)
+    return int(longest * 60)
+
+
+# ---- the ECS calls -----------------------------------------------------------------------------
+def describe_record(ecs_client, arn: str) -> dict | None:
+    with translate_errors(f"describing service deployment {arn}"):
+        found = ecs_client.describe_service_deployments(serviceDeploymentArns=[arn]).get("serviceDeployments") or []
+    return found[0] if found else None
+
+
+def awaiting_hook(record: dict | None) -> dict | None:
+    return next((h for h in (record or {}).get("lifecycleHookDetails") or [] if h.get("status") == "AWAITING_ACTION"), None)
+
+
+def in_flight(ecs_client, service: dict | None) -> dict | None:
+    """The service's strategy deployment still IN_PROGRESS (its record), if any."""
+    if not service or strategy_of(service.get("deploymentConfiguration")) not in STRATEGIES or not service.get("currentServiceDeployment"):
+        return None
+    record = describe_record(ecs_client, service["currentServiceDeployment"])
+    return record if record and record.get("status") in ("PENDING", "IN_PROGRESS") else None
+
+
+# ---- watching by stage -------------------------------------------------------------------------
+class StageWatch:
+    """Called by rollout.watch for each service on each poll while no verdict is in: shows the
+    lifecycle stage and hooks of a strategy deployment; returns an early-stop Verdict when it is
+    paused at a hook, or reached the `--wait-until` stage."""
+
+    def __init__(self, run, wait_until: str | None = None):
+        self.run = run
+        self.wait_until = wait_until_stage(wait_until)
+        self.shown: dict[str, tuple] = {}
+        self.hooks_shown: dict[str, str] = {}
+        self.records: dict[str, dict] = {}  # service -> the last record read
+        self.available = True
+
+    def __call__(self, name: str, service: dict, target):
+        from .rollout import Verdict
+
+        if not self.available or strategy_of(service.get("deploymentConfiguration")) not in STRATEGIES:
+            return None
+        arn = service.get("currentServiceDeployment")
+        if not arn:
+            return None
+        try:
+            record = describe_record(self.run.aws.client("ecs"), arn)
+        except DeployerError as exc:
+            if error_code(exc.__cause__) in ("AccessDeniedException", "UnknownOperationException"):
+                self.available = False
+                self.run.console.info(f"cannot read the deployment's lifecycle stage ({exc.message}); watching without it")
+            return None
+        if record is None:
+            return None
+        self.records[name] = record
+        stage, status = record.get("lifecycleStage"), record.get("status")
+        if self.shown.get(name) != (stage, status):
+            self.shown[name] = (stage, status)
+            self.run.console.info(f"{name}: {status} at {stage} — {STAGE_TEXT.get(stage, stage)}")
+        for hook in record.get("lifecycleHookDetails") or []:
+            key = f"{hook.get('hookId')}:{hook.get('status')}"
+            if key not in self.hooks_shown:
+                self.hooks_shown[key] = name
+                running = hook.get("status") in ("IN_PROGRESS", "AWAITING_ACTION")  # then the record's stage is the hook's
+                self.run.console.info(f"{name}: lifecycle hook {hook.get('targetArn') or hook.get('targetType')}{f' at {stage}' if running else ''}: {hook.get('status')}")
+        if status != "IN_PROGRESS":
+            return None
+        hook = awaiting_hook(record)
+        if hook is not None:
+            message = (f"deployment paused at {stage} (PAUSE hook {hook.get('hookId')}"
+                       + (f", times out at {hook['expiresAt']} with {hook.get('timeoutAction')}" if hook.get("expiresAt") else "")
+                       + f"); resume: `deployer continue --service {name}`; roll back: `deployer continue --rollback --service {name}`")
+            return Verdict(name, True, PAUSED, message, target.deployment_id, service.get("taskDefinition"))
+        if self.wait_until and stage in STAGES and STAGES.index(stage) >= STAGES.index(self.wait_until):
+            message = f"reached {stage} (--wait-until); the deployment goes on in ECS: `deployer wait` follows it to the verdict"
+            return Verdict(name, True, STAGE_REACHED, message, target.deployment_id, service.get("taskDefinition"))
+        return None
+
+    def explain(self, name: str) -> list[str]:
+        """A failed hook's Lambda, stage and reason (hooks leave no stopped tasks to explain them)."""
+        try:
+            arn = (self.records.get(name) or {}).get("serviceDeploymentArn")
+            if arn is None:  # it failed before a poll saw it: the service still points at its record
+                live = self.run.ecs.describe_service(self.run.environment.cluster, name) or {}
+                if strategy_of(live.get("deploymentConfiguration")) not in STRATEGIES:
+                    return []
+                arn = live.get("currentServiceDeployment")
+            record = describe_record(self.run.aws.client("ecs"), arn) if arn else None
+        except DeployerError:
+            record = self.records.get(name)
+        if record is None:
+            return []
+        lines = []
+        for hook in record.get("lifecycleHookDetails") or []:
+            if hook.get("status") in ("FAILED", "TIMED_OUT"):
+                reason = (record.get("rollback") or {}).get("reason") or record.get("statusReason") or ""
+                lines.append(f"{name}: lifecycle hook {hook.get('targetArn') or 'PAUSE'} ({hook.get('targetType')}) {hook.get('status')} "
+                             f"at {record.get('lifecycleStage')}: {reason}".rstrip(": "))
+        for line in lines:
+            self.run.console.error(line)
+        return lines
+
+
+def early_result(payload: dict, verdicts: dict) -> dict | None:
+    """The release/wait result when the watch stopped early (paused, or --wait-until): no verdict yet."""
+    early = {n: v for n, v in verdicts.items() if v.state in (PAUSED, STAGE_REACHED)}
+    if not early or len(early) != len(verdicts):
+        return None
+    for entry in payload.get("services") or []:
+        verdict = early.get(entry.get("service"))
+        if verdict is not None:
+            entry["status"] = "paused" if verdict.state == PAUSED else "started"
+            entry["stage"] = verdict.reason
+    payload["status"] = "paused" if any(v.state == PAUSED for v in early.values()) else "started"
+    return payload
+
+
+def report_early(console, verdicts: dict) -> None:
+    for verdict in verdicts.values():
+        (console.warn if verdict.state == PAUSED else console.ok)(f"{verdict.service}: {verdict.reason}")
+
+
+# ---- control -------------------------------------------------------------------------------------
+def stoppable(run, live: dict[str, dict | None]) -> dict[str, dict]:
+    """Services whose blue/green, linear or canary deployment is in flight: service -> its record."""
+    client = run.aws.client("ecs")
+    found = {}
+    for name, service in live.items():
+        try:
+            record = in_flight(client, service)
+        except DeployerError:
+            record = None  # no Service Deployments API: the rollback goes the UpdateService way
+        if record:
+            found[name] = record
+    return found
+
+
+def stop(run, cluster: str, entry: dict, record: dict):
+    """StopServiceDeployment(ROLLBACK): ECS puts production traffic back on blue at once."""
+    from .ecs import primary_deployment, short_name
+    from .rollout import Target
+
+    client = run.aws.client("ecs")
+    run.console.step(f"{entry['service']}: stopping deployment {record['serviceDeploymentArn'].rsplit('/', 1)[-1]} "
+                     f"at {record.get('lifecycleStage')} (StopServiceDeployment ROLLBACK: traffic back on the previous revision)")
+    with translate_errors(f"stopping the deployment of {entry['service']}"):
+        client.stop_service_deployment(serviceDeploymentArn=record["serviceDeploymentArn"], stopType="ROLLBACK")
+    service = run.ecs.describe_service(cluster, entry["service"]) or {}
+    primary = primary_deployment(service) or {}
+    entry.update(to=primary.get("taskDefinition") or entry["to"], deployment_id=primary.get("id"), via="StopServiceDeployment")
+    run.console.info(f"{entry['service']}: ECS rolls back to {short_name(entry['to'])}")
+    return Target(entry["service"], entry["deployment_id"], entry["to"])
+
+
+def continue_deployment(run, name: str, service: dict, action: str) -> dict:
+    """ContinueServiceDeployment for the hook the service's deployment is paused at."""
+    client = run.aws.client("ecs")
+    record = in_flight(client, service)
+    hook = awaiting_hook(record)
+    if hook is None:
+        where = f"its deployment is at {record.get('lifecycleStage')}" if record else "no blue/green, linear or canary deployment is in progress"
+        raise BadInput(f"{name}: nothing to continue: no deployment is paused at a lifecycle hook ({where})",
+                       hint="`deployer status` shows the deployment; `deployer wait` follows it")
+    with translate_errors(f"continuing the deployment of {name}"):
+        client.continue_service_deployment(serviceDeploymentArn=record["serviceDeploymentArn"], hookId=hook["hookId"], action=action)
+    run.console.ok(f"{name}: {'continuing' if action == 'CONTINUE' else 'rolling back'} from {record.get('lifecycleStage')} (hook {hook['hookId']})")
+    return {"service": name, "service_deployment": record["serviceDeploymentArn"], "stage": record.get("lifecycleStage"), "action": action}
