@@ -283,3 +283,155 @@ def continue_deployment(run, name: str, service: dict, action: str) -> dict:
         client.continue_service_deployment(serviceDeploymentArn=record["serviceDeploymentArn"], hookId=hook["hookId"], action=action)
     run.console.ok(f"{name}: {'continuing' if action == 'CONTINUE' else 'rolling back'} from {record.get('lifecycleStage')} (hook {hook['hookId']})")
     return {"service": name, "service_deployment": record["serviceDeploymentArn"], "stage": record.get("lifecycleStage"), "action": action}
+
+
+# ---- pre-flight checks (`deployer verify`) -------------------------------------------------------
+ECS_SERVICE = "ecs.amazonaws.com"
+
+
+def check_traffic(run, rendered) -> list:
+    """Blue/green, linear, canary: both target groups and the listener rules exist and belong
+    together, ECS's role exists; each Lambda hook exists and its role may invoke it."""
+    from .checks import Check, attempt
+
+    config = rendered.service_definition.update_params.get("deploymentConfiguration") or {}
+    strategy = strategy_of(config)
+    if strategy not in STRATEGIES:
+        return []
+    checks = []
+    for lb in rendered.service_definition.create_params.get("loadBalancers") or []:
+        advanced = lb.get("advancedConfiguration") or {}
+        checks.append(attempt("traffic wiring", lambda lb=lb, advanced=advanced: _check_wiring(run, lb, advanced, Check)))
+        if advanced.get("roleArn"):
+            checks.append(attempt("traffic role", lambda arn=advanced["roleArn"]: _check_role(run, "traffic role", arn, Check)[0]))
+    for hook in config.get("lifecycleHooks") or []:
+        if hook.get("targetType", "AWS_LAMBDA") == "AWS_LAMBDA":
+            checks.append(attempt("lifecycle hook", lambda hook=hook: _check_hook(run, hook, Check)))
+    return checks
+
+
+def _check_wiring(run, lb: dict, advanced: dict, Check):
+    blue, green = lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")
+    if not green or not advanced.get("productionListenerRule"):
+        return Check("traffic wiring", "fail", "loadBalancers[].advancedConfiguration needs alternateTargetGroupArn and productionListenerRule")
+    elbv2 = run.aws.client("elbv2")
+    groups = {g["TargetGroupArn"]: g for g in elbv2.describe_target_groups(TargetGroupArns=[blue, green])["TargetGroups"]}
+    problems = [f"target group {arn} does not exist" for arn in (blue, green) if arn not in groups]
+    if blue == green:
+        problems.append(f"the alternate target group is the service's own ({blue}): ECS needs two to alternate")
+    if not problems:
+        shape = lambda g: (g.get("TargetType"), g.get("Port"), g.get("Protocol"), g.get("VpcId"))  # noqa: E731
+        if shape(groups[blue]) != shape(groups[green]):
+            problems.append(f"the two target groups differ (type, port, protocol, VPC): {shape(groups[blue])} vs {shape(groups[green])}")
+    for field in ("productionListenerRule", "testListenerRule"):
+        arn = advanced.get(field)
+        if not arn:
+            continue
+        rules = elbv2.describe_rules(RuleArns=[arn])["Rules"]
+        forwards = {g.get("TargetGroupArn") for r in rules for a in r.get("Actions") or []
+                    for g in ((a.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": a.get("TargetGroupArn")}])}
+        if not rules:
+            problems.append(f"{field} {arn} does not exist")
+        elif not forwards & {blue, green}:
+            problems.append(f"{field} forwards to neither target group of the service")
+    if problems:
+        return Check("traffic wiring", "fail", "; ".join(problems))
+    return Check("traffic wiring", "pass", "both target groups and the listener rules exist and forward to each other's pair")
+
+
+def _check_role(run, label: str, arn: str, Check):
+    """(check, role name) — the role exists and ECS may assume it."""
+    import json
+
+    role = run.aws.client("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
+    document = _policy_document(role.get("AssumeRolePolicyDocument") or {})
+    if ECS_SERVICE not in json.dumps(document):
+        return Check(label, "fail", f"{role['RoleName']} does not trust {ECS_SERVICE}"), role["RoleName"]
+    return Check(label, "pass", f"{role['RoleName']} exists and trusts {ECS_SERVICE}"), role["RoleName"]
+
+
+def _check_hook(run, hook: dict, Check):
+    function = hook.get("hookTargetArn") or ""
+    try:
+        run.aws.client("lambda").get_function(FunctionName=function)
+    except Exception as exc:  # noqa: BLE001 - not found (or not readable) is the finding
+        return Check("lifecycle hook", "fail", f"Lambda {function} ({', '.join(hook.get('lifecycleStages') or [])}): {error_code(exc) or exc}")
+    if not hook.get("roleArn"):
+        return Check("lifecycle hook", "fail", f"Lambda {function}: the hook has no roleArn for ECS to invoke it with")
+    role_check, role_name = _check_role(run, "lifecycle hook", hook["roleArn"], Check)
+    if not role_check.ok:
+        return role_check
+    if not _may_invoke(run, role_name, function):
+        return Check("lifecycle hook", "fail", f"role {role_name} may not invoke {function} (no lambda:InvokeFunction on it)")
+    return Check("lifecycle hook", "pass", f"Lambda {function} exists; {role_name} may invoke it")
+
+
+def _may_invoke(run, role_name: str, function: str) -> bool:
+    """Whether one of the role's policies (inline or attached) allows lambda:InvokeFunction on the function."""
+    import fnmatch
+
+    iam = run.aws.client("iam")
+    documents = [iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+                 for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]]
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        try:
+            version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+            documents.append(iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"])
+        except Exception:  # noqa: BLE001 - an AWS-managed policy we cannot read grants nothing we can prove
+            continue
+    for document in documents:
+        document = _policy_document(document)
+        statements = document.get("Statement") or []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            actions = statement.get("Action") or []
+            resources = statement.get("Resource") or []
+            actions, resources = ([a] if isinstance(a, str) else a for a in (actions, resources))
+            if statement.get("Effect") == "Allow" and any(fnmatch.fnmatchcase("lambda:InvokeFunction", a) for a in actions) \
+                    and any(fnmatch.fnmatchcase(function, r) or fnmatch.fnmatchcase(function + ":*", r) for r in resources):
+                return True
+    return False
+
+
+def _policy_document(document) -> dict:
+    """A policy document as IAM hands it over: a dict, URL-encoded JSON, or (moto's CloudFormation
+    stores some that way) a Python literal."""
+    import ast
+    import json
+    from urllib.parse import unquote
+
+    if isinstance(document, dict):
+        return document
+    text = unquote(document)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        value = ast.literal_eval(text)
+        return value if isinstance(value, dict) else {}
+
+
+def iam_statements(rendered_list: list, service_arns: list[str]) -> list[dict]:
+    """What the release role needs for strategy services: the Service Deployments calls, passing
+    ECS's traffic and hook roles, and verify's reads of the wiring and the hooks."""
+    configs = [(r, r.service_definition.create_params.get("deploymentConfiguration") or {}) for r in rendered_list]
+    configs = [(r, c) for r, c in configs if strategy_of(c) in STRATEGIES]
+    if not configs:
+        return []
+    roles = {lb["advancedConfiguration"]["roleArn"] for r, _ in configs for lb in r.service_definition.create_params.get("loadBalancers") or []
+             if (lb.get("advancedConfiguration") or {}).get("roleArn")}
+    roles |= {h["roleArn"] for _, c in configs for h in c.get("lifecycleHooks") or [] if h.get("roleArn")}
+    functions = sorted({h["hookTargetArn"] for _, c in configs for h in c.get("lifecycleHooks") or [] if h.get("hookTargetArn")})
+    deployments = [arn.replace(":service/", ":service-deployment/", 1) + "/*" for arn in service_arns]
+    statements = [
+        {"Sid": "EcsServiceDeployments", "Effect": "Allow", "Action": ["ecs:ListServiceDeployments"], "Resource": service_arns},
+        {"Sid": "EcsControlServiceDeployments", "Effect": "Allow",
+         "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "ecs:ContinueServiceDeployment"], "Resource": deployments},
+        {"Sid": "StrategyPreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeRules"], "Resource": "*"},
+    ]
+    if roles:
+        statements.append({"Sid": "PassTrafficRoles", "Effect": "Allow", "Action": "iam:PassRole", "Resource": sorted(roles),
+                           "Condition": {"StringEquals": {"iam:PassedToService": ECS_SERVICE}}})
+        statements.append({"Sid": "ReadTrafficRoles", "Effect": "Allow", "Resource": sorted(roles),
+                           "Action": ["iam:GetRole", "iam:ListRolePolicies", "iam:GetRolePolicy", "iam:ListAttachedRolePolicies"]})
+    if functions:
+        statements.append({"Sid": "ReadHookFunctions", "Effect": "Allow", "Action": ["lambda:GetFunction"], "Resource": functions})
+    return statements

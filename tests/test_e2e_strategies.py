@@ -233,3 +233,59 @@ def test_code_deploy_service_is_refused_naming_native_blue_green(app, aws, platf
     assert refused.code == 2, refused.stderr
     assert "CODE_DEPLOY" in refused.stderr and "BLUE_GREEN" in refused.stderr and "native blue/green" in refused.stderr
     assert ecs_state(aws, out["ClusterName"]) == before
+
+
+def lambda_function(aws, name: str, role: str) -> str:
+    import io
+    import zipfile
+
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("hook.py", "def handler(event, context):\n    return {'hookStatus': 'SUCCEEDED'}\n")
+    return aws.client("lambda").create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="hook.handler",
+                                                Code={"ZipFile": code.getvalue()})["FunctionArn"]
+
+
+def checks_named(result, name: str) -> list[dict]:
+    return [c for c in result.json["checks"] if c["name"] == name]
+
+
+def test_verify_checks_the_traffic_wiring_and_the_hooks(app, aws, platform):
+    out = platform["outputs"]
+    role = out["EcsInfrastructureRoleArn"]
+    smoke = "arn:aws:lambda:us-east-1:123456789012:function:demo-smoke-test"  # the role may invoke demo-*
+    billing = "arn:aws:lambda:us-east-1:123456789012:function:billing-check"  # ... but not this one
+    hooks = [{"targetType": "AWS_LAMBDA", "hookTargetArn": arn, "roleArn": role, "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"]} for arn in (smoke, billing)]
+    use_strategy(app, "BLUE_GREEN", lifecycleHooks=hooks)
+
+    missing = app.cli("verify", "--output", "json")
+    assert missing.code == 1
+    assert [c["status"] for c in checks_named(missing, "traffic wiring")] == ["pass"]
+    assert [c["status"] for c in checks_named(missing, "traffic role")] == ["pass"]
+    hook_checks = checks_named(missing, "lifecycle hook")
+    assert [c["status"] for c in hook_checks] == ["fail", "fail"] and smoke in hook_checks[0]["reason"]
+
+    for arn in (smoke, billing):
+        assert lambda_function(aws, arn.rsplit(":", 1)[-1], out["TaskRoleArn"]) == arn
+    found = app.cli("verify", "--output", "json")
+    first, second = checks_named(found, "lifecycle hook")
+    assert first["status"] == "pass", first
+    assert second["status"] == "fail" and "may not invoke" in second["reason"] and billing in second["reason"]
+
+    # The same target group as the alternate: nothing to alternate with.
+    app.edit("deployer.yaml", "    repository: EcrRepositoryUri\n", "    repository: EcrRepositoryUri\n    alternate_target_group: TargetGroupArn\n")
+    crossed = app.cli("verify", "--output", "json")
+    wiring = checks_named(crossed, "traffic wiring")[0]
+    assert wiring["status"] == "fail" and "alternate target group is the service's own" in wiring["reason"]
+
+
+def test_iam_policy_names_the_strategy_calls_and_roles(app, aws, platform):
+    role = platform["outputs"]["EcsInfrastructureRoleArn"]
+    use_strategy(app, "BLUE_GREEN")
+    shown = app.cli("iam-policy")
+    assert shown.code == 0, shown.stderr
+    statements = {s["Sid"]: s for s in json.loads(shown.stdout)["Statement"]}
+    assert "ecs:StopServiceDeployment" in statements["EcsControlServiceDeployments"]["Action"]
+    assert "ecs:ContinueServiceDeployment" in statements["EcsControlServiceDeployments"]["Action"]
+    assert statements["PassTrafficRoles"]["Resource"] == [role]
+    assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}

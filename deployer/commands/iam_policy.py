@@ -6,6 +6,7 @@ repository, the task-definition families, the services, the roles passed to ECS,
 
 from __future__ import annotations
 
+from .. import strategies
 from ..render import render_service
 
 ECR_PUSH = [
@@ -29,9 +30,10 @@ def iam_policy(run) -> dict:
     services = run.services(None)
     service_arns = [f"arn:{partition}:ecs:{region}:{account}:service/{env.cluster}/{s.name}" for s in services]
     family_arns = [f"arn:{partition}:ecs:{region}:{account}:task-definition/{s.family}:*" for s in services]
-    roles, log_groups = set(), set()
+    roles, log_groups, rendered_all = set(), set(), []
     for svc in services:
-        td = render_service(run, svc, f"{env.repository}:policy").task_definition
+        rendered_all.append(render_service(run, svc, f"{env.repository}:policy"))
+        td = rendered_all[-1].task_definition
         roles |= {td[k] for k in ("executionRoleArn", "taskRoleArn") if td.get(k)}
         for container in td["containerDefinitions"]:
             group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
@@ -55,6 +57,7 @@ def iam_policy(run) -> dict:
     if log_groups:
         statements.append({"Sid": "ReadFailedTaskLogs", "Effect": "Allow", "Action": ["logs:GetLogEvents"], "Resource": sorted(log_groups)})
     statements.append({"Sid": "PreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeTargetGroups", "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups", "logs:DescribeLogGroups"], "Resource": "*"})
+    statements += strategies.iam_statements(rendered_all, service_arns)  # blue/green, linear, canary
     return {"Version": "2012-10-17", "Statement": statements}
 
 

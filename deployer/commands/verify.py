@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from .. import checks as c
+from .. import checks as c, strategies
 from ..errors import BadInput
 from ..render import render_service
 
@@ -24,6 +24,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
+        checks += strategies.check_traffic(run, rendered)  # blue/green, linear, canary
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

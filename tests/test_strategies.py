@@ -1,0 +1,76 @@
+"""deployer/strategies.py: the pure parts (flag, timeout, wiring, early results, policy documents)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from deployer import strategies
+from deployer.errors import BadInput
+from deployer.rollout import Verdict
+
+TRAFFIC = {"alternate_target_group": "arn:tg/green", "production_listener_rule": "arn:rule/prod",
+           "test_listener_rule": "arn:rule/test", "traffic_role": "arn:role/ecs"}
+
+
+def test_wait_until_names_and_stages():
+    assert strategies.wait_until_stage("traffic-shifted") == "POST_PRODUCTION_TRAFFIC_SHIFT"
+    assert strategies.wait_until_stage("bake-done") == "CLEAN_UP"
+    assert strategies.wait_until_stage("bake-time") == "BAKE_TIME"
+    assert strategies.wait_until_stage("POST_SCALE_UP") == "POST_SCALE_UP"
+    assert strategies.wait_until_stage(None) is None
+    with pytest.raises(BadInput, match="--wait-until shifted: not a stage"):
+        strategies.wait_until_stage("shifted")
+
+
+def test_bake_seconds_per_strategy():
+    assert strategies.bake_seconds([{"strategy": "ROLLING", "bakeTimeInMinutes": 60}]) == 0
+    assert strategies.bake_seconds([{"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 15}]) == 900
+    canary = {"strategy": "CANARY", "bakeTimeInMinutes": 5, "canaryConfiguration": {"canaryPercent": 10, "canaryBakeTimeInMinutes": 3}}
+    assert strategies.bake_seconds([canary]) == 480
+    linear = {"strategy": "LINEAR", "linearConfiguration": {"stepPercent": 25, "stepBakeTimeInMinutes": 2}}
+    assert strategies.bake_seconds([linear, None]) == 3 * 2 * 60  # 4 steps, 3 bakes between them
+
+
+def test_load_balancers_get_advanced_configuration_from_the_environment():
+    params = {"deploymentConfiguration": {"strategy": "BLUE_GREEN"},
+              "loadBalancers": [{"targetGroupArn": "arn:tg/blue", "containerName": "app", "containerPort": 8080}]}
+    strategies.complete_load_balancers(params, SimpleNamespace(traffic=TRAFFIC), "svc.json")
+    assert params["loadBalancers"][0]["advancedConfiguration"] == {
+        "alternateTargetGroupArn": "arn:tg/green", "productionListenerRule": "arn:rule/prod",
+        "testListenerRule": "arn:rule/test", "roleArn": "arn:role/ecs"}
+    rolling = {"loadBalancers": [{"targetGroupArn": "arn:tg/blue"}]}
+    strategies.complete_load_balancers(rolling, SimpleNamespace(traffic=TRAFFIC), "svc.json")
+    assert "advancedConfiguration" not in rolling["loadBalancers"][0]
+
+
+def test_a_strategy_without_the_traffic_outputs_is_bad_input():
+    params = {"deploymentConfiguration": {"strategy": "LINEAR"}, "loadBalancers": [{"targetGroupArn": "arn:tg/blue"}]}
+    with pytest.raises(BadInput, match=r"svc.json: deploymentConfiguration.strategy LINEAR needs loadBalancers\[0\].advancedConfiguration.*environment.outputs.traffic_role"):
+        strategies.complete_load_balancers(params, SimpleNamespace(traffic={k: v for k, v in TRAFFIC.items() if k != "traffic_role"}), "svc.json")
+
+
+def test_load_balancers_are_sent_only_when_changed():
+    update = {"loadBalancers": [{"targetGroupArn": "a"}], "desiredCount": 2}
+    strategies.keep_wiring(update, changes={})
+    assert "loadBalancers" not in update
+    update = {"loadBalancers": [{"targetGroupArn": "b"}]}
+    strategies.keep_wiring(update, changes={"loadBalancers": ([], [])})
+    assert update["loadBalancers"] == [{"targetGroupArn": "b"}]
+
+
+def test_early_result_only_when_every_service_stopped_early():
+    paused = Verdict("web", True, strategies.PAUSED, "paused at POST_TEST_TRAFFIC_SHIFT")
+    done = Verdict("api", True, "COMPLETED", "")
+    payload = {"status": "started", "services": [{"service": "web", "status": "deployed"}]}
+    assert strategies.early_result(dict(payload), {"web": paused, "api": done}) is None
+    result = strategies.early_result(payload, {"web": paused})
+    assert result["status"] == "paused" and result["services"][0] == {"service": "web", "status": "paused", "stage": "paused at POST_TEST_TRAFFIC_SHIFT"}
+
+
+def test_policy_documents_in_every_shape_iam_hands_over():
+    document = {"Statement": [{"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": "*"}]}
+    assert strategies._policy_document(document) == document
+    assert strategies._policy_document("%7B%22Statement%22%3A%20%5B%5D%7D") == {"Statement": []}
+    assert strategies._policy_document(str(document)) == document  # moto's CloudFormation stores a Python literal
