@@ -147,7 +147,8 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
 
     # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
     timeout = run.timeout + strategies.bake_seconds([r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
-    stages = strategies.StageWatch(run, run.options.wait_until)
+    stages = strategies.StageWatch(run, run.options.wait_until, services={
+        r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES})
     console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
     try:
         verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, observer=stages)
@@ -156,7 +157,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     by_name = {o.service: o for o in outcomes}
     for name, verdict in verdicts.items():
         by_name[name].verdict = verdict
-    early = strategies.early_result(result("started"), verdicts)  # paused at a hook, or --wait-until reached
+    early = strategies.early_result(result("started"), verdicts, stages)  # paused at a hook, or --wait-until reached
     if early:
         strategies.report_early(console, verdicts)
         return early

@@ -145,8 +145,9 @@ class StageWatch:
     lifecycle stage and hooks of a strategy deployment; returns an early-stop Verdict when it is
     paused at a hook, or reached the `--wait-until` stage."""
 
-    def __init__(self, run, wait_until: str | None = None):
+    def __init__(self, run, wait_until: str | None = None, services: set[str] | None = None):
         self.run = run
+        self.services = services  # the services deployed with a strategy (None: look at each)
         self.wait_until = wait_until_stage(wait_until)
         self.shown: dict[str, tuple] = {}
         self.hooks_shown: dict[str, str] = {}
@@ -196,6 +197,8 @@ class StageWatch:
 
     def explain(self, name: str) -> list[str]:
         """A failed hook's Lambda, stage and reason (hooks leave no stopped tasks to explain them)."""
+        if self.services is not None and name not in self.services:
+            return []  # a rolling service: no hooks, no extra call
         try:
             arn = (self.records.get(name) or {}).get("serviceDeploymentArn")
             if arn is None:  # it failed before a poll saw it: the service still points at its record
@@ -219,8 +222,9 @@ class StageWatch:
         return lines
 
 
-def early_result(payload: dict, verdicts: dict) -> dict | None:
-    """The release/wait result when the watch stopped early (paused, or --wait-until): no verdict yet."""
+def early_result(payload: dict, verdicts: dict, stages: StageWatch | None = None) -> dict | None:
+    """The release/wait result when the watch stopped early (paused, or --wait-until): no verdict yet.
+    Each service entry gets the lifecycle `stage` it stopped at and the `reason` (what to run next)."""
     early = {n: v for n, v in verdicts.items() if v.state in (PAUSED, STAGE_REACHED)}
     if not early or len(early) != len(verdicts):
         return None
@@ -228,7 +232,8 @@ def early_result(payload: dict, verdicts: dict) -> dict | None:
         verdict = early.get(entry.get("service"))
         if verdict is not None:
             entry["status"] = "paused" if verdict.state == PAUSED else "started"
-            entry["stage"] = verdict.reason
+            entry["stage"] = ((stages.records if stages else {}).get(verdict.service) or {}).get("lifecycleStage")
+            entry["reason"] = verdict.reason
     payload["status"] = "paused" if any(v.state == PAUSED for v in early.values()) else "started"
     return payload
 
@@ -422,8 +427,8 @@ def iam_statements(rendered_list: list, service_arns: list[str]) -> list[dict]:
     functions = sorted({h["hookTargetArn"] for _, c in configs for h in c.get("lifecycleHooks") or [] if h.get("hookTargetArn")})
     deployments = [arn.replace(":service/", ":service-deployment/", 1) + "/*" for arn in service_arns]
     statements = [
-        {"Sid": "EcsServiceDeployments", "Effect": "Allow", "Action": ["ecs:ListServiceDeployments"], "Resource": service_arns},
-        {"Sid": "EcsControlServiceDeployments", "Effect": "Allow",
+        {"Sid": "StrategyDeploymentsList", "Effect": "Allow", "Action": ["ecs:ListServiceDeployments"], "Resource": service_arns},
+        {"Sid": "StrategyDeploymentsControl", "Effect": "Allow",
          "Action": ["ecs:DescribeServiceDeployments", "ecs:StopServiceDeployment", "ecs:ContinueServiceDeployment"], "Resource": deployments},
         {"Sid": "StrategyPreflightReads", "Effect": "Allow", "Action": ["elasticloadbalancing:DescribeRules"], "Resource": "*"},
     ]

@@ -108,7 +108,7 @@ def test_rollback_during_bake_stops_the_deployment(app, aws, platform):
     started = deploy(app, platform, "v2", "--wait-until", "traffic-shifted")
     assert started.code == 0, started.stderr
     assert started.json["status"] == "started"
-    assert "--wait-until" in started.json["services"][0]["stage"]
+    assert started.json["services"][0]["stage"] == "BAKE_TIME" and "--wait-until" in started.json["services"][0]["reason"]
     assert weights(aws, out["ProductionListenerRuleArn"])[out["AlternateTargetGroupArn"]] == 100
     assert record(aws, platform)["status"] == "IN_PROGRESS"
 
@@ -147,7 +147,7 @@ def test_pause_hook_resumed_by_continue(app, aws, platform):
     v1 = released_v1(app, aws, platform, lifecycleHooks=[hook])
     paused = deploy(app, platform, "v2")
     assert paused.code == 0, paused.stderr
-    assert paused.json["status"] == "paused"
+    assert paused.json["status"] == "paused" and paused.json["services"][0]["stage"] == "POST_TEST_TRAFFIC_SHIFT"
     assert "paused at POST_TEST_TRAFFIC_SHIFT" in paused.stderr and "deployer continue" in paused.stderr
     # Test traffic is on green, production still on blue, while it waits.
     assert weights(aws, out["ProductionListenerRuleArn"])[out["TargetGroupArn"]] == 100
@@ -285,7 +285,7 @@ def test_iam_policy_names_the_strategy_calls_and_roles(app, aws, platform):
     shown = app.cli("iam-policy")
     assert shown.code == 0, shown.stderr
     statements = {s["Sid"]: s for s in json.loads(shown.stdout)["Statement"]}
-    assert "ecs:StopServiceDeployment" in statements["EcsControlServiceDeployments"]["Action"]
-    assert "ecs:ContinueServiceDeployment" in statements["EcsControlServiceDeployments"]["Action"]
+    assert "ecs:StopServiceDeployment" in statements["StrategyDeploymentsControl"]["Action"]
+    assert "ecs:ContinueServiceDeployment" in statements["StrategyDeploymentsControl"]["Action"]
     assert statements["PassTrafficRoles"]["Resource"] == [role]
     assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}

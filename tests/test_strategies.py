@@ -66,7 +66,8 @@ def test_early_result_only_when_every_service_stopped_early():
     payload = {"status": "started", "services": [{"service": "web", "status": "deployed"}]}
     assert strategies.early_result(dict(payload), {"web": paused, "api": done}) is None
     result = strategies.early_result(payload, {"web": paused})
-    assert result["status"] == "paused" and result["services"][0] == {"service": "web", "status": "paused", "stage": "paused at POST_TEST_TRAFFIC_SHIFT"}
+    assert result["status"] == "paused"
+    assert result["services"][0] == {"service": "web", "status": "paused", "stage": None, "reason": "paused at POST_TEST_TRAFFIC_SHIFT"}
 
 
 def test_policy_documents_in_every_shape_iam_hands_over():

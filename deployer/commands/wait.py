@@ -15,14 +15,14 @@ def wait(run, *, services: list[str] | None = None) -> dict:
         primary = primary_deployment(service) or {}
         targets.append(rollout.Target(svc.name, primary.get("id"), primary.get("taskDefinition") or service.get("taskDefinition")))
     bake = strategies.bake_seconds([service.get("deploymentConfiguration") for _, service in pairs])  # blue/green: strategies.py
-    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout + bake, console=run.console, just_started=False,
-                             observer=strategies.StageWatch(run, run.options.wait_until))
+    stages = strategies.StageWatch(run, run.options.wait_until)
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout + bake, console=run.console, just_started=False, observer=stages)
     result = {
         "status": "deployed" if all(v.ok for v in verdicts.values()) else "failed",
         "cluster": cluster,
         "services": [{"service": v.service, "verdict": v.state, "reason": v.reason, "deployment_id": v.deployment_id, "task_definition": v.running_task_definition} for v in verdicts.values()],
     }
-    if strategies.early_result(result, verdicts):  # paused at a hook, or --wait-until reached
+    if strategies.early_result(result, verdicts, stages):  # paused at a hook, or --wait-until reached
         strategies.report_early(run.console, verdicts)
         return result
     bad = [v for v in verdicts.values() if not v.ok]
