@@ -222,6 +222,31 @@ class StageWatch:
         return lines
 
 
+def status_of(run, service: dict) -> dict:
+    """`deployer status`: a strategy service's strategy and where its current deployment stands."""
+    strategy = strategy_of(service.get("deploymentConfiguration"))
+    if strategy not in STRATEGIES:
+        return {}
+    try:
+        record = describe_record(run.aws.client("ecs"), service["currentServiceDeployment"]) if service.get("currentServiceDeployment") else None
+    except DeployerError:
+        record = None
+    hook = awaiting_hook(record) if record and record.get("status") == "IN_PROGRESS" else None
+    return {"strategy": strategy, "service_deployment": None if record is None else {
+        "arn": record.get("serviceDeploymentArn"), "status": record.get("status"), "stage": record.get("lifecycleStage"),
+        "paused_at_hook": hook.get("hookId") if hook else None}}
+
+
+def status_text(entry: dict) -> list[str]:
+    if not entry.get("strategy"):
+        return []
+    record = entry.get("service_deployment") or {}
+    line = f"  strategy {entry['strategy']}" + (f": deployment {record['status']} at {record['stage']}" if record else "")
+    if record.get("paused_at_hook"):
+        line += " — paused at a hook: `deployer continue` (or `deployer continue --rollback`)"
+    return [line]
+
+
 def early_result(payload: dict, verdicts: dict, stages: StageWatch | None = None) -> dict | None:
     """The release/wait result when the watch stopped early (paused, or --wait-until): no verdict yet.
     Each service entry gets the lifecycle `stage` it stopped at and the `reason` (what to run next)."""

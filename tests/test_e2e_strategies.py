@@ -154,6 +154,10 @@ def test_pause_hook_resumed_by_continue(app, aws, platform):
     assert weights(aws, out["TestListenerRuleArn"])[out["AlternateTargetGroupArn"]] == 100
     assert service(aws, platform)["taskDefinition"] != v1
 
+    shown = app.cli("status")
+    assert shown.code == 0, shown.stderr
+    assert "strategy BLUE_GREEN: deployment IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT — paused at a hook: `deployer continue`" in shown.stdout
+
     resumed = app.cli("continue", "--output", "json")
     assert resumed.code == 0, resumed.stderr
     assert resumed.json["status"] == "deployed"

@@ -80,3 +80,15 @@ def test_a_lambda_hook_without_its_function_fails_and_rolls_back(aws, platform):
     record = until(lambda: (r := current_record(ecs, out))["status"] == "ROLLBACK_SUCCESSFUL" and r)
     assert record["lifecycleHookDetails"][0]["status"] == "FAILED"
     assert "Function not found" in record["rollback"]["reason"] and "POST_TEST_TRAFFIC_SHIFT" in record["rollback"]["reason"]
+
+
+def test_a_lambda_hook_that_never_answers_times_out_with_its_action(aws, platform):
+    out = platform["outputs"]
+    slow = "arn:aws:lambda:us-east-1:123456789012:function:demo-slow"
+    aws.configure(lifecycle_hooks={slow: {"result": "IN_PROGRESS"}}, strategy_minute_seconds=0.5)
+    ecs = blue_green_service(aws, out, lifecycleHooks=[{
+        "targetType": "AWS_LAMBDA", "hookTargetArn": slow, "roleArn": out["EcsInfrastructureRoleArn"], "lifecycleStages": ["POST_SCALE_UP"],
+        "timeoutConfiguration": {"timeoutInMinutes": 1, "action": "CONTINUE"}}])
+    ecs.update_service(cluster=out["ClusterName"], service="web", taskDefinition=register(ecs, "2"))
+    record = until(lambda: (r := current_record(ecs, out))["status"] == "SUCCESSFUL" and r)
+    assert record["lifecycleHookDetails"][0]["status"] == "TIMED_OUT" and record["lifecycleHookDetails"][0]["timeoutAction"] == "CONTINUE"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .. import strategies
 from ..ecs import short_name
 
 EVENTS = 8
@@ -40,6 +41,7 @@ def status(run, *, services: list[str] | None = None) -> dict:
                 "desired": service.get("desiredCount", 0),
                 "deployments": deployments,
                 "events": [{"at": _iso(e.get("createdAt")), "message": e.get("message")} for e in service.get("events", [])[:EVENTS]],
+                **strategies.status_of(run, service),  # blue/green, linear, canary: the lifecycle stage
             }
         )
     return {"services": out}
@@ -60,6 +62,7 @@ def text(result: dict) -> str:
             )
             if d["rollout_state_reason"]:
                 lines.append(f"           {d['rollout_state_reason']}")
+        lines += strategies.status_text(s)
         if s["events"]:
             lines.append("  events:")
             lines += [f"    {e['at']}  {e['message']}" for e in s["events"]]
