@@ -148,7 +148,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
     timeout = run.timeout + strategies.bake_seconds([r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
     stages = strategies.StageWatch(run, run.options.wait_until, services={
-        r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES})
+        r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES}, watched=[t.service for t in targets])
     console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
     try:
         verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, observer=stages)

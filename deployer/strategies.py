@@ -145,7 +145,7 @@ class StageWatch:
     lifecycle stage and hooks of a strategy deployment; returns an early-stop Verdict when it is
     paused at a hook, or reached the `--wait-until` stage."""
 
-    def __init__(self, run, wait_until: str | None = None, services: set[str] | None = None):
+    def __init__(self, run, wait_until: str | None = None, services: set[str] | None = None, watched: list[str] = ()):
         self.run = run
         self.services = services  # the services deployed with a strategy (None: look at each)
         self.wait_until = wait_until_stage(wait_until)
@@ -153,11 +153,18 @@ class StageWatch:
         self.hooks_shown: dict[str, str] = {}
         self.records: dict[str, dict] = {}  # service -> the last record read
         self.available = True
+        for name in watched:
+            if self.wait_until and services is not None and name not in services:
+                self._rolling_note(name)
 
     def __call__(self, name: str, service: dict, target):
         from .rollout import Verdict
 
-        if not self.available or strategy_of(service.get("deploymentConfiguration")) not in STRATEGIES:
+        if strategy_of(service.get("deploymentConfiguration")) not in STRATEGIES:
+            if self.wait_until and name not in self.shown:
+                self._rolling_note(name)
+            return None
+        if not self.available:
             return None
         arn = service.get("currentServiceDeployment")
         if not arn:
@@ -194,6 +201,10 @@ class StageWatch:
             message = f"reached {stage} (--wait-until); the deployment goes on in ECS: `deployer wait` follows it to the verdict"
             return Verdict(name, True, STAGE_REACHED, message, target.deployment_id, service.get("taskDefinition"))
         return None
+
+    def _rolling_note(self, name: str) -> None:
+        self.shown[name] = ()
+        self.run.console.info(f"{name}: --wait-until applies to blue/green, linear and canary deployments; watching to the verdict")
 
     def explain(self, name: str) -> list[str]:
         """A failed hook's Lambda, stage and reason (hooks leave no stopped tasks to explain them)."""

@@ -293,3 +293,10 @@ def test_iam_policy_names_the_strategy_calls_and_roles(app, aws, platform):
     assert "ecs:ContinueServiceDeployment" in statements["StrategyDeploymentsControl"]["Action"]
     assert statements["PassTrafficRoles"]["Resource"] == [role]
     assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
+
+
+def test_wait_until_on_a_rolling_service_watches_to_the_verdict(app, aws, platform):
+    done = deploy(app, platform, "v1", "--wait-until", "traffic-shifted")
+    assert done.code == 0, done.stderr
+    assert done.json["status"] == "deployed"
+    assert "--wait-until applies to blue/green, linear and canary deployments" in done.stderr
