@@ -75,3 +75,63 @@ def test_policy_documents_in_every_shape_iam_hands_over():
     assert strategies._policy_document(document) == document
     assert strategies._policy_document("%7B%22Statement%22%3A%20%5B%5D%7D") == {"Statement": []}
     assert strategies._policy_document(str(document)) == document  # moto's CloudFormation stores a Python literal
+
+
+class RecordsClient:
+    """A stub of the boto3 ECS client (named as such): DescribeServiceDeployments from a dict."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        self.calls = 0
+
+    def describe_service_deployments(self, serviceDeploymentArns):
+        self.calls += 1
+        return {"serviceDeployments": [self.record]}
+
+
+def stage_watch(record: dict, wait_until: str | None = None):
+    import io
+
+    from deployer.console import Console
+
+    client = RecordsClient(record)
+    run = SimpleNamespace(aws=SimpleNamespace(client=lambda name: client), console=Console(io.StringIO(), quiet=True))
+    return strategies.StageWatch(run, wait_until), client
+
+
+BLUE_GREEN_SERVICE = {"deploymentConfiguration": {"strategy": "BLUE_GREEN"}, "currentServiceDeployment": "arn:sd/1", "taskDefinition": "web:2"}
+TARGET = SimpleNamespace(deployment_id="ecs-svc/2")
+
+
+def test_stage_watch_stops_at_a_pause_hook_and_at_the_wait_until_stage():
+    paused = {"serviceDeploymentArn": "arn:sd/1", "status": "IN_PROGRESS", "lifecycleStage": "POST_TEST_TRAFFIC_SHIFT",
+              "lifecycleHookDetails": [{"hookId": "h1", "targetType": "PAUSE", "status": "AWAITING_ACTION"}]}
+    watch, _ = stage_watch(paused)
+    verdict = watch("web", BLUE_GREEN_SERVICE, TARGET)
+    assert verdict.state == strategies.PAUSED and "deployer continue --service web" in verdict.reason
+
+    baking = {"serviceDeploymentArn": "arn:sd/1", "status": "IN_PROGRESS", "lifecycleStage": "BAKE_TIME"}
+    assert stage_watch(baking)[0]("web", BLUE_GREEN_SERVICE, TARGET) is None
+    assert stage_watch(baking, "traffic-shifted")[0]("web", BLUE_GREEN_SERVICE, TARGET).state == strategies.STAGE_REACHED
+    assert stage_watch(baking, "bake-done")[0]("web", BLUE_GREEN_SERVICE, TARGET) is None
+
+
+def test_stage_watch_makes_no_call_for_a_rolling_service():
+    watch, client = stage_watch({"status": "IN_PROGRESS"}, "traffic-shifted")
+    assert watch("web", {"deploymentConfiguration": {"strategy": "ROLLING"}, "currentServiceDeployment": "arn:sd/1"}, TARGET) is None
+    assert client.calls == 0
+
+
+def test_the_watch_hands_undecided_polls_to_the_observer():
+    import io
+
+    from deployer.console import Console
+    from deployer.rollout import watch
+    from tests.test_rollout import TARGET as ROLLOUT_TARGET, ScriptedEcs, SimulatedClock
+
+    clock = SimulatedClock()
+    ecs = ScriptedEcs(clock, completes_at=600.0)
+    stop = Verdict("web", True, strategies.PAUSED, "paused")
+    verdicts = watch(ecs, "c", [ROLLOUT_TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock,
+                     observer=lambda name, service, target: stop if clock.now >= 10 else None)
+    assert verdicts["web"] is stop and 10 <= clock.now < 13
