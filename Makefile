@@ -65,3 +65,8 @@ dist: install
 
 clean:
 	rm -rf build dist *.egg-info .pytest_cache
+
+# A native ECS blue/green (then canary) release of examples/app against the local AWS (no Docker).
+.PHONY: demo-bluegreen
+demo-bluegreen: install
+	$(PYTHON) scripts/demo_bluegreen.py

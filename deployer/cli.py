@@ -130,7 +130,7 @@ def _fail(run: Run, exc: DeployerError) -> None:
 
 
 def _opts(**kwargs) -> Options:
-    _check_flags(region=kwargs.get("region"), assume_role_arn=kwargs.get("assume_role_arn"), timeout=kwargs.get("timeout"))
+    _check_flags(region=kwargs.get("region"), assume_role_arn=kwargs.get("assume_role_arn"), timeout=kwargs.get("timeout"), wait_until=kwargs.get("wait_until"))
     return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 
@@ -168,6 +168,13 @@ def _check_flags(**flags) -> None:
         elif name == "image" and (len(value) > MAX_IMAGE_REFERENCE or not value.strip() or any(c.isspace() or not c.isprintable() for c in value)):
             shown = f"{len(value)} characters" if len(value) > MAX_IMAGE_REFERENCE else repr(value[:100])
             problem = f"{flag} {shown}: not an image reference (repository:tag or repository@sha256:digest, at most {MAX_IMAGE_REFERENCE} characters, no spaces)"
+        elif name == "wait_until":
+            from .strategies import wait_until_stage
+
+            try:
+                wait_until_stage(value)
+            except DeployerError as exc:
+                problem = exc.message
         if problem:
             typer.echo(f"error: {problem}", err=True)
             raise typer.Exit(2)
@@ -178,7 +185,7 @@ def _summary(run: Run, result: dict) -> str | None:
 
     lines = []
     for s in result.get("services", []):
-        lines.append(f"{s['service']}: {s['status']} {short_name(s.get('task_definition')) or ''}".rstrip())
+        lines.append(f"{s['service']}: {s.get('status') or s.get('verdict')} {short_name(s.get('task_definition')) or ''}".rstrip())
     if result.get("plan"):
         lines.append(json.dumps(result["plan"], indent=2, default=str))
     return "\n".join(lines) or None
@@ -196,6 +203,7 @@ def _build_flags(build_arg: list[str] | None, secret: list[str] | None, ssh: lis
     from .commands.release import BuildFlags
 
     return BuildFlags(build_args=_build_args(build_arg), secrets=list(secret or []), ssh=list(ssh or []), platform=platform)
+WaitUntilOpt = Annotated[Optional[str], typer.Option("--wait-until", help="Blue/green, linear, canary: return once the deployment reached this stage (scaled-up, test-traffic, traffic-shifted, bake-done, or a lifecycle stage); `deployer wait` follows it on.")]
 
 
 def _build_args(pairs: list[str] | None) -> dict[str, str]:
@@ -217,7 +225,7 @@ def release(
     force: ForceOpt = False,
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """Build and push the image, register a revision, deploy, watch; roll back on failure.
@@ -228,7 +236,7 @@ def release(
 
     _check_flags(desired_count=desired_count)
     flags = _build_flags(build_arg, secret, ssh, platform)
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_release(run, tag=tag, rebuild=rebuild, services=service, desired_count=desired_count, force=force, flags=flags), _summary)
 
@@ -260,7 +268,7 @@ def deploy(
     force: ForceOpt = False,
     config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """Render, register and deploy an existing image (no build), watch, roll back on failure.
@@ -270,7 +278,7 @@ def deploy(
     from .commands.deploy import deploy as run_deploy
 
     _check_flags(image=image, revision=revision, desired_count=desired_count)
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
 
@@ -481,7 +489,7 @@ def verify(
 @app.command()
 def wait(
     service: ServiceOpt = None, config: ConfigOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
 ) -> None:
     """Follow the service's current deployment until it completes or fails (exit 0 / 1).
 
@@ -489,8 +497,28 @@ def wait(
     """
     from .commands.wait import wait as run_wait
 
-    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _execute(options, lambda run: run_wait(run, services=service), _summary)
+
+
+@app.command(name="continue")
+def continue_command(
+    rollback: Annotated[bool, typer.Option("--rollback", help="Roll back instead of continuing (traffic back on the previous revision).")] = False,
+    service: ServiceOpt = None, config: ConfigOpt = None, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+) -> None:
+    """Resume a blue/green, linear or canary deployment paused at a PAUSE lifecycle hook, and watch it.
+
+    Example: deployer continue            # or: deployer continue --rollback
+    """
+    from .commands.continue_ import continue_ as run_continue
+
+    from .lease import leased
+
+    options = _opts(config=config, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    _execute(options, lambda run: leased(run, service, "continue", lambda: run_continue(run, rollback=rollback, services=service)), _summary)
 
 
 @app.command(name="iam-policy")

@@ -24,6 +24,14 @@ DEFAULT_OUTPUTS = {
     "target_group": "TargetGroupArn",
     "repository": "EcrRepositoryUri",
 }
+# The traffic pieces of a blue/green, linear or canary service (deployer/strategies.py); a missing
+# default output means: none (a rolling service needs none of them).
+TRAFFIC_OUTPUTS = {
+    "alternate_target_group": "AlternateTargetGroupArn",
+    "production_listener_rule": "ProductionListenerRuleArn",
+    "test_listener_rule": "TestListenerRuleArn",
+    "traffic_role": "EcsInfrastructureRoleArn",
+}
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,8 @@ class OutputNames:
     target_group_explicit: bool = False
     # An output with the CloudWatch alarm names (comma-joined) that watch each deployment (none by default).
     alarms: str | None = None
+    traffic: dict = field(default_factory=dict)  # TRAFFIC_OUTPUTS key -> output name (None: off)
+    traffic_explicit: frozenset = frozenset()  # keys the user named: a missing output is an error
 
 
 @dataclass(frozen=True)
@@ -235,7 +245,7 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
 _CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
 
-_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR}
+_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR, **{k: _STR for k in TRAFFIC_OUTPUTS}}
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
 SCHEMA: dict[str, Any] = {
     "app": _STR,
@@ -405,6 +415,8 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         repository=merged["repository"] or DEFAULT_OUTPUTS["repository"],
         target_group_explicit="target_group" in outputs_raw,
         alarms=outputs_raw.get("alarms"),
+        traffic={k: outputs_raw.get(k, name) for k, name in TRAFFIC_OUTPUTS.items()},
+        traffic_explicit=frozenset(k for k in TRAFFIC_OUTPUTS if outputs_raw.get(k)),
     )
 
     repo = repo_root_of(root)

@@ -27,6 +27,7 @@ class Options:
     wait_for_lock: bool = False
     lock_timeout: int | None = None
     no_lock: bool = False
+    wait_until: str | None = None  # blue/green, linear, canary: return at this lifecycle stage (strategies.py)
 
 
 class Run:

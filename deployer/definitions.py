@@ -215,6 +215,9 @@ def service_definition(
         if service.port is None:
             raise BadInput("service.port: required when the environment has a target group (the container port the load balancer sends traffic to)")
         params["loadBalancers"] = [{"targetGroupArn": environment.target_group, "containerName": service.container, "containerPort": service.port}]
+    from .strategies import complete_load_balancers
+
+    complete_load_balancers(params, environment, shown)  # blue/green: advancedConfiguration from the environment
     # A circuit breaker that rolls back is what an experienced ECS user turns on; opt out explicitly.
     deployment_config = params.setdefault("deploymentConfiguration", {})
     deployment_config.setdefault("deploymentCircuitBreaker", {"enable": True, "rollback": True})

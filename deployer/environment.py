@@ -35,6 +35,9 @@ class Environment:
     repository: str
     notes: list[str] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)  # deployment alarms (environment.outputs.alarms)
+    # Blue/green, linear, canary: alternate_target_group, production_listener_rule, test_listener_rule,
+    # traffic_role (config.TRAFFIC_OUTPUTS keys) -> value, for those the stack has.
+    traffic: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         return {
@@ -46,6 +49,7 @@ class Environment:
             "security_groups": self.security_groups,
             "target_group": self.target_group,
             "repository": self.repository,
+            "traffic": self.traffic,
             "outputs": self.outputs,
         }
 
@@ -166,6 +170,7 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         security_groups=[v for key in cfg.outputs.security_groups for v in _split(need("security_groups", key))],
         target_group=target_group,
         repository=need("repository", cfg.outputs.repository),
+        traffic={k: need(k, name) for k, name in cfg.outputs.traffic.items() if name and (name in outputs or k in cfg.outputs.traffic_explicit)},
         notes=notes,
         alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
         **meta,

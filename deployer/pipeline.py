@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import checks, execute, plan as planner, rollout
+from . import checks, execute, plan as planner, rollout, strategies
 from .ecs import (TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, TAG_HEALTHY, ApiUnavailable, find_in_progress,
                   primary_deployment, short_name)
 from .errors import DeployerError, DeploymentFailed, ExternalError, Interrupted
@@ -159,16 +159,24 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         console.info("not waiting for the rollout (--no-wait); follow it with `deployer wait` (or `deployer status`)")
         return result("started")
 
-    timeout = watch_timeout(run, live, [t.service for t in targets])
+    # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
+    timeout = watch_timeout(run, live, [t.service for t in targets]) + strategies.bake_seconds(
+        [r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
+    stages = strategies.StageWatch(run, run.options.wait_until, services={
+        r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES}, watched=[t.service for t in targets])
     console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
     records = rollout.Records(run.ecs, run.environment.cluster, console)
     try:
-        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, records=records)
+        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, records=records, observer=stages)
     except KeyboardInterrupt:
         raise interrupted(targets, outcomes) from None
     by_name = {o.service: o for o in outcomes}
     for name, verdict in verdicts.items():
         by_name[name].verdict = verdict
+    early = strategies.early_result(result("started"), verdicts, stages)  # paused at a hook, or --wait-until reached
+    if early:
+        strategies.report_early(console, verdicts)
+        return early
 
     if all(v.ok for v in verdicts.values()):
         healthy_on_the_way_out(run, outcomes)
@@ -188,7 +196,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
         from .diagnose import diagnose
 
-        by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict)
+        by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict) + stages.explain(verdict.service)
     if run.config.deploy.rollback_on_failure:
         try:
             roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events, records=records, timeout=timeout)
@@ -355,7 +363,7 @@ def roll_back_outcomes(run, outcomes: list[ServiceOutcome], seen_events: dict, *
             targets.append(rollout.Target(outcome.service, verdict.ecs_rollback_deployment, goal, rollback_of=verdict.service_deployment if records.available else None))
         elif stop_with_ecs_rollback(run, outcome, records):
             console.step(f"{outcome.service}: rolling back to {short_name(goal)} with ECS's own rollback (StopServiceDeployment): the whole service revision goes back")
-            targets.append(rollout.Target(outcome.service, None, goal, rollback_of=verdict.service_deployment))
+            targets.append(ecs_rollback_target(outcome.service, verdict.service_deployment, goal))
         else:
             restore = restored_settings(outcome)
             console.step(f"{outcome.service}: rolling back to {short_name(goal)}" + (f", restoring {', '.join(sorted(restore))}" if restore else ""))
@@ -386,13 +394,25 @@ def stop_with_ecs_rollback(run, outcome: ServiceOutcome, records: rollout.Record
     if verdict.state not in ("TIMEOUT", "FAILED") or outcome.plan.rollback_target != outcome.plan.previous_task_definition:
         return False
     try:
-        run.ecs.stop_service_deployment(verdict.service_deployment)
+        stop_deployment(run, verdict.service_deployment)
         return True
     except ApiUnavailable as exc:
         records.off(str(exc))
     except ExternalError as exc:
         run.console.info(f"{outcome.service}: ECS's rollback refused ({exc.message}); rolling back with UpdateService")
     return False
+
+
+def stop_deployment(run, deployment_arn: str) -> None:
+    """StopServiceDeployment(ROLLBACK): ECS's own rollback of a deployment in progress — after a failed
+    release (roll_back_outcomes), and for `deployer rollback` of a blue/green, linear or canary
+    deployment in flight (strategies.stop), where it also puts production traffic back on blue at once."""
+    run.ecs.stop_service_deployment(deployment_arn)
+
+
+def ecs_rollback_target(service: str, deployment_arn: str, goal: str, deployment_id: str | None = None) -> rollout.Target:
+    """What the watch follows after stop_deployment: the stopped deployment's record, to ROLLBACK_SUCCESSFUL."""
+    return rollout.Target(service, deployment_id, goal, rollback_of=deployment_arn)
 
 
 # Settings a release may change and how to say "none" when the service had none before.

@@ -148,8 +148,8 @@ def plan_service(
         # Under CODE_DEPLOY (blue/green) or EXTERNAL, UpdateService cannot change the task definition.
         raise BadInput(
             f"service {service_name} uses the {controller} deployment controller; deployer deploys services "
-            "with the ECS (rolling) controller",
-            hint="deploy it through CodeDeploy, or recreate the service with deploymentController ECS",
+            "with the ECS controller, which does blue/green natively (deploymentConfiguration.strategy BLUE_GREEN, LINEAR or CANARY)",
+            hint="move the service to native ECS blue/green: README, section 'From CodeDeploy to native blue/green'",
         )
     previous = live.get("taskDefinition") if live else None
     target: str | None = revision_arn
@@ -191,6 +191,9 @@ def plan_service(
         return plan
     plan.action = "update"
     update = {"cluster": cluster, "service": service_name, **service_def.update_params}
+    from .strategies import keep_wiring
+
+    keep_wiring(update, changes)  # loadBalancers only when changed (blue/green target-group alternation)
     if new_revision or force:
         update["taskDefinition"] = target
     if force:

@@ -266,12 +266,15 @@ def watch(
     clock: Callable[[], float] = time.monotonic,
     just_started: bool = True,
     records: Records | None = None,
+    observer: Callable | None = None,
 ) -> dict[str, Verdict]:
     """Poll until every target has a verdict or the timeout passes; stream new events and progress.
 
     just_started: the deployments were started a moment ago and cannot have a verdict yet, so the
     first look waits one interval (a call saved); `deployer wait` looks at once.
     records: ECS's deployment records (shared by the watches of one run: the API is probed once).
+    observer(name, service, target): asked while a target has no verdict; may return one that stops the
+    watch early (strategies.StageWatch: paused at a lifecycle hook, or the --wait-until stage reached).
     """
     deadline = clock() + timeout
     if just_started:
@@ -283,7 +286,7 @@ def watch(
     progress = {name: _Progress(seen_events=since_events.setdefault(name, set())) for name in pending}
     records = records or Records(ecs, cluster, console)
     with console.activity(f"watching {', '.join(pending)}") as activity:
-        return _Poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, records).run()
+        return _Poll(ecs, cluster, pending, progress, verdicts, deadline, timeout, console, activity, sleep, clock, records, observer).run()
 
 
 @dataclass
@@ -300,6 +303,7 @@ class _Poll:
     sleep: Callable
     clock: Callable
     records: Records
+    observer: Callable | None = None  # called when no verdict is in: lifecycle stages (strategies.StageWatch)
 
     def run(self) -> dict[str, Verdict]:
         interval = FIRST_INTERVAL
@@ -329,6 +333,8 @@ class _Poll:
                 target = self.pending[name]
                 _report(self.console, name, service, target, self.progress[name], self.clock())
                 result = self._judge(service, target, records, started)
+                if result is None and self.observer is not None and service is not None:
+                    result = self.observer(name, service, target)  # paused at a hook, or the --wait-until stage
                 if result is not None:
                     self.verdicts[name] = result
             for name in self.verdicts:

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FAILURE = "exit 1: cannot connect to database"
 OUTPUT_NAMES = ["ClusterName", "PrivateSubnet1", "PrivateSubnet2", "ServiceSecurityGroup",
                 "TargetGroupArn", "EcrRepositoryUri", "TaskExecutionRoleArn", "TaskRoleArn",
-                "LogGroupName", "VpcId", "LoadBalancerDnsName"]
+                "LogGroupName", "VpcId", "LoadBalancerDnsName", "AlternateTargetGroupArn",
+                "ProductionListenerRuleArn", "TestListenerRuleArn", "EcsInfrastructureRoleArn"]
 
 
 @pytest.fixture(scope="module")

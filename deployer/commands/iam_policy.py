@@ -10,6 +10,7 @@ secrets the templates read, the stack. `*` only where AWS has no resource-level 
 
 from __future__ import annotations
 
+from .. import strategies
 from ..errors import BadInput
 from ..render import render_service
 
@@ -154,7 +155,25 @@ def _release(run, names: _Names, rendered) -> list[dict]:
     if any("serviceConnectConfiguration" in r.service_definition.update_params for r in rendered):
         # A namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same.
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
-    return statements
+    # Blue/green, linear, canary (deployer/strategies.py): what the statements above do not grant yet.
+    return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
+
+
+def _not_granted(granted: list[dict], added: list[dict]) -> list[dict]:
+    """`added` without the actions `granted` already allows on all the same resources (unconditionally)."""
+    have = {(action, resource) for s in granted if "Condition" not in s
+            for action in _as_list(s["Action"]) for resource in _as_list(s["Resource"])}
+    out = []
+    for statement in added:
+        resources = _as_list(statement["Resource"])
+        actions = [a for a in _as_list(statement["Action"]) if "Condition" in statement or not all((a, r) in have for r in resources)]
+        if actions:
+            out.append({**statement, "Action": actions})
+    return out
+
+
+def _as_list(value) -> list:
+    return [value] if isinstance(value, str) else list(value)
 
 
 def _lease(names: _Names) -> dict:

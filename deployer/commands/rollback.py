@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from .. import pipeline, rollout
+from .. import pipeline, rollout, strategies
 from ..ecs import arn_revision, find_in_progress, primary_deployment, short_name
 from ..errors import BadInput, DeploymentFailed
 from ..plan import last_healthy
@@ -42,15 +42,21 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
         return result
     # A deployment still in progress (an interrupted release, say) is what a rollback is for: it is replaced,
     # not waited for. `force` is accepted for symmetry with deploy; there is nothing to force.
+    # A blue/green, linear or canary deployment in flight is stopped instead: StopServiceDeployment(ROLLBACK)
+    # puts production traffic back on the previous revision at once (strategies.py).
+    stopping = strategies.stoppable(run, live) if to is None else {}
     for name, service in live.items():
         running = find_in_progress(service)
-        if running and running.get("taskDefinition") != chosen[name].arn:
+        if name not in stopping and running and running.get("taskDefinition") != chosen[name].arn:
             console.info(f"{name}: deployment {running.get('id')} of {short_name(running.get('taskDefinition'))} is in progress; the rollback replaces it")
     run.confirm("Roll back " + ", ".join(f"{e['service']} to {short_name(e['to'])}" for e in entries) + "?")
 
     seen = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
     for entry in entries:
+        if entry["service"] in stopping:
+            targets.append(strategies.stop(run, cluster, entry, stopping[entry["service"]]))
+            continue
         if entry["from"] == entry["to"]:
             console.info(f"{entry['service']} already runs {short_name(entry['to'])}")
             continue

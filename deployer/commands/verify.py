@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from .. import checks as c
+from .. import checks as c, strategies
 from ..errors import BadInput
 from ..render import render_service
 from .adopt import ownership_check
@@ -28,6 +28,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_secrets(run, rendered)
         checks.append(ownership_check(run, svc.name))
         checks += c.check_alarms(run, rendered)
+        checks += strategies.check_traffic(run, rendered)  # blue/green, linear, canary
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

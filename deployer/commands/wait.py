@@ -7,7 +7,7 @@ again. A service without the tag (never released by deployer) has its current de
 
 from __future__ import annotations
 
-from .. import pipeline, rollout
+from .. import pipeline, rollout, strategies
 from ..ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, primary_deployment, short_name
 from ..errors import DeploymentFailed
 
@@ -26,23 +26,29 @@ def last_release(run, name: str, service: dict) -> rollout.Target:
 
 def wait(run, *, services: list[str] | None = None) -> dict:
     cluster = run.environment.cluster
-    targets = [last_release(run, svc.name, service) for svc, service in run.live_services(services, must_exist=True)]
+    pairs = run.live_services(services, must_exist=True)
+    targets = [last_release(run, svc.name, service) for svc, service in pairs]
     for t in targets:
         run.console.info(f"{t.service}: judging deployment {t.deployment_id} of {short_name(t.task_definition)}")
     records = rollout.Records(run.ecs, cluster, run.console)
-    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console, just_started=False, records=records)
+    bake = strategies.bake_seconds([service.get("deploymentConfiguration") for _, service in pairs])  # blue/green: strategies.py
+    stages = strategies.StageWatch(run, run.options.wait_until)
+    verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout + bake, console=run.console, just_started=False, records=records, observer=stages)
     entries = []
     for target in targets:
         v = verdicts[target.service]
         status = "deployed" if v.ok else "superseded" if v.state == "SUPERSEDED" else "in_progress" if v.progressing else "failed"
         if v.ok and v.desired_count == 0:
             run.console.warn(f"{v.service}: desiredCount 0: no task ran, so {short_name(target.task_definition)} is not marked healthy")
-        elif v.ok:
+        elif v.ok and not strategies.is_early(v):
             pipeline.mark_healthy(run, target.task_definition)  # the release may have been stopped before it could
         entries.append({"service": v.service, "status": status, "verdict": v.state, "reason": v.reason, "deployment_id": v.deployment_id,
                         "task_definition": target.task_definition, "running_task_definition": v.running_task_definition,
                         "service_deployment": v.service_deployment, "triggered_alarms": v.triggered_alarms})
     result = {"status": "deployed" if all(v.ok for v in verdicts.values()) else "failed", "cluster": cluster, "services": entries}
+    if strategies.early_result(result, verdicts, stages):  # paused at a hook, or --wait-until reached
+        strategies.report_early(run.console, verdicts)
+        return result
     bad = [v for v in verdicts.values() if not v.ok]
     if bad and all(v.progressing for v in bad):
         result["status"] = "in_progress"

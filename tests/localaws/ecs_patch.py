@@ -49,6 +49,7 @@ def install() -> None:
     EC2ContainerServiceResponse.describe_service_deployments = describe_service_deployments_response
     EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions_response
     EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment_response
+    EC2ContainerServiceResponse.continue_service_deployment = continue_service_deployment_response
     _installed = True
 
 
@@ -83,6 +84,7 @@ def update_service(self: EC2ContainerServiceBackend, props: dict[str, Any], *arg
     # ECS starts a deployment when the revision or the service revision's configuration changes.
     old_config = {attr: copy.deepcopy(getattr(service, attr, None)) for attr in DEPLOYING_ATTRS}
     td = _require_active(self, td_str) if td_str else None
+    ENGINE.strategies.validate_update(service, props)  # blue/green needs advancedConfiguration (strategies.py)
     counts = service.running_count, service.pending_count  # moto sets running = desired
     result = _orig_update_service(self, props, *args, **kwargs)
     service.running_count, service.pending_count = counts
@@ -233,4 +235,12 @@ def describe_service_revisions_response(self: EC2ContainerServiceResponse) -> Ac
 def stop_service_deployment_response(self: EC2ContainerServiceResponse) -> ActionResult:
     arn = self._get_param("serviceDeploymentArn")
     ENGINE.stop_service_deployment(self.ecs_backend, arn, self._get_param("stopType") or "ROLLBACK")
+    return ActionResult({"serviceDeploymentArn": arn})
+
+
+def continue_service_deployment_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    """A deployment paused at a PAUSE lifecycle hook goes on, or rolls back (strategies.py)."""
+    arn = self._get_param("serviceDeploymentArn")
+    ENGINE.strategies.continue_deployment(self.ecs_backend, arn, self._get_param("hookId"),
+                                          self._get_param("action") or "CONTINUE")
     return ActionResult({"serviceDeploymentArn": arn})

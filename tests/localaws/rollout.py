@@ -144,6 +144,10 @@ class Engine:
         # The Service Deployments API's records (service_deployments.py).
         self.service_deployments = ServiceDeployments()
         self.baked_from: dict[str, float] = {}  # deployment id -> when its tasks all ran (alarm bake time)
+        # Blue/green, linear and canary deployments (strategies.py).
+        from .strategies import Strategies
+
+        self.strategies = Strategies(self)
 
     # ---- entry points from the patched moto API --------------------------------
     def service_created(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
@@ -205,6 +209,7 @@ class Engine:
             self.service_deployments.started(service, dep, sources, self._breaker(service),
                                              self._threshold(service.desired_count),
                                              self._alarms_in_alarm(backend, _alarm_names(service)))
+            self.strategies.started(service, dep, sources)
         return dep
 
     def service_configured(self, backend: EC2ContainerServiceBackend, service: Service) -> None:
@@ -245,7 +250,7 @@ class Engine:
         #    tasks above desired.
         primary_running = self._running(primary)
         room = max(0, svc.desired_count - len(primary_running))
-        old_running = [t for dep in reversed(older) for t in self._running(dep)]
+        old_running = [] if self.strategies.holds_blue(primary) else [t for dep in reversed(older) for t in self._running(dep)]
         to_stop = old_running[: max(0, len(old_running) - room)][:per_tick]
         extra = len(primary_running) - svc.desired_count
         if extra > 0:
@@ -257,7 +262,7 @@ class Engine:
             self._event(svc, f"has stopped {len(to_stop)} running tasks: " + _task_list(to_stop) + ".")
             if svc.load_balancers:
                 self._event(svc, f"deregistered {len(to_stop)} targets in "
-                                 f"(target-group {svc.load_balancers[0].get('targetGroupArn')})")
+                                 f"(target-group {self.strategies.target_group_of(svc, to_stop[0].started_by)})")
             changed = True
 
         # 2. Tasks launched last tick come up, or die if their task definition is broken.
@@ -294,7 +299,7 @@ class Engine:
                 changed = True
 
         # 4. Launch tasks for the primary (not for one the breaker stopped).
-        if primary["rolloutState"] != "FAILED":
+        if primary["rolloutState"] != "FAILED" and not self.strategies.holds_launch(primary):
             live = len(self._live(primary))
             launch = min(per_tick, svc.desired_count - live)
             if launch > 0:
@@ -313,6 +318,7 @@ class Engine:
         # 5. Counts, then the verdict.
         self._recount(svc)
         self.service_deployments.progress(primary, baking=primary["id"] in self.baked_from)
+        self.strategies.tick(backend, svc, primary)
         if changed:
             svc.localaws_settled = False
         if not to_stop:  # tasks stopped this tick are seen draining before the verdict
@@ -329,7 +335,7 @@ class Engine:
         td = backend.describe_task_definition(task.task_definition_arn)
         self._write_logs(backend, td, task, None)
         if svc.load_balancers:
-            self._event(svc, f"registered 1 targets in (target-group {svc.load_balancers[0].get('targetGroupArn')})")
+            self._event(svc, f"registered 1 targets in (target-group {self.strategies.target_group_of(svc, task.started_by)})")
 
     def _fail(self, backend: EC2ContainerServiceBackend, svc: Service, dep: dict[str, Any],
               task: LocalTask, failure: tuple[str, int, str]) -> None:
@@ -387,8 +393,9 @@ class Engine:
         self.restore_revision(svc, good_td, good_revision)
         self._event(svc, f"rolling back to deployment {good_id}.")
         cause = "ECS deployment circuit breaker" if breaker_tripped else "ECS deployment alarms" if triggered_alarms else "Service deployment stopped"
-        self.start_deployment(backend, svc, rollback_of=failed["id"],
-                              reason=f"{cause}: rolling back to deploymentId {good_id}.")
+        rollback_dep = self.start_deployment(backend, svc, rollback_of=failed["id"],
+                                             reason=f"{cause}: rolling back to deploymentId {good_id}.")
+        self.strategies.rolled_back(backend, svc, failed, rollback_dep)
 
     def restore_revision(self, svc: Service, task_definition: str, revision_arn: str | None) -> None:
         svc.task_definition = task_definition
@@ -452,6 +459,7 @@ class Engine:
             self.history[primary["id"]].update(rolloutState="COMPLETED", completedAt=now)
             svc.localaws_last_good = (primary["id"], primary["taskDefinition"], primary.get("localaws_revision"))
             self.service_deployments.completed(primary["id"])
+            self.strategies.completed(svc, primary)
             self._event(svc, f"(deployment {primary['id']}) deployment completed.")
             svc.localaws_settled = False
         if not svc.localaws_settled:

@@ -173,6 +173,7 @@ class LocalAws:
             self.engine.history.clear()
             self.engine.service_deployments.clear()
             self.engine.baked_from.clear()
+            self.engine.strategies.clear()
             self.stale_reads.clear()
             self.engine.oneoffs.clear()  # one-off tasks (oneoff.py)
             self.iam.policy = None  # iam.py: no policy enforced, nothing recorded

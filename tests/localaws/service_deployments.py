@@ -21,7 +21,7 @@ from moto.core.utils import utcnow
 from moto.ecs.exceptions import ECSException
 
 OPERATIONS = ("ListServiceDeployments", "DescribeServiceDeployments", "DescribeServiceRevisions",
-              "StopServiceDeployment")
+              "StopServiceDeployment", "ContinueServiceDeployment")
 ACTIVE_STATUSES = ("PENDING", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS")
 # Service attributes (moto's snake_case) a service revision captures, with ECS's names.
 REVISION_FIELDS = {
@@ -172,7 +172,7 @@ class ServiceDeployments:
             record["targetServiceRevision"].update(summary)
             record["deploymentCircuitBreaker"]["failureCount"] = dep["failedTasks"]
             stage = "BAKE_TIME" if baking else "SCALE_UP"
-            if record["lifecycleStage"] != stage:
+            if record["lifecycleStage"] != stage and not record.get("localaws_staged"):  # strategies.py stages it
                 record.update(lifecycleStage=stage, updatedAt=utcnow())
 
     def record_of(self, dep_id: str) -> dict[str, Any] | None:

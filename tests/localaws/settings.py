@@ -50,6 +50,12 @@ class Settings:
     # {operation: seconds}: those requests wait that long before they are handled; one whose client
     # went away meanwhile (Ctrl-C) is dropped unhandled. For tests that interrupt between two calls.
     slow_operations: dict[str, float] = field(default_factory=dict)
+    # Blue/green, linear and canary (strategies.py): one "minute" of bakeTimeInMinutes, the
+    # linear/canary step bakes and hook timeouts lasts this many seconds.
+    strategy_minute_seconds: float = 1.0
+    # AWS_LAMBDA lifecycle hooks: {ARN glob: {"result": SUCCEEDED|FAILED|IN_PROGRESS, "reason": text}}.
+    # Unlisted: SUCCEEDED when moto's Lambda has the function, else FAILED (function not found).
+    lifecycle_hooks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def update(self, values: dict[str, Any]) -> None:
         known = {f.name for f in dataclasses.fields(self)}
@@ -64,6 +70,9 @@ class Settings:
         api = values.get("service_deployments_api", self.service_deployments_api)
         if api not in SERVICE_DEPLOYMENTS_API:
             raise ValueError(f"service_deployments_api must be one of {SERVICE_DEPLOYMENTS_API}")
+        for pattern, answer in (values.get("lifecycle_hooks") or {}).items():
+            if not isinstance(answer, dict) or answer.get("result", "SUCCEEDED") not in ("SUCCEEDED", "FAILED", "IN_PROGRESS"):
+                raise ValueError(f"lifecycle_hooks[{pattern!r}]: {{'result': SUCCEEDED|FAILED|IN_PROGRESS, 'reason': text}}")
         rate = values.get("fault_rate", self.fault_rate)
         if not 0.0 <= float(rate) <= 1.0:
             raise ValueError("fault_rate must be within 0..1")
