@@ -289,7 +289,11 @@ def test_iam_policy_names_the_strategy_calls_and_roles(app, aws, platform):
     shown = app.cli("iam-policy")
     assert shown.code == 0, shown.stderr
     statements = {s["Sid"]: s for s in json.loads(shown.stdout)["Statement"]}
-    assert "ecs:StopServiceDeployment" in statements["StrategyDeploymentsControl"]["Action"]
+    # StopServiceDeployment is granted once, on the service deployments: the release's own statement
+    # (verdict branch) serves the strategies' rollback too.
+    stopping = [s for s in statements.values() if "ecs:StopServiceDeployment" in s["Action"]]
+    assert len(stopping) == 1
+    assert any(":service-deployment/demo/web/" in r for r in stopping[0]["Resource"])
     assert "ecs:ContinueServiceDeployment" in statements["StrategyDeploymentsControl"]["Action"]
     assert statements["PassTrafficRoles"]["Resource"] == [role]
     assert statements["PassTrafficRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs.amazonaws.com"}}
