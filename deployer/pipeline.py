@@ -311,7 +311,8 @@ def watch_timeout(run, live: dict, services: list[str]) -> int:
 
 def healthy_on_the_way_out(run, outcomes: list[ServiceOutcome]) -> None:
     """Tag each revision that reached the verdict healthy; an interrupt here still finishes the tagging."""
-    pending = [o for o in outcomes if o.executed and o.executed.task_definition]
+    # A service stopped early (paused at a hook, --wait-until) next to finished ones has no verdict yet.
+    pending = [o for o in outcomes if o.executed and o.executed.task_definition and not (o.verdict and strategies.is_early(o.verdict))]
     interrupted_at = None
     while pending:
         outcome = pending[0]
