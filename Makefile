@@ -69,4 +69,4 @@ clean:
 # A native ECS blue/green (then canary) release of examples/app against the local AWS (no Docker).
 .PHONY: demo-bluegreen
 demo-bluegreen: install
-	$(PYTHON) scripts/demo_bluegreen.py
+	$(VPY) scripts/demo_bluegreen.py
