@@ -287,6 +287,10 @@ def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
 
 
 def require(run, rendered_list: list[Rendered]) -> None:
-    failed = [c for c in preflight(run, rendered_list) if not c.ok]
+    checks = preflight(run, rendered_list)
+    for check in checks:
+        if check.status == "warn":  # the release goes on, but what could not be checked is said
+            run.console.warn(f"{check.name}: {check.reason}")
+    failed = [c for c in checks if not c.ok]
     if failed:
         raise BadInput("pre-flight check failed: " + "; ".join(f"{c.name}: {c.reason}" for c in failed), hint="`deployer verify` runs every check")
