@@ -61,9 +61,13 @@ def test_iam_policy_names_every_resource(app, aws, platform):
     assert by_sid["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert by_sid["EnvironmentOutputs"]["Resource"].startswith(f"arn:aws:cloudformation:us-east-1:123456789012:stack/{platform['stack']}/")
     assert "FindProtonStack" in by_sid
-    assert "ecs:TagResource" in by_sid["EcsServices"]["Action"] and "ecs:ListServiceDeployments" in by_sid["EcsServiceDeployments"]["Action"]
-    assert "ecs:StopServiceDeployment" in by_sid["EcsServiceDeploymentRecords"]["Action"]
-    assert "cloudwatch:DescribeAlarms" in by_sid["PreflightReads"]["Action"]
+    assert "ecs:TagResource" in by_sid["EcsServices"]["Action"] and "ecs:ListServiceDeployments" in by_sid["EcsServices"]["Action"]
+    assert by_sid["EcsServiceDeployments"]["Resource"] == [
+        f"arn:aws:ecs:us-east-1:123456789012:service-deployment/{out['ClusterName']}/web/*",
+        f"arn:aws:ecs:us-east-1:123456789012:service-revision/{out['ClusterName']}/web/*",
+    ]
+    assert "ecs:StopServiceDeployment" in by_sid["EcsServiceDeployments"]["Action"]
+    assert "cloudwatch:DescribeAlarms" in by_sid["DeploymentAlarms"]["Action"]
 
 
 def test_version_and_help():
