@@ -287,10 +287,11 @@ def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
 
 
 def require(run, rendered_list: list[Rendered]) -> None:
-    checks = preflight(run, rendered_list)
-    for check in checks:
-        if check.status == "warn":  # the release goes on, but what could not be checked is said
-            run.console.warn(f"{check.name}: {check.reason}")
-    failed = [c for c in checks if not c.ok]
+    """Failures stop the release before any write (exit 2); warnings are said and the release goes on."""
+    found = preflight(run, rendered_list)
+    for check in found:
+        if check.status == "warn":
+            run.console.warn(f"pre-flight {check.name}: {check.reason}")
+    failed = [c for c in found if not c.ok]
     if failed:
         raise BadInput("pre-flight check failed: " + "; ".join(f"{c.name}: {c.reason}" for c in failed), hint="`deployer verify` runs every check")

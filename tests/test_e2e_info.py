@@ -61,11 +61,12 @@ def test_iam_policy_names_every_resource(app, aws, platform):
     assert by_sid["PassTaskRoles"]["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert by_sid["EnvironmentOutputs"]["Resource"].startswith(f"arn:aws:cloudformation:us-east-1:123456789012:stack/{platform['stack']}/")
     assert "FindProtonStack" in by_sid
-    # The security branch's per-use policy: ListServiceDeployments is a service-level action (EcsServices),
-    # the deployment records' calls are on the service deployments, the alarms read has its own statement.
     assert "ecs:TagResource" in by_sid["EcsServices"]["Action"] and "ecs:ListServiceDeployments" in by_sid["EcsServices"]["Action"]
+    assert by_sid["EcsServiceDeployments"]["Resource"] == [
+        f"arn:aws:ecs:us-east-1:123456789012:service-deployment/{out['ClusterName']}/web/*",
+        f"arn:aws:ecs:us-east-1:123456789012:service-revision/{out['ClusterName']}/web/*",
+    ]
     assert "ecs:StopServiceDeployment" in by_sid["EcsServiceDeployments"]["Action"]
-    assert any(":service-deployment/" in r for r in by_sid["EcsServiceDeployments"]["Resource"])
     assert "cloudwatch:DescribeAlarms" in by_sid["DeploymentAlarms"]["Action"]
 
 
