@@ -354,6 +354,19 @@ def test_release_policy_runs_the_release_commands_and_nothing_else(app, aws, pla
     assert ecs_state(aws, cluster(platform)) == before and aws.state()["tasks"] == []
 
 
+def test_release_policy_reads_the_build_secrets_from_ssm_and_secrets_manager(app, aws, platform):
+    """image.secrets read at build time: the release role may read exactly those, decrypted through SSM."""
+    app.edit("deployer.yaml", "image:\n", "image:\n  secrets: {npm: 'ssm:/build/npm-token', gh: 'secretsmanager:gh-token', local: 'env:HOME_TOKEN'}\n")
+    by_sid = {s["Sid"]: s for s in policy_for(app, "release")["Statement"]}
+    assert by_sid["BuildSecretParameters"]["Action"] == ["ssm:GetParameter"]
+    assert by_sid["BuildSecretParameters"]["Resource"] == ["arn:aws:ssm:us-east-1:123456789012:parameter/build/npm-token"]
+    assert by_sid["BuildSecretsManager"]["Action"] == ["secretsmanager:GetSecretValue"]
+    assert by_sid["BuildSecretsManager"]["Resource"] == ["arn:aws:secretsmanager:us-east-1:123456789012:secret:gh-token-*"]
+    assert by_sid["DecryptSecureStrings"]["Condition"] == {"StringEquals": {"kms:ViaService": "ssm.us-east-1.amazonaws.com"}}
+    # The other uses never read build secrets.
+    assert not {"BuildSecretParameters", "BuildSecretsManager"} & {s["Sid"] for s in policy_for(app, "run")["Statement"]}
+
+
 def test_prune_policy_prunes_and_cannot_deploy(app, aws, platform, enforce):
     deploy_three(app, platform)
     prune = policy_for(app, "prune")

@@ -150,13 +150,30 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         {"Sid": "TemplateParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(set(template_parameters + container_parameters))},
         {"Sid": "TemplateSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret"], "Resource": sorted(set(template_secrets + container_secrets))},
     ]
-    if template_parameters:
+    build_reads = _build_secret_reads(run, names)
+    statements += build_reads
+    if template_parameters or any(s["Sid"] == "BuildSecretParameters" for s in build_reads):
         statements.append(_decrypt_via_ssm(names))
     if any("serviceConnectConfiguration" in r.service_definition.update_params for r in rendered):
         # A namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same.
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
     # Blue/green, linear, canary (deployer/strategies.py): what the statements above do not grant yet.
     return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
+
+
+def _build_secret_reads(run, names: _Names) -> list[dict]:
+    """`image.secrets` read from SSM or Secrets Manager at build time (--secret flags are the caller's own)."""
+    from ..build_secrets import from_config
+
+    sources = from_config(run.config.image.secrets, str(run.config.path))
+    parameters = sorted({names.ssm_parameter(s.ref) for s in sources if s.kind == "ssm"})
+    secrets = sorted({names.secret(s.ref) for s in sources if s.kind == "secretsmanager"})
+    statements = []
+    if parameters:
+        statements.append({"Sid": "BuildSecretParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameters})
+    if secrets:
+        statements.append({"Sid": "BuildSecretsManager", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets})
+    return statements
 
 
 def _not_granted(granted: list[dict], added: list[dict]) -> list[dict]:
