@@ -35,6 +35,16 @@ def deployer(app_dir: Path, env: dict, *args: str) -> int:
     return subprocess.run([sys.executable, "-m", "deployer", *args], cwd=app_dir, env=env).returncode
 
 
+def app_checkout(work: Path, message: str) -> Path:
+    """examples/app copied into its own git repository, as an app repo would be."""
+    app_dir = work / "app"
+    shutil.copytree(ROOT / "examples" / "app", app_dir)
+    git(app_dir, "init", "-q", "-b", "main")
+    git(app_dir, "add", "-A")
+    git(app_dir, "commit", "-qm", message)
+    return app_dir
+
+
 def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="deployer-demo-"))
     say("Starting a Docker engine and a registry (the stand-in for ECR)")
@@ -50,11 +60,7 @@ def main() -> int:
             for key in ("ClusterName", "EcrRepositoryUri", "TargetGroupArn"):
                 print(f"  {key} = {outputs[key]}")
 
-            app_dir = work / "app"
-            shutil.copytree(ROOT / "examples" / "app", app_dir)
-            git(app_dir, "init", "-q", "-b", "main")
-            git(app_dir, "add", "-A")
-            git(app_dir, "commit", "-qm", "web 1.0.0")
+            app_dir = app_checkout(work, "web 1.0.0")
             env = {**os.environ, **aws.env(), **docker.environ()}
             build_arg = ("--build-arg", f"BASE_IMAGE={docker.base_image}")
 

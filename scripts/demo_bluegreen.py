@@ -25,8 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
-from demo import deployer, say  # noqa: E402  (the same narration as `make demo`)
-from tests.conftest import git  # noqa: E402
+from demo import app_checkout, deployer, say  # noqa: E402  (the same narration as `make demo`)
 from tests.localaws import LocalAws  # noqa: E402
 from tests.localaws.platform import create_environment  # noqa: E402
 
@@ -46,11 +45,7 @@ def main() -> int:
             print(f"stack {stack}")
             for key in ("TargetGroupArn", "AlternateTargetGroupArn", "ProductionListenerRuleArn", "TestListenerRuleArn", "EcsInfrastructureRoleArn"):
                 print(f"  {key} = {outputs[key]}")
-            app_dir = work / "app"
-            shutil.copytree(ROOT / "examples" / "app", app_dir)
-            git(app_dir, "init", "-q", "-b", "main")
-            git(app_dir, "add", "-A")
-            git(app_dir, "commit", "-qm", "web")
+            app_dir = app_checkout(work, "web")
             env = {**os.environ, **aws.env()}
             repo = outputs["EcrRepositoryUri"]
 
