@@ -175,6 +175,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         by_name[name].verdict = verdict
     early = strategies.early_result(result("started"), verdicts, stages)  # paused at a hook, or --wait-until reached
     if early:
+        healthy_on_the_way_out(run, outcomes)  # a service that finished next to one stopped early (skips those)
         strategies.report_early(console, verdicts)
         return early
 

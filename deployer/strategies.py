@@ -264,10 +264,12 @@ def is_early(verdict) -> bool:
 
 
 def early_result(payload: dict, verdicts: dict, stages: StageWatch | None = None) -> dict | None:
-    """The release/wait result when the watch stopped early (paused, or --wait-until): no verdict yet.
-    Each service entry gets the lifecycle `stage` it stopped at and the `reason` (what to run next)."""
+    """The release/wait result when the watch stopped early (paused, or --wait-until) for at least one
+    service and every other one succeeded: no verdict yet for those. Each of them gets the lifecycle
+    `stage` it stopped at and the `reason` (what to run next); a finished one keeps its own status.
+    None when nothing stopped early, or when another service failed (the failure path decides)."""
     early = {n: v for n, v in verdicts.items() if is_early(v)}
-    if not early or len(early) != len(verdicts):
+    if not early or any(not v.ok for n, v in verdicts.items() if n not in early):
         return None
     for entry in payload.get("services") or []:
         verdict = early.get(entry.get("service"))
@@ -281,6 +283,8 @@ def early_result(payload: dict, verdicts: dict, stages: StageWatch | None = None
 
 def report_early(console, verdicts: dict) -> None:
     for verdict in verdicts.values():
+        if not is_early(verdict):
+            continue  # a finished service next to one stopped early: its own lines were said
         (console.warn if verdict.state == PAUSED else console.ok)(f"{verdict.service}: {verdict.reason}")
 
 

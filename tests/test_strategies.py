@@ -60,14 +60,23 @@ def test_load_balancers_are_sent_only_when_changed():
     assert update["loadBalancers"] == [{"targetGroupArn": "b"}]
 
 
-def test_early_result_only_when_every_service_stopped_early():
+def test_early_result_when_a_service_stopped_early_and_none_failed():
     paused = Verdict("web", True, strategies.PAUSED, "paused at POST_TEST_TRAFFIC_SHIFT")
     done = Verdict("api", True, "COMPLETED", "")
-    payload = {"status": "started", "services": [{"service": "web", "status": "deployed"}]}
-    assert strategies.early_result(dict(payload), {"web": paused, "api": done}) is None
-    result = strategies.early_result(payload, {"web": paused})
+    failed = Verdict("api", False, "FAILED", "circuit breaker")
+    assert strategies.early_result({"status": "started", "services": []}, {"api": done}) is None  # nothing stopped early
+    # Another service failed: the failure path (rollback) decides, not the pause.
+    assert strategies.early_result({"status": "started", "services": []}, {"web": paused, "api": failed}) is None
+    result = strategies.early_result({"status": "started", "services": [{"service": "web", "status": "deployed"}]}, {"web": paused})
     assert result["status"] == "paused"
     assert result["services"][0] == {"service": "web", "status": "paused", "stage": None, "reason": "paused at POST_TEST_TRAFFIC_SHIFT"}
+    # A paused service next to a finished one is not reported deployed; the finished one keeps its status.
+    mixed = strategies.early_result(
+        {"status": "started", "services": [{"service": "web", "status": "deployed"}, {"service": "api", "status": "deployed"}]},
+        {"web": paused, "api": done},
+    )
+    assert mixed["status"] == "paused"
+    assert [(e["service"], e["status"]) for e in mixed["services"]] == [("web", "paused"), ("api", "deployed")]
 
 
 def test_policy_documents_in_every_shape_iam_hands_over():
