@@ -122,6 +122,10 @@ def test_rollback_during_bake_stops_the_deployment(app, aws, platform):
     assert running_task_arns(aws, platform) == blue
     assert weights(aws, out["ProductionListenerRuleArn"]) == {out["TargetGroupArn"]: 100, out["AlternateTargetGroupArn"]: 0}
     assert record(aws, platform)["status"] == "ROLLBACK_SUCCESSFUL"
+    # `deployer wait` now judges the rollback (what the last command started), not the stopped release.
+    waited = app.cli("wait", "--output", "json")
+    assert waited.code == 0, waited.stderr
+    assert waited.json["status"] == "deployed" and waited.json["services"][0]["task_definition"] == v1
 
 
 def test_canary_release_shows_each_step(app, aws, platform):

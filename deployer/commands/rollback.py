@@ -56,6 +56,9 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     for entry in entries:
         if entry["service"] in stopping:
             targets.append(strategies.stop(run, cluster, entry, stopping[entry["service"]]))
+            # `deployer wait` judges what this rollback started: ECS's rollback to entry["to"], not the stopped release.
+            pipeline.record_release(run, (live.get(entry["service"]) or {}).get("serviceArn"),
+                                    rollout.Target(entry["service"], entry.get("deployment_id"), entry["to"], started_at=time.time()))
             continue
         if entry["from"] == entry["to"]:
             console.info(f"{entry['service']} already runs {short_name(entry['to'])}")
