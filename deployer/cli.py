@@ -31,7 +31,7 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-# Shared flags (DESIGN.md "Common flags").
+# Shared flags (the README's "Common flags", below its command table).
 ConfigOpt = Annotated[Optional[str], typer.Option("-c", "--config", help="Config file (default: ./deployer.yaml).")]
 VarOpt = Annotated[Optional[list[str]], typer.Option("--var", help="Template value KEY=VALUE (repeatable); overrides `vars:`.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan of AWS calls; change nothing.")]

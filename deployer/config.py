@@ -16,7 +16,7 @@ from .errors import BadInput
 
 DEFAULT_CONFIG = "deployer.yaml"
 
-# Which environment output holds each value (DESIGN.md defaults).
+# Which environment output holds each value (the defaults docs/configuration.md shows).
 DEFAULT_OUTPUTS = {
     "cluster": "ClusterName",
     "subnets": ["PrivateSubnet1", "PrivateSubnet2"],

@@ -10,7 +10,7 @@ from .console import Console
 
 @dataclass
 class Options:
-    """Flags common to the commands (DESIGN.md: -c, --var, --dry-run, --no-wait, --timeout, --output, --yes)."""
+    """Flags common to the commands (the README's common flags: -c, --var, --dry-run, --no-wait, --timeout, --output, --yes)."""
 
     config: str | None = None
     vars: dict = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Errors carry their exit code, so the CLI layer only has to print and exit.
 
-Exit codes are part of the contract (DESIGN.md): 1 the deployment failed, 2 bad input
+Exit codes are part of the contract (the README's "Exit codes"): 1 the deployment failed, 2 bad input
 (nothing was changed in AWS), 3 AWS or Docker refused or was unreachable, 130 interrupted.
 """
 

@@ -1,4 +1,4 @@
-"""Jinja rendering of the app's definition templates, with the context of DESIGN.md.
+"""Jinja rendering of the app's definition templates, with the context docs/configuration.md lists.
 
 Templates come from whoever can open a pull request, so they render in Jinja's immutable sandbox:
 - StrictUndefined: an undefined name is an error that names the file and the line, never "".

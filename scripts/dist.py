@@ -6,7 +6,7 @@
                                                   to one version and sha256 (requirements/runtime.txt)
 
 Teams put the wheel in their artifact store and deployer-requirements.txt in their app repository;
-the buildspec installs it with `pip install --require-hashes` (README: "CodeBuild").
+the buildspec installs it with `pip install --require-hashes` (docs/codebuild-iam.md: "Installing deployer").
 Needs `build` and setuptools in this Python (both are in requirements/lock.txt).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Jinja rendering: StrictUndefined, file:line in every error, the DESIGN.md context."""
+"""Jinja rendering: StrictUndefined, file:line in every error, the context docs/configuration.md lists."""
 
 import pytest
 
