@@ -40,7 +40,7 @@ OUTPUT_NAME = "DeployerPolicy"
 PARTS = ("task_definition", "service")
 MAX_POLICY_BYTES = 1024 * 1024  # far beyond any real policy (an SSM parameter holds 8 KB)
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(r"^[A-Za-z_$][A-Za-z0-9_$]*$")
 
 
 # --------------------------------------------------------------------------------------------- reference
@@ -184,7 +184,7 @@ def load_policy(text: str | bytes, source_name: str) -> Policy:
             at = _schema_path(part, exc.path)
             raise BadInput(f"{where}: {at} is not a valid JSON Schema (Draft 2020-12): {_clip(exc.message, 200)}", hint=hint) from None
         _check_references(schema, part, where, hint)
-        schemas[part] = schema
+        schemas[part] = _false_as_not(schema)
     return Policy(source=source_name, document=document, schemas=schemas)
 
 
@@ -196,8 +196,11 @@ def _parse(text: str, where: str, hint: str) -> Any:
         try:
             return json.loads(stripped, parse_constant=_no_constant)
         except ValueError as json_error:
-            # YAML flow style also starts with "{"; a document that is neither gets the JSON error.
+            # YAML flow style also starts with "{" ({service: ...}); what starts like JSON ({"...) is JSON.
+            looks_like_json = re.match(r'^[\[{]\s*["{}\[\]]', stripped) is not None
             try:
+                if looks_like_json:
+                    raise yaml.YAMLError("JSON")
                 return _yaml(stripped)
             except yaml.YAMLError:
                 line = getattr(json_error, "lineno", None)
@@ -258,6 +261,27 @@ def _check_references(schema: Any, part: str, where: str, hint: str) -> None:
             resolver.lookup(ref)
         except Unresolvable:
             raise BadInput(f"{where}: {at}: {ref!r} does not resolve to anything in the policy", hint=hint) from None
+
+
+def _false_as_not(schema: Any) -> Any:
+    """`false` subschemas as `{"not": {}}` (the same meaning): jsonschema reports a `false` schema's
+    error without the instance path, so "service.privileged: is not allowed here" would lose its field."""
+    if schema is False:
+        return {"not": {}}
+    if not isinstance(schema, dict):
+        return schema
+    out = {}
+    for key, value in schema.items():
+        if key in _ONE:  # (`additionalProperties: false` and the like have their own error, with the field)
+            keep = value is False and key in ("additionalProperties", "unevaluatedProperties", "items", "unevaluatedItems")
+            out[key] = value if keep else _false_as_not(value)
+        elif key in _MAP and isinstance(value, dict):
+            out[key] = {name: _false_as_not(sub) for name, sub in value.items()}
+        elif key in _LIST and isinstance(value, list):
+            out[key] = [_false_as_not(sub) for sub in value]
+        else:
+            out[key] = value
+    return out
 
 
 def _references(node: Any, path: list) -> Iterable[tuple[list, str, str]]:
@@ -375,7 +399,7 @@ def _type_name(value: Any) -> str:
     return type(value).__name__
 
 
-def _show(value: Any, width: int = 80) -> str:
+def _show(value: Any, width: int = 160) -> str:
     try:
         text = json.dumps(value, ensure_ascii=False, sort_keys=False, default=str)
     except (TypeError, ValueError):
@@ -445,6 +469,9 @@ def _message(keyword: str | None, value: Any, limit: Any, error) -> str:
             if len(matched) > 1:
                 return f"{subject} matches {len(matched)} of the {len(limit)} allowed alternatives; it must match exactly one"
         return f"{subject} matches none of the {len(limit)} allowed alternatives"
+    if keyword in ("items", "unevaluatedItems") and limit is False and isinstance(value, list):
+        allowed = len(error.schema.get("prefixItems") or []) if isinstance(error.schema, dict) else 0
+        return f"has {len(value)} items, more than the {allowed} allowed"
     if keyword is None or limit is False or error.schema is False:  # a `false` schema
         return "is not allowed here"
     return _clip(error.message, 200)  # a keyword without its own wording (format, dependentSchemas, ...)
@@ -504,7 +531,8 @@ _LIST = {"allOf", "anyOf", "oneOf", "prefixItems"}
 
 
 def _description(root: Any, schema_path: list, failing: Any) -> str | None:
-    """The failing subschema's description, else its parent's (the nearest enclosing schema)."""
+    """The failing subschema's description, else the nearest enclosing schema's that has one (its
+    parent, grandparent, ...; not the part's root schema, whose description is about the whole policy)."""
     if isinstance(failing, dict) and isinstance(failing.get("description"), str):
         return failing["description"].strip() or None
     # walk the schema path (the last element is the failing keyword) to collect the enclosing schemas
@@ -529,11 +557,10 @@ def _description(root: Any, schema_path: list, failing: Any) -> str | None:
         else:
             return None
         nodes.append(node)
-    # nodes[-1] is the failing subschema (no description); its parent is nodes[-2]
-    if len(nodes) >= 2:
-        parent = nodes[-2]
-        if isinstance(parent, dict) and isinstance(parent.get("description"), str):
-            return parent["description"].strip() or None
+    # nodes[-1] is the failing subschema (no description); nodes[0] the root
+    for ancestor in reversed(nodes[1:-1]):
+        if isinstance(ancestor, dict) and isinstance(ancestor.get("description"), str) and ancestor["description"].strip():
+            return ancestor["description"].strip()
     return None
 
 
