@@ -158,7 +158,10 @@ def load_policy(text: str | bytes, source_name: str) -> Policy:
         raise BadInput(f"{where}: no text", hint=hint)
     if len(text.encode("utf-8", "surrogatepass")) > MAX_POLICY_BYTES:
         raise BadInput(f"{where}: more than the {MAX_POLICY_BYTES} bytes a policy may have", hint=hint)
-    document = _parse(text, where, hint)
+    try:
+        document = _parse(text, where, hint)
+    except RecursionError:
+        raise BadInput(f"{where}: the document nests too deep", hint=hint) from None
 
     if not isinstance(document, dict):
         raise BadInput(f"{where}: the document must be a mapping with task_definition and/or service, not {_type_name(document)}", hint=hint)
@@ -180,6 +183,8 @@ def load_policy(text: str | bytes, source_name: str) -> Policy:
             raise BadInput(f"{where}: {part} must be a JSON Schema (a mapping), not {_type_name(schema)}", hint=hint)
         try:
             Draft202012Validator.check_schema(schema)
+        except RecursionError:
+            raise BadInput(f"{where}: {part} nests too deep", hint=hint) from None
         except SchemaError as exc:
             at = _schema_path(part, exc.path)
             raise BadInput(f"{where}: {at} is not a valid JSON Schema (Draft 2020-12): {_clip(exc.message, 200)}", hint=hint) from None
@@ -234,10 +239,22 @@ class _PolicyLoader(yaml.SafeLoader):
         seen = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a plain value", key_node.start_mark)
             if key in seen:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+# YAML 1.1 reads 2024-01-01 as a date and yes/no/on/off as booleans; JSON Schema compares with the
+# rendered JSON's strings, so a policy reads those as strings (true/false stay booleans).
+_PolicyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"
+            and not (tag == "tag:yaml.org,2002:bool" and first not in "tTfF")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_PolicyLoader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _yaml(text: str) -> Any:
@@ -312,6 +329,8 @@ def check(policy: Policy | None, task_definition: dict | None, service: dict | N
         schema = policy.schemas[part]
         try:
             errors = list(policy.validator(part).iter_errors(instance))
+        except RecursionError:  # a policy that recurses through $ref forever, or a definition nested too deep
+            raise BadInput(f"deployer policy ({policy.source}): checking the {part.replace('_', ' ')} recursed too deep") from None
         except Unresolvable as exc:  # _check_references keeps this from happening; never pass unchecked
             raise BadInput(f"deployer policy ({policy.source}): {part}: a reference does not resolve: {exc}") from None
         for error in errors:

@@ -320,6 +320,9 @@ def test_load_reference_follows_ssm_s3_and_inline_through_the_injected_readers()
         ("a: &x {maximum: 1}\nservice: {properties: {d: *x}}\n", "aliases (*name) are not allowed"),
         ("service: {}\nservice: {}\n", "duplicate key 'service'"),
         ('{"service": {"maximum": NaN}}', "not valid JSON"),
+        ("service: {properties: {x: " + "{items: " * 5000 + "{}" + "}" * 5000 + "}}}\n", "nests too deep"),
+        ('{"service": ' + "[" * 100000 + "]" * 100000 + "}", "nests too deep"),
+        ("service: {? [a]: 1}\n", "a mapping key must be a plain value"),
     ],
 )
 def test_a_bad_policy_is_refused_naming_its_source(text, needle):
@@ -329,6 +332,22 @@ def test_a_bad_policy_is_refused_naming_its_source(text, needle):
     assert err.value.message.startswith("deployer policy (SSM parameter /platform/deployer-policy): ")
     assert needle in err.value.message
     assert "refuses to deploy" in err.value.hint
+
+
+def test_yaml_dates_and_yes_no_stay_strings():
+    p = load_policy("service:\n  properties:\n    a: {const: 2024-01-01}\n    b: {enum: [no, off]}\n    c: {const: true}\n", "p.yaml")
+    assert check(p, {}, {"a": "2024-01-01", "b": "no", "c": True}) == []
+    assert [str(v) for v in check(p, {}, {"a": "x", "b": False, "c": "true"})] == [
+        'service.a: "x" is not the required value "2024-01-01"',
+        'service.b: false is not one of the allowed values "no", "off"',
+        'service.c: "true" is not the required value true',
+    ]
+
+
+def test_a_policy_that_recurses_forever_is_refused_not_a_crash():
+    p = load_policy('{"service": {"$defs": {"loop": {"$ref": "#/$defs/loop"}}, "$ref": "#/$defs/loop"}}', "loop.json")
+    with pytest.raises(BadInput, match="recursed too deep"):
+        check(p, {}, {"desiredCount": 1})
 
 
 def test_a_huge_policy_is_refused():
