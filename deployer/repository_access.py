@@ -139,8 +139,9 @@ class Access:
     def refusal(self) -> BadInput:
         return BadInput(
             self.message(),
-            hint=(f"aws ecr set-repository-policy --repository-name {self.repository.name} --region {self.repository.region} "
-                  f"--policy-text file://policy.json (with the caller's credentials in account {self.repository.account}); nothing was changed"),
+            hint=(f"in account {self.repository.account}: aws ecr get-repository-policy --repository-name {self.repository.name} "
+                  f"--region {self.repository.region}, add the statement, then aws ecr set-repository-policy (it replaces the whole "
+                  "policy: keep the other statements); nothing was changed"),
         )
 
 

@@ -75,7 +75,10 @@ def test_no_policy_means_no_other_account_may_pull():
     )
     error = access.refusal()
     assert error.exit_code == 2 and error.message == access.message()
-    assert f"--repository-name demo-web --region us-east-1" in error.hint
+    assert error.hint == (
+        f"in account {MGMT}: aws ecr get-repository-policy --repository-name demo-web --region us-east-1, add the statement, "
+        "then aws ecr set-repository-policy (it replaces the whole policy: keep the other statements); nothing was changed"
+    )
     assert access.suggested_policy() == {"Version": "2012-10-17", "Statement": [STATEMENT_TO_ADD]}
 
 
