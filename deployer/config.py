@@ -357,7 +357,8 @@ def load(path: str | Path | None = None) -> Config:
     # symlink does not move it); the config itself, symlinks followed, must be one of its files.
     repo = files.repo_root_of(config_path.parent)
     resolved = files.confined(config_path.name, Path(os.path.abspath(config_path.parent)), repo, what=filename)
-    raw = load_yaml_with_lines(files.read_text(resolved, what=filename), filename)
+    # A NUL byte: the YAML reader refuses it naming the line (a control character).
+    raw = load_yaml_with_lines(files.read_text(resolved, what=filename, nul_ok=True), filename)
     if raw is None:
         raise BadInput(f"{filename}: the file is empty; `app:` and `environment:` are required")
     checker = _Checker(filename)

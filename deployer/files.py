@@ -105,23 +105,24 @@ def read_bytes(path: Path, *, what: str, max_bytes: int = MAX_TEXT_BYTES) -> byt
         os.close(fd)
 
 
-def decode_text(data: bytes, *, what: str) -> str:
-    """UTF-8 text without NUL bytes; BadInput naming `what` and the line otherwise."""
+def decode_text(data: bytes, *, what: str, nul_ok: bool = False) -> str:
+    """UTF-8 text without NUL bytes (nul_ok: the caller's parser refuses them itself, naming the line);
+    BadInput naming `what` and the line otherwise."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise BadInput(f"{what}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
-    if "\x00" in text:
+    if "\x00" in text and not nul_ok:
         line = text[: text.index("\x00")].count("\n") + 1
         raise BadInput(f"{what}:{line}: contains a NUL byte (a binary file, not text)")
     return text
 
 
-def read_text(path: Path, *, what: str | None = None, max_bytes: int = MAX_TEXT_BYTES) -> str:
+def read_text(path: Path, *, what: str | None = None, max_bytes: int = MAX_TEXT_BYTES, nul_ok: bool = False) -> str:
     """read_bytes + decode_text. `path` should come from `confined` (or be the config as given)."""
     what = what or shown(path)
-    return decode_text(read_bytes(path, what=what, max_bytes=max_bytes), what=what)
+    return decode_text(read_bytes(path, what=what, max_bytes=max_bytes), what=what, nul_ok=nul_ok)
 
 
 def writable(path: Path, repo_root: Path, *, what: str) -> Path:

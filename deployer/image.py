@@ -141,14 +141,21 @@ def _dirty_hash(repo_dir: Path) -> str | None:
     digest = hashlib.sha256(diff)
     for name in sorted(untracked):
         digest.update(b"\0" + name + b"\0")
-        digest.update(_content(Path(repo_dir) / os.fsdecode(name)))
+        _hash_content(digest, Path(repo_dir) / os.fsdecode(name))
     return digest.hexdigest()[:12]
 
 
-def _content(path: Path) -> bytes:
+def _hash_content(digest, path: Path) -> None:
+    """An untracked file of the repository (git lists it) into the dirty hash: a symlink as its target's
+    name (never followed), a regular file streamed (never whole in memory, never printed), anything else as nothing."""
     if path.is_symlink():
-        return os.fsencode(os.readlink(path))
-    return path.read_bytes() if path.is_file() else b""
+        digest.update(os.fsencode(os.readlink(path)))
+        return
+    if not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
 
 
 # ---------------------------------------------------------------- platform, source URL
