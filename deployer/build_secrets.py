@@ -20,8 +20,8 @@ from .errors import BadInput
 KINDS = ("env", "src", "ssm", "secretsmanager")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 ENV_PREFIX = "DEPLOYER_BUILD_SECRET_"
-# Names that say "this is a credential": refused as build args, which stay in the image history.
-_SECRET_NAME_PARTS = {"TOKEN", "PASSWORD", "PASSWD", "PASS", "PWD", "SECRET", "SECRETS", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "AUTH"}
+MAX_SECRET_BYTES = 500 * 1024  # BuildKit's own limit for one secret
+FLAG_ORIGIN = "--secret"
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def parse_flag(text: str) -> SecretSource:
         ref = ident
     else:
         kind, ref = "env", ident
-    return _checked(SecretSource(ident, kind, ref, "--secret"), text)
+    return _checked(SecretSource(ident, kind, ref, FLAG_ORIGIN), text)
 
 
 def from_config(mapping: dict[str, str], where: str) -> list[SecretSource]:
@@ -94,8 +94,59 @@ def merge(config_sources: list[SecretSource], flag_sources: list[SecretSource]) 
     return list(merged.values())
 
 
-def resolve(sources: list[SecretSource], aws, root: Path) -> ResolvedSecrets:
+def check(sources: list[SecretSource], *, root: Path, repo_root: Path | None, env_allow: list[str] | None) -> None:
+    """Before any build: which variables and files the build may read (BadInput names the id and where
+    it was given, never a value).
+
+    - `env:` an AWS credential variable (the release role's own): never.
+    - `env:` a credential variable (a CI token, a name that says secret) from deployer.yaml: only when
+      `env_allow:` names it; on the command line (`--secret`) the operator named it on purpose.
+    - `src:` from deployer.yaml: a file of the app repository (symlinks followed); on the command line: a
+      regular file anywhere but /proc, /sys and /dev. At most MAX_SECRET_BYTES either way.
+    """
+    for source in sources:
+        if source.kind == "env":
+            _check_env(source, env_allow)
+        elif source.kind == "src":
+            _src_path(source, root, repo_root)
+
+
+def _check_env(source: SecretSource, env_allow: list[str] | None) -> None:
+    from .secret_names import is_aws_credential, is_credential_name
+
+    where = f"build secret {source.id!r} ({source.origin})"
+    if is_aws_credential(source.ref):
+        raise BadInput(
+            f"{where}: {source.ref} is an AWS credential variable; the release role's credentials never go into a build",
+            hint="give the build what it needs from SSM or Secrets Manager (ssm:NAME, secretsmanager:NAME)",
+        )
+    if source.origin != FLAG_ORIGIN and is_credential_name(source.ref) and source.ref not in (env_allow or []):
+        raise BadInput(
+            f"{where}: {source.ref} is a credential variable (a CI token, or a name that says it holds a secret); "
+            "deployer.yaml may hand it to the build only when `env_allow:` names it",
+            hint=f"add {source.ref} to `env_allow:` in deployer.yaml, or pass it on the command line: --secret id={source.id},env={source.ref}",
+        )
+
+
+def _src_path(source: SecretSource, root: Path, repo_root: Path | None) -> Path:
+    from . import files
+
+    where = f"build secret {source.id!r} ({source.origin}): file {source.ref}"
+    if source.origin != FLAG_ORIGIN:
+        if repo_root is None:
+            raise BadInput(f"{where}: deployer.yaml's build-secret files must be files of the app repository")
+        return files.confined(source.ref, root, repo_root, what=where)
+    if "\x00" in source.ref:
+        raise BadInput(f"{where}: the path contains a NUL byte")
+    path = (root / os.path.expanduser(source.ref)).resolve()
+    if str(path).startswith(tuple(p + "/" for p in files.PSEUDO_FILESYSTEMS)) or str(path) in files.PSEUDO_FILESYSTEMS:
+        raise BadInput(f"{where}: is a file the kernel makes up ({path.parts[1]}), not a secret file")
+    return path
+
+
+def resolve(sources: list[SecretSource], aws, root: Path, *, repo_root: Path | None = None, env_allow: list[str] | None = None) -> ResolvedSecrets:
     """Check every source and read the AWS ones; BadInput names the id and where it was given."""
+    check(sources, root=root, repo_root=repo_root, env_allow=env_allow)
     flags, env, values = [], {}, []
     for index, source in enumerate(sources):
         if source.kind == "env":
@@ -104,11 +155,11 @@ def resolve(sources: list[SecretSource], aws, root: Path) -> ResolvedSecrets:
             flags.append(f"id={source.id},env={source.ref}")
             values.append(os.environ[source.ref])
         elif source.kind == "src":
-            path = (root / os.path.expanduser(source.ref)).resolve()
+            path = _src_path(source, root, repo_root)
             if not path.is_file() or not os.access(path, os.R_OK):
                 raise BadInput(f"build secret {source.id!r} ({source.origin}): file {source.ref} not found or not readable")
             flags.append(f"id={source.id},src={path}")
-            values.append(_text(path))
+            values.append(_text(path, source))
         else:
             value = _read_aws(source, aws)
             name = f"{ENV_PREFIX}{index}"
@@ -129,9 +180,13 @@ def _maskable(values: list[str]) -> list[str]:
     return found
 
 
-def _text(path: Path) -> str:
+def _text(path: Path, source: SecretSource) -> str:
+    """The file's text, for masking (a binary secret is passed on, but has no text form to mask)."""
+    from . import files
+
+    data = files.read_bytes(path, what=f"build secret {source.id!r} ({source.origin}): file {source.ref}", max_bytes=MAX_SECRET_BYTES)
     try:
-        return path.read_text(encoding="utf-8").strip() if path.stat().st_size <= 65536 else ""
+        return data.decode("utf-8").strip()
     except UnicodeDecodeError:
         return ""
 
@@ -156,10 +211,10 @@ def _read_aws(source: SecretSource, aws) -> str:
 
 
 def looks_secret(name: str) -> bool:
-    """NPM_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, apiKey, GITHUB_PAT...: a credential by its name."""
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).upper()
-    parts = set(re.split(r"[^A-Z0-9]+", words))
-    return bool(parts & _SECRET_NAME_PARTS) or any(p.endswith(("TOKEN", "PASSWORD", "SECRET", "APIKEY")) for p in parts)
+    """NPM_TOKEN, DB_PASSWORD, AWS_SECRET_ACCESS_KEY, apiKey, client_secret...: a credential by its name (deployer/secret_names.py)."""
+    from .secret_names import looks_secret as predicate
+
+    return predicate(name)
 
 
 def refuse_secret_build_args(build_args: dict[str, str], origin: dict[str, str]) -> None:

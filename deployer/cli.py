@@ -77,6 +77,7 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
+        run.mask_secret_vars()
         result = action(run)
         # Every result goes through the masker: secret values never reach stdout, in any encoding.
         printed = json.dumps(result, default=str) if options.output == "json" else (text(run, result) if text is not None else None)

@@ -7,6 +7,7 @@ the line and the key path; an unknown key names the nearest valid one.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,43 +344,41 @@ def _as_list(value: Any) -> list[str]:
 
 
 def load(path: str | Path | None = None) -> Config:
+    from . import files
+
     config_path = Path(path or DEFAULT_CONFIG)
     filename = str(config_path)
+    if "\x00" in filename:
+        raise BadInput("--config: the path contains a NUL byte")
     if not config_path.is_file():
         hint = " (pass -c/--config, or run in the app directory)" if path is None else ""
         raise BadInput(f"{filename}: config file not found{hint}")
-    raw = load_yaml_with_lines(_read_text(config_path), filename)
+    # The repository is judged from where the config is as given (a committed deployer.yaml that is a
+    # symlink does not move it); the config itself, symlinks followed, must be one of its files.
+    repo = files.repo_root_of(config_path.parent)
+    resolved = files.confined(config_path.name, Path(os.path.abspath(config_path.parent)), repo, what=filename)
+    # A NUL byte: the YAML reader refuses it naming the line (a control character).
+    raw = load_yaml_with_lines(files.read_text(resolved, what=filename, nul_ok=True), filename)
     if raw is None:
         raise BadInput(f"{filename}: the file is empty; `app:` and `environment:` are required")
     checker = _Checker(filename)
     checker.check(raw, SCHEMA, "", getattr(raw, "line", None))
-    return _build(raw, config_path.resolve(), checker)
-
-
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BadInput(f"{path}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    return _build(raw, resolved, checker, repo)
 
 
 def repo_root_of(directory: Path) -> Path:
-    """The app repository: the nearest directory up that has .git, else `directory` itself."""
-    directory = directory.resolve()
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate
-    return directory
+    """The app repository: the nearest directory up that has .git, else `directory` itself (deployer/files.py)."""
+    from . import files
+
+    return files.repo_root_of(directory)
 
 
 def _inside(checker: "_Checker", line: int | None, key: str, base: Path, repo: Path, value: str) -> Path:
     """base/value resolved (symlinks followed), refused when outside the repository (never read)."""
-    from .templating import resolve_inside
+    from . import files
 
     try:
-        return resolve_inside(base, repo, value, what=f"`{key}` {value}")
+        return files.confined(value, base, repo, what=f"`{key}` {value}")
     except BadInput as exc:
         checker.fail_plain(line, exc.message, exc.hint)
         raise
@@ -392,7 +391,7 @@ def _line(node: Any, key: str) -> int | None:
     return getattr(node, "key_lines", {}).get(key, getattr(node, "line", None))
 
 
-def _build(raw: dict, path: Path, checker: _Checker) -> Config:
+def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -> Config:
     root = path.parent
     app = raw.get("app")
     if not app:
@@ -419,7 +418,7 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         traffic_explicit=frozenset(k for k in TRAFFIC_OUTPUTS if outputs_raw.get(k)),
     )
 
-    repo = repo_root_of(root)
+    repo = repo or repo_root_of(root)
     image_raw = raw.get("image") or {}
     context_value = image_raw.get("context") or "."
     context = _inside(checker, _line(image_raw, "context"), "image.context", root, repo, context_value)
@@ -491,10 +490,10 @@ def _build(raw: dict, path: Path, checker: _Checker) -> Config:
         checker.fail(_line(raw, "region"), "region", f"is not an AWS region name (like us-east-1), got {region!r}")
     env_allow = raw.get("env_allow")
     if env_allow is not None:
-        from .templating import is_credential_variable
+        from .secret_names import is_aws_credential
 
         env_allow = _as_list(env_allow)
-        refused = [name for name in env_allow if is_credential_variable(name)]
+        refused = [name for name in env_allow if is_aws_credential(name)]
         if refused:
             checker.fail_plain(_line(raw, "env_allow"), f"`env_allow` {refused[0]}: an AWS credential variable; templates can never read it")
     return Config(

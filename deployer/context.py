@@ -34,6 +34,15 @@ class Run:
     def __init__(self, options: Options, console: Console | None = None):
         self.options = options
         self.console = console or Console(verbose=options.verbose)
+        self.mask_secret_vars()
+
+    def mask_secret_vars(self) -> None:
+        """A --var whose name or value says it is a secret is masked wherever it would be printed
+        (render keeps it out of definitions too: templating.TemplateFunctions.secret_vars)."""
+        from .templating import is_secret_var
+
+        if isinstance(self.options.vars, dict):
+            self.console.secrets.update(value for name, value in self.options.vars.items() if is_secret_var(name, value))
 
     @cached_property
     def config(self):

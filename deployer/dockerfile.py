@@ -52,10 +52,9 @@ class DockerfileScan:
 
 
 def scan(path: Path) -> DockerfileScan:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"{path.name}: cannot read the Dockerfile: {exc.__class__.__name__}") from None
+    from .files import read_text
+
+    text = read_text(path, what=path.name)  # UTF-8, no NUL, bounded; errors never quote it
     result = DockerfileScan(path)
     lines = text.splitlines()
     escape = "\\"

@@ -58,11 +58,12 @@ class _Context:
 def convert(path: Path) -> Converted:
     import yaml
 
+    from . import files
+
     shown = path.name
+    repo = files.repo_root_of(path.parent)  # the files the project names stay in its repository (deployer/files.py)
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise BadInput(f"--from-ecspresso {path}: {exc.strerror}") from None
+        config = yaml.safe_load(files.read_text(path, what=f"--from-ecspresso {path}")) or {}
     except yaml.YAMLError as exc:
         raise BadInput(f"--from-ecspresso {path}: not valid YAML: {exc}") from None
     if not isinstance(config, dict):
@@ -82,10 +83,8 @@ def convert(path: Path) -> Converted:
         if not config.get(key):
             continue
         source_path = path.parent / str(config[key])
-        try:
-            text = source_path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise BadInput(f"{shown}: {key} {config[key]}: {exc.strerror}") from None
+        real = files.confined(str(config[key]), path.parent, repo, what=f"{shown}: {key} {config[key]}")
+        text = files.read_text(real, what=f"{shown}: {key} {config[key]}")
         context = _Context(str(config[key]), state, source, converted)
         template = jsonnet_to_jinja(text, context) if source_path.suffix in (".jsonnet", ".libsonnet") else go_to_jinja(text, context)
         name = source_path.name + ".j2"
@@ -263,8 +262,11 @@ def _tfstate(plugins: list, root: Path, shown: str, converted: Converted) -> tup
         location = str(settings.get("path") or settings.get("url") or "")
         local = location.removeprefix("file://")
         if location and "://" not in local and (root / local).is_file():
+            from . import files
+
+            state_path = files.confined(local, root, files.repo_root_of(root), what=f"{shown}: tfstate {location}")
             try:
-                return json.loads((root / local).read_text(encoding="utf-8")), location
+                return json.loads(files.read_text(state_path, what=f"{shown}: tfstate {location}", max_bytes=16 * files.MAX_TEXT_BYTES)), location
             except ValueError:
                 converted.warnings.append(f"{shown}: tfstate {location} is not JSON; its values are left empty")
         return None, location or None

@@ -59,6 +59,8 @@ class ImageSpec:
     ssh: tuple[str, ...] = ()
     cache: str | None = None  # registry | inline | off; None: registry where the builder can, else inline
     cache_ref: str | None = None
+    repo_root: Path | None = None  # the app repository: the Dockerfile and deployer.yaml's build-secret files stay in it
+    env_allow: tuple[str, ...] | None = None  # deployer.yaml's env_allow: credential variables it hands to the build
 
 
 @dataclass(frozen=True)
@@ -139,14 +141,21 @@ def _dirty_hash(repo_dir: Path) -> str | None:
     digest = hashlib.sha256(diff)
     for name in sorted(untracked):
         digest.update(b"\0" + name + b"\0")
-        digest.update(_content(Path(repo_dir) / os.fsdecode(name)))
+        _hash_content(digest, Path(repo_dir) / os.fsdecode(name))
     return digest.hexdigest()[:12]
 
 
-def _content(path: Path) -> bytes:
+def _hash_content(digest, path: Path) -> None:
+    """An untracked file of the repository (git lists it) into the dirty hash: a symlink as its target's
+    name (never followed), a regular file streamed (never whole in memory, never printed), anything else as nothing."""
     if path.is_symlink():
-        return os.fsencode(os.readlink(path))
-    return path.read_bytes() if path.is_file() else b""
+        digest.update(os.fsencode(os.readlink(path)))
+        return
+    if not path.is_file():
+        return
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
 
 
 # ---------------------------------------------------------------- platform, source URL
@@ -268,7 +277,9 @@ def build_only(
         from .templating import Secrets
 
         masked = Secrets()
-    resolved = build_secrets.resolve(list(spec.secrets), aws, context)
+    resolved = build_secrets.resolve(
+        list(spec.secrets), aws, context, repo_root=spec.repo_root, env_allow=list(spec.env_allow) if spec.env_allow is not None else None
+    )
     masked.values.update(resolved.values)
     labels = {"org.opencontainers.image.created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), **labels}
     console.step(f"Building {repository}:{tag}")
@@ -298,13 +309,20 @@ def build_only(
 def checked_builder(spec: ImageSpec):
     """The builder, once the Dockerfile is known to be buildable with it and with what was given
     (BuildKit features, secret ids, SSH mounts): bad input here costs no pull and no build."""
+    from . import files
+
     context = Path(spec.context)
+    if spec.repo_root is not None:
+        context = files.confined(context, Path.cwd(), spec.repo_root, what=f"image context {files.shown(context)}")
     if not context.is_dir():
         raise BadInput(f"image context {context} is not a directory")
-    if not (context / spec.dockerfile).is_file():
+    path = context / spec.dockerfile
+    if spec.repo_root is not None:
+        path = files.confined(spec.dockerfile, context, spec.repo_root, what=f"Dockerfile {spec.dockerfile}")
+    if not path.is_file():
         raise BadInput(f"Dockerfile {spec.dockerfile!r} not found in the image context {context}")
     builder = buildkit.find_builder()
-    _check_against_dockerfile(spec, dockerfile.scan(context / spec.dockerfile), builder)
+    _check_against_dockerfile(spec, dockerfile.scan(path), builder)
     return builder
 
 

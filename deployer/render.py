@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         service=service,
         image=image or "",
         git=run.git,
-        extra_vars=run.options.vars,
+        extra_vars=functions.secret_vars(run.options.vars or {}),
     )
     td_raw = _render(service.task_definition, config, context, functions)
     sd_raw = _render(service.definition, config, context, functions) if service.definition is not None else None
@@ -87,9 +88,30 @@ def _place_secrets(value: Any, path, refs: dict, *, allow: bool) -> Any:
                     if not allow:
                         _refuse(ref, where, value, path)
                     node = node.replace(token, ref.value)
+            if _broken_token(node, refs):
+                field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in where).lstrip(".")
+                raise BadInput(
+                    f"{os.path.relpath(path)}: `{field}` has a transformed secret (a slice, `| reverse`, a method of a secret value); "
+                    "a secret value cannot be transformed in a template, only inserted whole"
+                )
         return node
 
     return walk(value, [])
+
+
+_TOKEN_PIECE = re.compile(r"(<secret|cret|ret|et|t|^):(env|var|ssm|marked)[:-]")
+_TOKEN_LETTERS = re.compile(r"secret(env|var|ssm|marked)")
+
+
+def _broken_token(text: str, refs: dict) -> bool:
+    """What a template made of a secret's token (the value itself is never in a template): a piece of it,
+    reversed, case-changed or with characters between its letters."""
+    for candidate in (text.lower(), text.lower()[::-1]):
+        if "<secret:" in candidate or _TOKEN_PIECE.search(candidate):
+            return True
+        if ("<" in candidate or ">" in candidate) and _TOKEN_LETTERS.search(re.sub(r"[^a-z0-9]", "", candidate)):
+            return True
+    return False
 
 
 def _refuse(ref, where: list, document: Any, path) -> None:

@@ -51,42 +51,13 @@ class GitInfo:
 # Secrets: the console masks their values (second line of defence); here they never reach a template.
 Secrets = _Secrets
 
-# Environment variables that hold, or lead to, the release role's credentials (the SDKs' credential
-# providers: static keys, web identity, the ECS/CodeBuild container endpoint, profiles, CI OIDC tokens).
-CREDENTIAL_VARIABLES = frozenset(
-    {
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_SECURITY_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-        "AWS_ROLE_ARN",
-        "AWS_ROLE_SESSION_NAME",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "AWS_CONFIG_FILE",
-        "AWS_CREDENTIAL_FILE",
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
-        "ACTIONS_ID_TOKEN_REQUEST_URL",
-    }
-)
-CREDENTIAL_PREFIXES = ("AWS_CONTAINER_",)  # AWS_CONTAINER_CREDENTIALS_RELATIVE_URI/FULL_URI, AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE)
-_SECRET_WORDS = {"PASSWORD", "PASSWD", "PWD", "PASS", "TOKEN", "SECRET", "SECRETS", "KEY", "APIKEY", "CREDENTIAL", "CREDENTIALS", "PRIVATE", "AUTH"}
-_SECRET_SUFFIXES = ("PASSWORD", "TOKEN", "SECRET", "APIKEY")
+# Which variables and names are credentials: one predicate for templates, build secrets and init.
+from .secret_names import AWS_CREDENTIAL_PREFIXES as CREDENTIAL_PREFIXES  # noqa: E402
+from .secret_names import AWS_CREDENTIAL_VARIABLES as CREDENTIAL_VARIABLES  # noqa: E402,F401
+from .secret_names import is_aws_credential as is_credential_variable  # noqa: E402,F401
+from .secret_names import is_credential_name, looks_like_credential_value, looks_secret  # noqa: E402,F401
 
-
-def is_credential_variable(name: str) -> bool:
-    upper = str(name).upper()
-    return upper in CREDENTIAL_VARIABLES or upper.startswith(CREDENTIAL_PREFIXES)
-
-
-def looks_secret(name: str) -> bool:
-    """A variable name that says it holds a secret (DB_PASSWORD, NPM_TOKEN, API_KEY...)."""
-    words = str(name).upper().replace("-", "_").replace(".", "_").split("_")
-    return any(word in _SECRET_WORDS or word.endswith(_SECRET_SUFFIXES) for word in words if word)
+SECRET_TOKEN_PREFIX = "<secret:"
 
 
 @dataclass(frozen=True)
@@ -97,6 +68,11 @@ class SecretRef:
     value: str
     source: str  # "SSM SecureString parameter /x", "a value marked `| secret`"
     value_from: str | None  # what to put in `secrets: [{name, valueFrom}]` instead, when known
+
+
+def is_secret_var(name: str, value: Any) -> bool:
+    """A --var whose name says it holds a secret (db_password, API_TOKEN), or whose value is a credential."""
+    return isinstance(value, str) and bool(value) and (looks_secret(name) or looks_like_credential_value(value))
 
 
 class JsonText(str):
@@ -146,15 +122,25 @@ class TemplateFunctions:
                 "(they hold the release role's credentials)",
                 hint="pass what the template needs with --var, `vars:` in deployer.yaml, or ssm()",
             )
-        if self._env_allow is not None and name not in self._env_allow:
-            allowed = ", ".join(sorted(self._env_allow)) or "(none)"
-            raise BadInput(f"{function}({name!r}): not in `env_allow` of deployer.yaml (allowed: {allowed})")
+        allowed = self._env_allow is not None and name in self._env_allow
+        if is_credential_name(name) and not allowed:
+            raise BadInput(
+                f"{function}({name!r}): a credential variable (a CI token, or a name that says it holds a secret); "
+                "templates read it only when `env_allow:` in deployer.yaml names it",
+                hint="give containers secrets with \"secrets\": [{\"name\", \"valueFrom\"}] (SSM or Secrets Manager) instead; "
+                f"or list {name} in `env_allow:` (its value stays a secret: masked, and refused in a definition unless `allow_plaintext_secrets: true`)",
+            )
+        if self._env_allow is not None and not allowed:
+            listed = ", ".join(sorted(self._env_allow)) or "(none)"
+            raise BadInput(f"{function}({name!r}): not in `env_allow` of deployer.yaml (allowed: {listed})")
         return name
 
     def _read_env(self, name: str) -> str:
+        """The variable's value; a secret one (by its name or its value) as a token, like a SecureString:
+        no template transformation can print it, and a definition gets it only when allowed."""
         value = os.environ[name]
-        if looks_secret(name):
-            self._secrets.add(value)
+        if value and (is_credential_name(name) or looks_like_credential_value(value)):
+            return self._secret(value, f"{SECRET_TOKEN_PREFIX}env:{name}>", f"the environment variable {name}", None)
         return value
 
     def env(self, name: str, default: str = "") -> str:
@@ -166,6 +152,13 @@ class TemplateFunctions:
         if name not in os.environ:
             raise BadInput(f"must_env({name!r}): environment variable {name} is not set")
         return self._read_env(name)
+
+    def secret_vars(self, values: dict) -> dict:
+        """--var values: a secret one (its name or its value says so) becomes a token, as env() does."""
+        return {
+            name: self._secret(value, f"{SECRET_TOKEN_PREFIX}var:{name}>", f"the --var {name}", None) if is_secret_var(name, value) else value
+            for name, value in values.items()
+        }
 
     def _secret(self, value: str, token: str, source: str, value_from: str | None) -> str:
         self._secrets.add(value)
@@ -200,7 +193,9 @@ class TemplateFunctions:
     def mark_secret(self, value: Any) -> str:
         """`{{ value | secret }}`: treat any value as a secret (masked; refused where a task definition would store it)."""
         value = str(value)
-        token = f"<secret:marked-{len(self.secret_refs) + 1}>"
+        if value in self.secret_refs:  # already a secret's token
+            return value
+        token = f"{SECRET_TOKEN_PREFIX}marked-{len(self.secret_refs) + 1}>"
         return self._secret(value, token, "a value marked `| secret`", None)
 
     def secretsmanager_arn(self, name: str) -> str:
@@ -314,34 +309,18 @@ def _repo_loader(root: Path, repo_root: Path):
 
 
 def resolve_inside(base: Path, repo_root: Path, name: str, *, what: str) -> Path:
-    """base/name resolved (symlinks followed); BadInput when that is outside repo_root.
+    """base/name resolved (symlinks followed); BadInput when that is outside repo_root (deployer/files.py).
     The message never includes the file's content (it is not read)."""
-    raw = Path(str(name))
-    resolved = (base / raw).resolve()
-    repo = repo_root.resolve()
-    if resolved == repo or repo in resolved.parents:
-        return resolved
-    lexical = Path(os.path.normpath(base / raw))
-    how = ""
-    if raw.is_absolute():
-        how = " (an absolute path)"
-    elif lexical == repo or repo in lexical.parents:
-        how = f" (a symlink to {resolved})"
-    raise BadInput(f"{what} is outside the app repository{how}", hint=f"templates, includes, the Dockerfile and the build context must be files of the app repository ({repo})")
+    from .files import confined
+
+    return confined(name, base, repo_root, what=what)
 
 
 def read_template_text(path: Path) -> str:
-    """UTF-8 text without NUL bytes; BadInput naming the file and line otherwise."""
-    data = path.read_bytes()
-    shown = os.path.relpath(path)
-    if b"\x00" in data:
-        line = data[: data.index(b"\x00")].count(b"\n") + 1
-        raise BadInput(f"{shown}:{line}: contains a NUL byte (a binary file, not a template)")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise BadInput(f"{shown}:{line}: not UTF-8 text (byte 0x{data[exc.start]:02x})") from None
+    """UTF-8 text without NUL bytes, bounded; BadInput naming the file and line otherwise (deployer/files.py)."""
+    from .files import read_text
+
+    return read_text(path, what=os.path.relpath(path))
 
 
 def _template_line(exc: BaseException, filename: str) -> int | None:
@@ -366,7 +345,7 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
     except jinja2.TemplateSyntaxError as exc:
         from .taskdef_input import go_template_hint
 
-        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}", hint=go_template_hint(path.read_text(encoding="utf-8"))) from None
+        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}", hint=go_template_hint(source)) from None
     except jinja2.UndefinedError as exc:
         line = _template_line(exc, str(path))
         source_lines = source.splitlines()

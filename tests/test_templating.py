@@ -142,7 +142,9 @@ def test_secret_looking_env_values_are_masked(tmp_path, monkeypatch):
     secrets = templating.Secrets()
     path = tmp_path / "td.json.j2"
     path.write_text("{{ env('NPM_TOKEN') }}")
-    templating.render_file(path, tmp_path, CONTEXT, templating.TemplateFunctions(aws=None, secrets=secrets))
+    # A credential variable is read only when env_allow names it (issue 17), and then renders as a token.
+    rendered = templating.render_file(path, tmp_path, CONTEXT, templating.TemplateFunctions(aws=None, secrets=secrets, env_allow=["NPM_TOKEN"]))
+    assert rendered == "<secret:env:NPM_TOKEN>"
     assert secrets.mask("token npm-abcdef123") == "token ****"
 
 

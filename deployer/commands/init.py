@@ -64,11 +64,7 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
     run.secrets.update(imported["secret_values"])  # the live values stay out of the files and of the diff shown
     config = _config_text(imported, region=aws.region, stack=stack, proton=proton, source=source)
 
-    target.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, content in ((CONFIG_FILE, config), (TASK_DEF_FILE, imported["task_definition_template"]), (SERVICE_DEF_FILE, imported["service_definition_template"])):
-        (target / name).write_text(content, encoding="utf-8")
-        written.append(str(target / name))
+    written = _write_files(target, {CONFIG_FILE: config, TASK_DEF_FILE: imported["task_definition_template"], SERVICE_DEF_FILE: imported["service_definition_template"]})
     return {
         **_written(run, aws, target, written, imported["warnings"]),
         "cluster": cluster,
@@ -83,6 +79,19 @@ def init(run, *, cluster: str, service: str, stack: str | None, proton: str | No
         "derived": imported["derived"],
         "warnings": imported["warnings"],
     }
+
+
+def _write_files(target: Path, contents: dict[str, str]) -> list[str]:
+    """Every file checked first (a symlink that leads out of the app repository is refused: nothing is
+    written), then each written atomically; a symlink is never written through (deployer/files.py)."""
+    from .. import files
+
+    repo = files.repo_root_of(target)
+    places = {name: files.writable(target / name, repo, what=str(target / name)) for name in contents}
+    target.mkdir(parents=True, exist_ok=True)
+    for name, content in contents.items():
+        files.write_text(places[name], content)
+    return [str(target / name) for name in contents]
 
 
 def text(run, result: dict) -> str:
@@ -501,9 +510,12 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
     if not cluster_keys:
         raise BadInput(f"init: no output of {source} names cluster `{cluster}` (ecspresso's `cluster`)", hint="pass the environment (--stack / --proton) whose cluster runs this service")
 
-    target.mkdir(parents=True, exist_ok=True)
-    for name, template in converted.templates.items():
-        (target / name).write_text(template, encoding="utf-8")
+    from .. import files
+
+    repo = files.repo_root_of(target)
+    for name in names:  # every file checked before the first is written
+        files.writable(target / name, repo, what=str(target / name))
+    _write_files(target, dict(converted.templates))
     task_def, service_def = _ecspresso_definitions(run, target, converted, outputs)
     lbs = [lb for lb in service_def.get("loadBalancers") or [] if isinstance(lb, dict)]
     containers = task_def.get("containerDefinitions") or []
@@ -534,7 +546,7 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
         "service": service_config,
         "deploy": {"timeout": converted.timeout or 600, "rollback_on_failure": True},
     }
-    (target / CONFIG_FILE).write_text(_ecspresso_config_text(document, converted, source_file), encoding="utf-8")
+    _write_files(target, {CONFIG_FILE: _ecspresso_config_text(document, converted, source_file)})
     return {
         **_written(run, aws, target, [str(target / name) for name in names], converted.warnings),
         "cluster": cluster,
@@ -560,7 +572,7 @@ def from_ecspresso_text(run, result: dict) -> str:
 def _ecspresso_definitions(run, root: Path, converted, outputs: dict[str, str]) -> tuple[dict, dict]:
     """The converted templates rendered (ecspresso's own environment variables, the vars), to read the
     family, the containers and the load balancer from."""
-    from .. import templating
+    from .. import files, templating
     from ..definitions import parse_rendered
     from ..templating import GitInfo, Secrets, TemplateFunctions
 
@@ -575,7 +587,7 @@ def _ecspresso_definitions(run, root: Path, converted, outputs: dict[str, str]) 
         if not name:
             rendered.append({})
             continue
-        value = parse_rendered(templating.render_file(root / name, root, context, functions), root / name, context)
+        value = parse_rendered(templating.render_file(root / name, root, context, functions, repo_root=files.repo_root_of(root)), root / name, context)
         if isinstance(value, dict) and isinstance(value.get("taskDefinition"), dict):
             value = value["taskDefinition"]
         rendered.append(value if isinstance(value, dict) else {})

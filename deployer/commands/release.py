@@ -37,6 +37,8 @@ def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> Ima
     secrets = build_secrets.merge(
         build_secrets.from_config(cfg.secrets, where), [build_secrets.parse_flag(text) for text in flags.secrets]
     )
+    # Which variables and files the build may read: refused here, before anything is pulled, built or pushed.
+    build_secrets.check(secrets, root=cfg.context, repo_root=run.config.repo_root, env_allow=run.config.env_allow)
     return ImageSpec(
         context=cfg.context,
         dockerfile=cfg.dockerfile,
@@ -47,6 +49,8 @@ def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> Ima
         ssh=tuple(flags.ssh),
         cache=cfg.cache,
         cache_ref=cfg.cache_ref,
+        repo_root=run.config.repo_root,
+        env_allow=tuple(run.config.env_allow) if run.config.env_allow is not None else None,
     )
 
 
