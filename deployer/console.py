@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import sys
 import time
 import unicodedata
@@ -120,8 +121,8 @@ class Secrets:
         value = bytes(value)
         self.add(value.decode("utf-8", errors="replace"))
         self.add(value.decode("latin-1"))
-        for piece in value.decode("utf-8", errors="replace").split("\ufffd"):  # the printable runs
-            self.add(piece.strip())
+        for piece in re.findall(r"[^\x00-\x1f\x7f\ufffd]{8,}", value.decode("utf-8", errors="replace")):
+            self.add(piece.strip())  # its printable runs (what `strings` would show), 8 characters or more
         self.add(base64.b64encode(value).decode().rstrip("="))
         self.add(base64.urlsafe_b64encode(value).decode().rstrip("="))
 

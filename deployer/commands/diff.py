@@ -33,6 +33,10 @@ def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
         running_image = revision.container_image(svc.container) if revision else None
         rendered = render_service(run, svc, image or running_image or NEW_IMAGE)
         results.append(_service_diff(run, svc, rendered, live, revision))
+    masked = [f"{r['service']}: {', '.join(r['masked_environment'])}" for r in results if r.get("masked_environment")]
+    if masked:
+        run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
+                         + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
     return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
 
 
@@ -131,10 +135,6 @@ def _colour_wanted() -> bool:
 def text(run, result: dict) -> str | None:
     """The diffs of the services that differ; None (nothing printed) when none does."""
     chunks = []
-    masked = [f"{e['service']}: {', '.join(e['masked_environment'])}" for e in result.get("services", []) if e.get("masked_environment")]
-    if masked:
-        run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
-                         + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
     for entry in result.get("services", []):
         for part in (entry.get("task_definition_diff"), entry.get("service_diff")):
             if part:
