@@ -118,3 +118,23 @@ def test_build_secret_masking_covers_json_fields_and_tokens():
     assert secrets.mask("_authToken //npm.example.com/") == "_authToken //npm.example.com/"
     # a short JSON field ("deploy": 6 characters) is masked too; shorter pieces would blank ordinary output
     assert "deploy" in values and "user" not in values
+
+
+def test_a_verdict_reason_from_ecs_is_one_escaped_line():
+    from deployer.rollout import Verdict
+
+    verdict = Verdict("web", False, "FAILED", f"tasks failed\n{FORGED}")
+    assert verdict.reason.splitlines() == [verdict.reason] and "\x1b" not in verdict.reason
+
+
+def test_status_prints_ecs_events_and_reasons_behind_a_prefix():
+    from deployer.commands.status import text
+
+    deployment = {"status": "PRIMARY", "task_definition": "arn:aws:ecs:us-east-1:1:task-definition/web:2", "rollout_state": "FAILED",
+                  "running": 0, "desired": 2, "failed_tasks": 2, "commit": None, "id": "ecs-svc/1", "rollout_state_reason": f"failed\n{FORGED}"}
+    result = {"services": [{"service": "web", "status": "ACTIVE", "cluster": "demo", "task_definition": deployment["task_definition"], "running": 0,
+                            "desired": 2, "deployments": [deployment], "events": [{"at": "2026-01-01T00:00:00", "message": f"(service web) ok\n{FORGED}"}]}]}
+    lines = text(result).splitlines()
+    assert not [line for line in lines if line.startswith(("10:00:00Z", "web: healthy", "\x1b"))]
+    assert "  ecs| (service web) ok\\nconnection refused\\n10:00:00Z web: healthy on web:2\\r\\e[2K" in text(result)
+    assert "  ecs| failed\\nconnection refused\\n10:00:00Z" in text(result)
