@@ -94,6 +94,10 @@ class Secrets:
             self.add(value)
 
     def _encodings(self) -> list[str]:
+        # Values are only ever added (some callers update `values` directly): its size says when to recompute.
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0] == len(self.values):
+            return cached[1]
         forms: set[str] = set()
         for value in self.values:
             if len(value) < MIN_SECRET_LENGTH:
@@ -111,7 +115,9 @@ class Secrets:
             }
             forms |= {line for line in value.splitlines() if len(line) >= MIN_SECRET_LENGTH}
         # Longest first, so a value is masked whole before any of its lines is.
-        return sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        ordered = sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        self._cache = (len(self.values), ordered)
+        return ordered
 
     def add_bytes(self, value: bytes) -> None:
         """A binary secret (Secrets Manager's SecretBinary): its bytes as UTF-8 and as latin-1 text,
