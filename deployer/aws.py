@@ -10,6 +10,7 @@ import contextlib
 from collections import Counter
 from typing import Any, Iterator
 
+from .console import quote_untrusted
 from .errors import BadInput, ExternalError
 
 
@@ -180,6 +181,7 @@ def translate_errors(doing: str) -> Iterator[None]:
         ) from exc
     except ClientError as exc:
         err = exc.response.get("Error", {})
-        raise ExternalError(f"AWS refused while {doing}: {err.get('Code')}: {err.get('Message')}") from exc
+        # AWS's message can quote what the app put in a request: data, on one line.
+        raise ExternalError(f"AWS refused while {doing}: {quote_untrusted(err.get('Code'))}: {quote_untrusted(err.get('Message'))}") from exc
     except BotoCoreError as exc:
-        raise ExternalError(f"AWS unreachable while {doing}: {exc}") from exc
+        raise ExternalError(f"AWS unreachable while {doing}: {quote_untrusted(exc)}") from exc

@@ -169,15 +169,57 @@ def resolve(sources: list[SecretSource], aws, root: Path, *, repo_root: Path | N
     return ResolvedSecrets(flags, env, _maskable(values))
 
 
+MASK_MIN_LINE = 6  # a line or a JSON field of a secret masked alone ("}" or "[auth]" would mask ordinary output)
+MASK_MIN_TOKEN = 8  # a token (split at spaces, `=`, `:`, `,`, `;`, quotes) masked alone
+_TOKEN = re.compile(r"[^\s=:,;\"']+")
+
+
 def _maskable(values: list[str]) -> list[str]:
-    """The values, and each line of a multi-line one (build output is masked line by line);
-    lines shorter than 6 characters ("}", "[auth]") would mask ordinary output and say nothing."""
-    found = []
+    """What of each value the build output must never show (the masker adds its encodings: JSON,
+    URL, base64...): the value; each line; each leaf of a JSON value (one field of a JSON secret);
+    each token of at least MASK_MIN_TOKEN characters that is not a key (one token of a file secret:
+    the value of `password=...` or `//registry/:_authToken=...`). A RUN step that transforms a secret (`sed 's/./&_/g'`, `rev`)
+    still prints it: no masker can catch that; the boundary is which credentials are build secrets."""
+    found: list[str] = []
+
+    def keep(piece: str, minimum: int) -> None:
+        if piece and len(piece) >= minimum and piece not in found:
+            found.append(piece)
+
     for value in values:
-        for piece in [value, *(line.strip() for line in value.splitlines() if "\n" in value)]:
-            if piece and (piece == value or len(piece) >= 6) and piece not in found:
-                found.append(piece)
+        if value and value not in found:
+            found.append(value)
+        for line in value.splitlines():
+            keep(line.strip(), MASK_MIN_LINE)
+        for leaf in _json_leaves(value):
+            keep(leaf, MASK_MIN_LINE)
+        for match in _TOKEN.finditer(value):
+            if value[match.end():match.end() + 64].lstrip(" \t")[:1] in ("=", ":"):
+                continue  # a key (`password=`, `_authToken=`, `https:`), not a value
+            keep(match.group(), MASK_MIN_TOKEN)
     return found
+
+
+def _json_leaves(value: str) -> list[str]:
+    import json
+
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return []
+    leaves: list[str] = []
+    stack = [parsed]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            leaves.append(item)
+        elif item is not None and not isinstance(item, bool):
+            leaves.append(json.dumps(item))
+    return leaves
 
 
 def _text(path: Path, source: SecretSource) -> str:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .console import quote_untrusted, untrusted_line
 from .errors import BadInput, ExternalError
 
 _CANDIDATES = ("/usr/bin/docker", "/usr/local/bin/docker")
@@ -199,7 +200,7 @@ def build(builder: Builder, request: BuildRequest, console, mask: Callable[[str]
         try:
             process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, text=True, errors="replace")
         except OSError as exc:
-            raise ExternalError(f"cannot run {builder.cli}: {exc}") from exc
+            raise ExternalError(f"cannot run {builder.cli}: {quote_untrusted(exc)}") from exc
         try:
             for line in process.stdout:
                 progress.feed(line.rstrip("\n"))
@@ -241,9 +242,9 @@ class _Progress:
         if vertex not in self.names:
             self.names[vertex] = text
             if text.startswith("[") and not text.startswith(("[internal]", "[auth]")):
-                self.console.info(text)  # a Dockerfile step
+                self.console.info(quote_untrusted(text))  # a Dockerfile step
             else:
-                self.console.event(f"  {text}")
+                self.console.event(f"  {quote_untrusted(text)}")
             return
         if text.startswith("sha256:"):
             return
@@ -254,12 +255,14 @@ class _Progress:
         if state:
             self.states[vertex] = state.group(1) if self.states.get(vertex) != "CACHED" else "CACHED"
             if state.group(1) == "CACHED":
-                self.console.event(f"  CACHED {self.names[vertex]}")
+                self.console.event(f"  CACHED {quote_untrusted(self.names[vertex])}")
             return
         if _LOG.match(text):
             self.logs.setdefault(vertex, []).append(text.split(" ", 1)[1] if " " in text else "")
             self.logs[vertex] = self.logs[vertex][-20:]
-        self.console.event(f"  {text}")
+            self.console.untrusted("build", text)  # a RUN step's output: data, `  build| `, escaped
+            return
+        self.console.event(f"  {quote_untrusted(text)}")
 
     def _steps(self, state: str) -> list[str]:
         return [
@@ -277,12 +280,13 @@ class _Progress:
     def failure(self, platform: str | None) -> Exception:
         summary = next((line for line in reversed(self.tail) if not line.startswith(">")), "")
         if self.error is None:
-            text = summary or "the build failed without a message"
+            text = quote_untrusted(summary) or "the build failed without a message"
             if "Cannot connect to the Docker daemon" in text or "error during connect" in text:
                 return ExternalError(f"docker build could not reach the engine: {text}")
             return BadInput(f"docker build failed: {text}", hint=_hint(text))
         vertex, message = self.error
-        step = self.names.get(vertex, f"#{vertex}")
+        message = quote_untrusted(message)
+        step = quote_untrusted(self.names.get(vertex, f"#{vertex}"))
         logs = self.logs.get(vertex, [])
         if any("exec format error" in line for line in logs):
             return BadInput(
@@ -292,7 +296,7 @@ class _Progress:
                 "QEMU user emulation on the build host (Debian: qemu-user-static binfmt-support; or "
                 "`docker run --privileged --rm tonistiigi/binfmt --install arm64`)",
             )
-        last = "\n".join(f"  | {line}" for line in logs[-5:])
+        last = "\n".join(untrusted_line("build", line) for line in logs[-5:])
         return BadInput(f"docker build failed at {step}: {message}" + (f"\n{last}" if last else ""), hint=_hint(message))
 
 

@@ -80,7 +80,8 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
         run.mask_secret_vars()
         result = action(run)
         # Every result goes through the masker: secret values never reach stdout, in any encoding.
-        printed = json.dumps(result, default=str) if options.output == "json" else (text(run, result) if text is not None else None)
+        # JSON is masked at the data level (Secrets.dumps): a secret `true` becomes "****", never a bare ****.
+        printed = run.secrets.dumps(result) if options.output == "json" else (text(run, result) if text is not None else None)
     except DeployerError as exc:
         _fail(run, exc)
     except KeyboardInterrupt:
@@ -92,7 +93,7 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, never a traceback unless -v
         _crash(run.console, exc, verbose=options.verbose, json_output=options.output == "json")
     if printed:
-        sys.stdout.write(run.secrets.mask(printed) + "\n")
+        sys.stdout.write((printed if options.output == "json" else run.secrets.mask(printed)) + "\n")
     return result or {}
 
 
@@ -108,7 +109,7 @@ def _crash(console, exc: BaseException, *, verbose: bool, json_output: bool) -> 
     else:
         console.error(message + " (rerun with -v to see the traceback)")
     if json_output:
-        sys.stdout.write(console.secrets.mask(json.dumps({"status": "error", "error": message, "exit_code": 1})) + "\n")
+        sys.stdout.write(console.secrets.dumps({"status": "error", "error": message, "exit_code": 1}) + "\n")
     raise typer.Exit(1)
 
 
@@ -126,7 +127,7 @@ def _fail(run: Run, exc: DeployerError) -> None:
         payload.setdefault("status", "failed" if exc.exit_code == 1 else "error")
         payload["error"] = message
         payload["exit_code"] = exc.exit_code
-        sys.stdout.write(run.secrets.mask(json.dumps(payload, default=str)) + "\n")
+        sys.stdout.write(run.secrets.dumps(payload) + "\n")
     raise typer.Exit(exc.exit_code)
 
 
@@ -188,7 +189,7 @@ def _summary(run: Run, result: dict) -> str | None:
     for s in result.get("services", []):
         lines.append(f"{s['service']}: {s.get('status') or s.get('verdict')} {short_name(s.get('task_definition')) or ''}".rstrip())
     if result.get("plan"):
-        lines.append(json.dumps(result["plan"], indent=2, default=str))
+        lines.append(run.secrets.dumps(result["plan"], indent=2))
     return "\n".join(lines) or None
 
 

@@ -10,8 +10,10 @@ import base64
 import contextlib
 import json
 import os
+import re
 import sys
 import time
+import unicodedata
 import urllib.parse
 from datetime import datetime, timezone
 from typing import Iterable, Iterator
@@ -19,6 +21,55 @@ from typing import Iterable, Iterator
 MASK = "****"
 # Shorter values are not masked: masking "a" would blank half the output and say which letter it was.
 MIN_SECRET_LENGTH = 4
+
+# Untrusted text (AWS's reasons and events, the app's log lines, the build's output) is data: it is
+# printed on one line, with every character that could move the cursor, start a line, colour the
+# terminal or reorder the text shown as an escape. Bidi controls and zero-width marks are Cf.
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\x1b": "\\e"}
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def _unsafe(char: str) -> bool:
+    if char == "\t" or " " <= char < "\x7f":
+        return False
+    return char in _BIDI or (unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs") and char != "\u200d")
+
+
+def _escape_char(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def quote_untrusted(text) -> str:
+    """One line of data from someone else (AWS, the app, the build): control characters (newline,
+    CR, ESC and ANSI sequences, other C0/C1, DEL), Unicode line/paragraph separators, bidi and other
+    format controls are written as escapes (`\\n`, `\\e`, `\\x85`, `\\u202e`), so the text can never
+    end the line it is on, start another one, or colour the terminal. (A backslash stays one: an app
+    that prints `\\n` itself shows the same two characters, and still cannot start a line.)"""
+    text = "" if text is None else str(text)
+    if text.isascii() and text.isprintable():
+        return text
+    return "".join(_escape_char(c) if _unsafe(c) else c for c in text)
+
+
+def _escape_controls(message: str) -> str:
+    """deployer's own messages keep their newlines (one message, several lines); every other control
+    character is escaped (defence in depth behind quote_untrusted at the sites that print others' text)."""
+    if message.isascii() and all(c == "\n" or c == "\t" or " " <= c < "\x7f" for c in message):
+        return message
+    return "".join(c if c == "\n" or not _unsafe(c) else _escape_char(c) for c in message)
+
+
+# The prefix of a line of someone else's text: `deployer`'s own lines never start with one, and
+# the quoted text cannot contain a newline, so it can never start a line of its own.
+SOURCES = ("app", "ecs", "build", "aws")
+
+
+def untrusted_line(source: str, text) -> str:
+    """`  app| <text>`: the one format of a line of someone else's words (quote_untrusted applied)."""
+    return f"  {source}| {quote_untrusted(text)}"
 
 
 class Secrets:
@@ -43,6 +94,10 @@ class Secrets:
             self.add(value)
 
     def _encodings(self) -> list[str]:
+        # Values are only ever added (some callers update `values` directly): its size says when to recompute.
+        cached = getattr(self, "_cache", None)
+        if cached is not None and cached[0] == len(self.values):
+            return cached[1]
         forms: set[str] = set()
         for value in self.values:
             if len(value) < MIN_SECRET_LENGTH:
@@ -60,7 +115,22 @@ class Secrets:
             }
             forms |= {line for line in value.splitlines() if len(line) >= MIN_SECRET_LENGTH}
         # Longest first, so a value is masked whole before any of its lines is.
-        return sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        ordered = sorted((f for f in forms if len(f) >= MIN_SECRET_LENGTH), key=len, reverse=True)
+        self._cache = (len(self.values), ordered)
+        return ordered
+
+    def add_bytes(self, value: bytes) -> None:
+        """A binary secret (Secrets Manager's SecretBinary): its bytes as UTF-8 and as latin-1 text,
+        and base64 of the bytes themselves (not of their UTF-8 re-encoding)."""
+        if not isinstance(value, (bytes, bytearray)) or len(value) < MIN_SECRET_LENGTH:
+            return
+        value = bytes(value)
+        self.add(value.decode("utf-8", errors="replace"))
+        self.add(value.decode("latin-1"))
+        for piece in re.findall(r"[^\x00-\x1f\x7f\ufffd]{8,}", value.decode("utf-8", errors="replace")):
+            self.add(piece.strip())  # its printable runs (what `strings` would show), 8 characters or more
+        self.add(base64.b64encode(value).decode().rstrip("="))
+        self.add(base64.urlsafe_b64encode(value).decode().rstrip("="))
 
     def mask(self, text: str) -> str:
         if not self.values or not isinstance(text, str):
@@ -69,6 +139,27 @@ class Secrets:
             if form in text:
                 text = text.replace(form, MASK)
         return text
+
+    def mask_data(self, value):
+        """A result about to be printed as JSON, masked at the data level so the output stays valid
+        JSON: every string (keys included) masked, and a number or boolean that equals a secret's
+        value (an SSM SecureString `true` or `5432`) replaced by the string "****"."""
+        if isinstance(value, dict):
+            return {self.mask_data(str(k)) if not isinstance(k, str) else self.mask(k): self.mask_data(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple, set, frozenset)):
+            return [self.mask_data(v) for v in value]
+        if value is None or not self.values:
+            return value
+        if isinstance(value, (bool, int, float)):
+            spelled = {json.dumps(value), str(value)}
+            return MASK if spelled & self.values or self.mask(json.dumps(value)) != json.dumps(value) else value
+        if not isinstance(value, str):
+            value = str(value)  # what json.dumps(default=str) would print
+        return self.mask(value)
+
+    def dumps(self, value, **kwargs) -> str:
+        """JSON text of a result, masked (mask_data) before it is serialised."""
+        return json.dumps(self.mask_data(json.loads(json.dumps(value, default=str))), **kwargs)
 
 
 def _plain_wanted(stream) -> bool:
@@ -99,10 +190,21 @@ class Console:
             self._rich = RichConsole(file=self.stream, highlight=False, soft_wrap=True)
         return self._rich
 
+    def quote(self, text) -> str:
+        """Someone else's text (an AWS reason, an error message from a service) to put inside one of
+        deployer's lines: masked, then on one line with its control characters escaped."""
+        return quote_untrusted(self.secrets.mask("" if text is None else str(text)))
+
+    def untrusted(self, source: str, text, kind: str = "event") -> None:
+        """A line of someone else's words: `  app| ...` (the app's log), `  ecs| ...` (ECS's events and
+        reasons), `  build| ...` (a RUN step's output). Masked and escaped (quote): it cannot contain a
+        newline, so nothing in it can start a line that reads like deployer's own."""
+        self._emit(kind, untrusted_line(source, self.secrets.mask("" if text is None else str(text))))
+
     def _emit(self, kind: str, message: str) -> None:
         if self.quiet and kind not in ("error", "warn"):
             return
-        message = self.secrets.mask(message)
+        message = _escape_controls(self.secrets.mask(message))
         if self.plain:
             stamp = datetime.now(timezone.utc).strftime("%H:%M:%SZ")
             prefix = {"warn": "WARNING: ", "error": "ERROR: "}.get(kind, "")
@@ -146,7 +248,9 @@ class Console:
         if self.plain or self.quiet:
             yield _Activity(None)
             return
-        with self._rich_console().status(self.secrets.mask(message), spinner="dots") as status:
+        from rich.markup import escape
+
+        with self._rich_console().status(escape(quote_untrusted(self.secrets.mask(message))), spinner="dots") as status:
             yield _Activity(status, self.secrets)
 
 
@@ -159,4 +263,4 @@ class _Activity:
         if self._status is not None:
             from rich.markup import escape
 
-            self._status.update(escape(self._secrets.mask(message)))
+            self._status.update(escape(quote_untrusted(self._secrets.mask(message))))

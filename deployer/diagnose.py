@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .aws import translate_errors
+from .console import untrusted_line
 from .ecs import short_name
 
 MAX_TASKS = 3
@@ -10,12 +11,18 @@ LOG_LINES = 10
 
 
 def diagnose(run, cluster: str, verdict) -> list[str]:
-    """Print and return the diagnosis lines. Best effort: a failure here never hides the verdict."""
+    """Print and return the diagnosis lines. Best effort: a failure here never hides the verdict.
+
+    Every piece of text from ECS (stopped reasons, container reasons, alarm reasons) and from the
+    app (its log lines) is quoted (masked, control characters escaped) before it is put in a line;
+    log lines are printed as `  app| ...` lines. The values of the stopped tasks' `secrets` are
+    learnt first, so an app that logs them, or exits with one in its reason, does not print them."""
     lines: list[str] = []
     try:
         lines = _collect(run, cluster, verdict)
     except Exception as exc:  # noqa: BLE001 - diagnosis must not mask the real failure
-        lines = [f"(could not collect the stopped tasks: {exc})"]
+        lines = [f"(could not collect the stopped tasks: {run.console.quote(exc)})"]
+    lines = [run.secrets.mask(line) for line in lines]  # the returned lines go into the JSON result too
     for line in lines:
         run.console.error(line) if not line.startswith(" ") else run.console.info(line)
     return lines
@@ -50,19 +57,20 @@ def _collect(run, cluster: str, verdict) -> list[str]:
         groups.setdefault(signature, []).append(task)
     shown = list(groups.values())[:MAX_TASKS]
     log_configs = _log_configs(run, [group[0] for group in shown])
+    quote = run.console.quote
     for group in shown:
         task = group[0]
         ids = [t["taskArn"].rsplit("/", 1)[-1] for t in group]
         label = f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({', '.join(i[:8] for i in ids[:5])}{'…' if len(ids) > 5 else ''})"
-        lines.append(f"{label} of {short_name(task.get('taskDefinitionArn'))} stopped: {task.get('stoppedReason', 'no reason given')}")
+        lines.append(f"{label} of {short_name(task.get('taskDefinitionArn'))} stopped: {quote(task.get('stoppedReason', 'no reason given'))}")
         for container in task.get("containers", []):
             exit_code = container.get("exitCode")
             reason = container.get("reason")
-            lines.append(f"  container {container.get('name')}: exit code {exit_code if exit_code is not None else '-'}" + (f", {reason}" if reason else ""))
+            lines.append(f"  container {quote(container.get('name'))}: exit code {exit_code if exit_code is not None else '-'}" + (f", {quote(reason)}" if reason else ""))
             cfg = log_configs.get((task.get("taskDefinitionArn"), container.get("name")))
             if cfg:
                 lines.append(f"  last log lines of task {ids[0]}:")
-                lines.extend("    | " + line for line in _log_tail(run, cfg, container.get("name"), ids[0]))
+                lines.extend("  " + untrusted_line("app", line) for line in _log_tail(run, cfg, container.get("name"), ids[0]))
     if len(groups) > MAX_TASKS:
         lines.append(f"... and {len(groups) - MAX_TASKS} more kinds of stopped tasks")
     return lines
@@ -78,14 +86,19 @@ def _alarm_lines(run, cluster: str, verdict) -> list[str]:
             return []
         alarms = run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])
     fired = [a for a in alarms if a.get("StateValue") == "ALARM" or a["AlarmName"] in (getattr(verdict, "triggered_alarms", None) or [])]
-    return [f"alarm {a['AlarmName']} fired ({a.get('StateValue')} since {a.get('StateUpdatedTimestamp')}): {a.get('StateReason')}" for a in fired]
+    quote = run.console.quote
+    return [f"alarm {quote(a['AlarmName'])} fired ({quote(a.get('StateValue'))} since {a.get('StateUpdatedTimestamp')}): {quote(a.get('StateReason'))}" for a in fired]
 
 
 def _log_configs(run, tasks: list[dict]) -> dict:
     """(task definition ARN, container) → awslogs options, for containers that log to CloudWatch."""
+    from .secret_values import learn_container_secrets
+
     found = {}
     for arn in {t.get("taskDefinitionArn") for t in tasks if t.get("taskDefinitionArn")}:
-        for container in run.ecs.revision(arn).definition.get("containerDefinitions", []):
+        containers = run.ecs.revision(arn).definition.get("containerDefinitions", [])
+        learn_container_secrets(run, containers)  # before any reason or log line is printed
+        for container in containers:
             log = container.get("logConfiguration") or {}
             if log.get("logDriver") == "awslogs":
                 found[(arn, container.get("name"))] = log.get("options", {})
@@ -102,4 +115,4 @@ def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
         ).get("events", [])
     except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
         return ["(no log stream)"]
-    return [run.secrets.mask(e.get("message", "").rstrip()) for e in events]
+    return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]

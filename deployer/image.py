@@ -33,6 +33,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import build_secrets, buildkit, dockerfile, registry
 from .build_secrets import SecretSource
+from .console import quote_untrusted
 from .errors import BadInput, ExternalError
 
 # docker's tag grammar; ECR allows the same characters
@@ -372,7 +373,8 @@ def _follow_build(stream, console) -> tuple[str, list[str], list[str]]:
         for event in stream:
             if "error" in event:
                 message = (event.get("errorDetail") or {}).get("message") or event["error"]
-                raise BadInput(f"docker build failed at {step}: {message.strip()}" if step else f"docker build failed: {message.strip()}")
+                message = quote_untrusted(message.strip())  # the build's words: data, on one line
+                raise BadInput(f"docker build failed at {quote_untrusted(step)}: {message}" if step else f"docker build failed: {message}")
             image_id = (event.get("aux") or {}).get("ID") or image_id
             pending += event.get("stream", "")
             *lines, pending = pending.split("\n")  # output arrives in chunks; emit whole lines
@@ -381,20 +383,20 @@ def _follow_build(stream, console) -> tuple[str, list[str], list[str]]:
                     step = line.split(" : ", 1)[0] + f" ({line.split(' : ', 1)[1].strip()})"
                     if line.split(" : ", 1)[1].split(" ", 1)[0].upper() in _LAYER_STEPS:
                         steps[step] = False
-                    console.info(line)
+                    console.info(quote_untrusted(line))
                 else:
                     if "Using cache" in line and step in steps:
                         steps[step] = True
-                    console.event(line.rstrip())
+                    console.untrusted("build", line.rstrip())  # a RUN step's output: data
     except docker.errors.APIError as exc:  # refused before streaming: bad platform, target, args
         text = exc.explanation or str(exc)
         if exc.is_client_error() or "dockerfile" in str(text).lower():
-            raise BadInput(f"docker build refused: {text}") from exc
-        raise ExternalError(f"docker build failed in the engine: {text}") from exc
+            raise BadInput(f"docker build refused: {quote_untrusted(text)}") from exc
+        raise ExternalError(f"docker build failed in the engine: {quote_untrusted(text)}") from exc
     except (BadInput, ExternalError):
         raise
     except Exception as exc:  # the engine went away mid-build
-        raise ExternalError(f"docker build interrupted: {exc}") from exc
+        raise ExternalError(f"docker build interrupted: {quote_untrusted(exc)}") from exc
     if not image_id:
         raise ExternalError("docker build ended without an image id")
     return image_id, [s for s, hit in steps.items() if not hit], [s for s, hit in steps.items() if hit]
@@ -548,6 +550,6 @@ def _pull_cache_image(client, ref: str, auth: dict | None, console) -> bool:
             if "error" in event:
                 raise ExternalError(event["error"])
     except Exception as exc:  # noqa: BLE001 - a cache is an optimisation: build without it
-        console.warn(f"cache image {ref} could not be pulled ({exc}); building without it")
+        console.warn(f"cache image {ref} could not be pulled ({quote_untrusted(exc)}); building without it")
         return False
     return True

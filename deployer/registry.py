@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 
 from .aws import error_code, translate_errors
+from .console import quote_untrusted
 from .errors import ExternalError
 
 ENDPOINT_ENV = "DEPLOYER_ECR_ENDPOINT"
@@ -125,14 +126,14 @@ def push(api, repo: Repo, tag: str, console, auth_config: dict | None) -> str:
         except ExternalError:
             raise
         except Exception as exc:  # connection dropped, daemon API error
-            raise ExternalError(f"pushing {target}:{tag} failed: {exc}") from exc
+            raise ExternalError(f"pushing {target}:{tag} failed: {quote_untrusted(exc)}") from exc
     if not digest:
         raise ExternalError(f"push of {target}:{tag} ended without a digest from the registry")
     return digest
 
 
 def _push_refused(host: str, event: dict) -> ExternalError:
-    message = (event.get("errorDetail") or {}).get("message") or event["error"]
+    message = quote_untrusted((event.get("errorDetail") or {}).get("message") or event["error"])  # the registry's words: data
     hint = None
     if "already exists" in message or "immutable" in message.lower():
         hint = "the repository has immutable tags and this tag exists; use a new tag instead of --rebuild"
@@ -178,7 +179,7 @@ def _registry_get(endpoint: str, path: str, auth_config: dict | None, *, accept:
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.read().decode(), response.headers.get("Content-Type")
     except (urllib.error.URLError, OSError) as exc:
-        raise ExternalError(f"reading {path} from {endpoint} failed: {exc}") from exc
+        raise ExternalError(f"reading {path} from {endpoint} failed: {quote_untrusted(exc)}") from exc
 
 
 def image_platforms(aws, repo: Repo, reference: str) -> list[str] | None:
@@ -214,7 +215,7 @@ def _config_blob(aws, repo: Repo, digest: str) -> str:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read().decode()
     except (urllib.error.URLError, OSError) as exc:
-        raise ExternalError(f"reading the image config {digest} of {repo.uri} failed: {exc}") from exc
+        raise ExternalError(f"reading the image config {digest} of {repo.uri} failed: {quote_untrusted(exc)}") from exc
 
 
 class _progress:
@@ -264,9 +265,9 @@ class _progress:
         if self.bars is not None:  # print above the live bars rather than through them
             from rich.markup import escape
 
-            self.bars.console.print(f"[dim]{escape(text)}[/]")
+            self.bars.console.print(f"[dim]{escape(quote_untrusted(self.console.secrets.mask(text)))}[/]")
         else:
-            self.console.event(text)
+            self.console.event(quote_untrusted(text))
 
     def _bar(self, layer: str, status: str, detail: dict) -> None:
         if layer not in self.tasks:

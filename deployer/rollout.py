@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from .aws import is_transient
+from .console import quote_untrusted
 from .ecs import ApiUnavailable, Ecs, primary_deployment, short_name
 from .errors import ExternalError
 
@@ -65,6 +66,11 @@ class Verdict:
     ecs_rollback_task_definition: str | None = None  # where ECS's rollback goes
     triggered_alarms: list[str] = field(default_factory=list)
     progressing: bool = False  # TIMEOUT only: tasks were still being replaced (slow, not stuck)
+
+    def __post_init__(self) -> None:
+        # The reason quotes ECS (rolloutStateReason, a record's statusReason, an event): data, on one
+        # line with its control characters escaped, wherever the verdict is printed.
+        self.reason = quote_untrusted(self.reason)
 
 
 class LostSight(ExternalError):
@@ -442,7 +448,7 @@ def _report(console, name: str, service: dict | None, target: Target, progress: 
     new_events = [e for e in service.get("events", []) if e.get("id") not in progress.seen_events]
     for event in reversed(new_events):  # ECS lists newest first
         progress.seen_events.add(event.get("id"))
-        console.event(event.get("message", ""))
+        console.untrusted("ecs", event.get("message", ""))
     ours = find_deployment(service, target.deployment_id)
     others = sum(d.get("runningCount", 0) or 0 for d in service.get("deployments", []) if d.get("id") != target.deployment_id)
     shape = ((ours or {}).get("runningCount", 0), others)

@@ -18,6 +18,7 @@ assumes), mapped by `environment.outputs`. This module:
 from __future__ import annotations
 
 from .aws import error_code, translate_errors
+from .console import quote_untrusted
 from .errors import BadInput, DeployerError
 
 STRATEGIES = ("BLUE_GREEN", "LINEAR", "CANARY")
@@ -188,7 +189,7 @@ class StageWatch:
             if key not in self.hooks_shown:
                 self.hooks_shown[key] = name
                 running = hook.get("status") in ("IN_PROGRESS", "AWAITING_ACTION")  # then the record's stage is the hook's
-                self.run.console.info(f"{name}: lifecycle hook {hook.get('targetArn') or hook.get('targetType')}{f' at {stage}' if running else ''}: {hook.get('status')}")
+                self.run.console.info(f"{name}: lifecycle hook {quote_untrusted(hook.get('targetArn') or hook.get('targetType'))}{f' at {stage}' if running else ''}: {quote_untrusted(hook.get('status'))}")
         if status != "IN_PROGRESS":
             return None
         hook = awaiting_hook(record)
@@ -225,9 +226,9 @@ class StageWatch:
         lines = []
         for hook in record.get("lifecycleHookDetails") or []:
             if hook.get("status") in ("FAILED", "TIMED_OUT"):
-                reason = (record.get("rollback") or {}).get("reason") or record.get("statusReason") or ""
-                lines.append(f"{name}: lifecycle hook {hook.get('targetArn') or 'PAUSE'} ({hook.get('targetType')}) {hook.get('status')} "
-                             f"at {record.get('lifecycleStage')}: {reason}".rstrip(": "))
+                reason = quote_untrusted((record.get("rollback") or {}).get("reason") or record.get("statusReason") or "")  # ECS's words: data
+                lines.append(f"{name}: lifecycle hook {quote_untrusted(hook.get('targetArn') or 'PAUSE')} ({quote_untrusted(hook.get('targetType'))}) "
+                             f"{quote_untrusted(hook.get('status'))} at {quote_untrusted(record.get('lifecycleStage'))}: {reason}".rstrip(": "))
         for line in lines:
             self.run.console.error(line)
         return lines

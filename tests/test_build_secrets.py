@@ -48,10 +48,13 @@ def test_env_and_file_sources_never_copy_the_value_into_the_command(tmp_path, mo
     (tmp_path / "pip.conf").write_text("index-url = https://u:p@pypi.example.com\n")
     resolved = resolve([parse_flag("id=npm,env=NPM_TOKEN"), parse_flag("id=pip,src=pip.conf")], None, tmp_path)
     assert resolved.flags == ["id=npm,env=NPM_TOKEN", f"id=pip,src={tmp_path / 'pip.conf'}"]
-    assert resolved.env == {} and resolved.values == ["tok-123", "index-url = https://u:p@pypi.example.com"]
+    # the file's value, and its token that is not a key (a file secret's one token is masked alone too)
+    assert resolved.env == {} and resolved.values == ["tok-123", "index-url = https://u:p@pypi.example.com", "p@pypi.example.com"]
     (tmp_path / "netrc").write_text("machine example.com\nlogin u\npassword p4ssw0rd-xyz\n")
     masked = resolve([parse_flag("id=netrc,src=netrc")], None, tmp_path).values
-    assert masked == ["machine example.com\nlogin u\npassword p4ssw0rd-xyz", "machine example.com", "login u", "password p4ssw0rd-xyz"]
+    # the value, each line, and each token of 8+ characters (the word `password` too: no masker knows a file's grammar)
+    assert masked == ["machine example.com\nlogin u\npassword p4ssw0rd-xyz", "machine example.com", "login u", "password p4ssw0rd-xyz",
+                      "example.com", "password", "p4ssw0rd-xyz"]
     with pytest.raises(BadInput, match="file nope.conf not found"):
         resolve([parse_flag("id=pip,src=nope.conf")], None, tmp_path)
 

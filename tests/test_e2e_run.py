@@ -37,8 +37,8 @@ def test_run_prints_the_log_lines_and_exits_0(app, aws, platform):
     deploy(app, platform, "v1")
     result = app.cli("run", "--", "echo", "migrate", "--all")
     assert result.code == 0, result.stderr
-    # The task's CloudWatch lines, in order, on stdout; progress and the verdict on stderr.
-    assert result.stdout.splitlines() == ["$ echo migrate --all", "migrate --all", "exit 0"]
+    # The task's CloudWatch lines, in order, on stdout (the app's words: `  app| `); progress and the verdict on stderr.
+    assert result.stdout.splitlines() == ["  app| $ echo migrate --all", "  app| migrate --all", "  app| exit 0"]
     assert "running echo migrate --all in a one-off task of web:1" in result.stderr
     assert "exited with code 0" in result.stderr
     [task] = one_off_tasks(aws)
@@ -49,7 +49,7 @@ def test_a_failing_command_gives_its_exit_code(app, aws, platform):
     deploy(app, platform, "v1")
     result = app.cli("run", "--", "sh", "-c", "echo cannot migrate: lock held; exit 3")
     assert result.code == 3, result.stderr
-    assert result.stdout.splitlines() == ["$ sh -c 'echo cannot migrate: lock held; exit 3'", "cannot migrate: lock held", "exit 3"]
+    assert result.stdout.splitlines() == ["  app| $ sh -c 'echo cannot migrate: lock held; exit 3'", "  app| cannot migrate: lock held", "  app| exit 3"]
     assert "exited with code 3 (Essential container in task exited)" in result.stderr
 
 
@@ -66,7 +66,7 @@ def test_json_output_has_the_result_object(app, aws, platform):
     assert out["stopped_reason"] == "Essential container in task exited"
     assert isinstance(out["duration_s"], float) and 0 < out["duration_s"] < 60
     # The log lines still reach a human: on stderr.
-    assert "app | step 2" in result.stderr
+    assert "  app| step 2" in result.stderr
 
 
 def test_the_task_runs_the_services_revision_network_and_the_overridden_command(app, aws, platform):
@@ -151,7 +151,7 @@ def test_secrets_are_masked_in_the_log_lines(app, aws, platform):
     deploy(app, platform, "v1")
     result = app.cli("run", "--", "sh", "-c", "echo connecting with $DB_PASSWORD")
     assert result.code == 0, result.stderr
-    assert "connecting with ****" in result.stdout.splitlines()
+    assert "  app| connecting with ****" in result.stdout.splitlines()
     assert SECRET not in result.stdout + result.stderr
 
 
@@ -190,7 +190,7 @@ def test_ctrl_c_leaves_the_task_running_and_says_how_to_stop_it(app, aws, platfo
     assert "the task goes on in ECS" in stderr
     task_id = task["taskArn"].rsplit("/", 1)[-1]
     assert f"aws ecs stop-task --cluster demo --task {task_id}" in stderr
-    assert "working" in stdout.splitlines()
+    assert "  app| working" in stdout.splitlines()
     assert describe_task(aws, platform, task["taskArn"])["lastStatus"] == "RUNNING"
 
     # The hint works: StopTask stops it (SIGTERM: exit code 143).

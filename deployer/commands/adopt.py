@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..console import quote_untrusted
 from ..errors import BadInput, ExternalError
 
 OWNER_TAG = "aws:cloudformation:stack-name"
@@ -406,7 +407,7 @@ def _wait(cfn, stack: str, wanted: str, timeout: float) -> None:
         if status == wanted:
             return
         if not status.endswith("IN_PROGRESS"):
-            raise ExternalError(f"stack {stack} ended in {status}: {described.get('StackStatusReason', '')}".rstrip(": "))
+            raise ExternalError(f"stack {stack} ended in {status}: {quote_untrusted(described.get('StackStatusReason', ''))}".rstrip(": "))
         if time.monotonic() > deadline:
             raise ExternalError(f"stack {stack} is still {status} after {timeout:.0f}s", hint="watch it in the CloudFormation console, then run `deployer adopt` again")
         time.sleep(2)

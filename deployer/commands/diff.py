@@ -17,7 +17,9 @@ import sys
 from .. import normalize
 from ..ecs import short_name
 from ..plan import comparable_live
+from ..console import MASK
 from ..render import render_service
+from ..templating import looks_secret  # the one predicate of secret-looking names (being moved to secret_names)
 
 # The image a service that does not exist yet would get: the one `release` builds or `--image` names.
 NEW_IMAGE = "<image: built by `deployer release`, or --image>"
@@ -31,6 +33,10 @@ def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
         running_image = revision.container_image(svc.container) if revision else None
         rendered = render_service(run, svc, image or running_image or NEW_IMAGE)
         results.append(_service_diff(run, svc, rendered, live, revision))
+    masked = [f"{r['service']}: {', '.join(r['masked_environment'])}" for r in results if r.get("masked_environment")]
+    if masked:
+        run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
+                         + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
     return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
 
 
@@ -39,6 +45,7 @@ def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
     if live is None or revision is None:
         wanted_td = normalize.task_definition(rendered.task_definition)
         create = {"cluster": run.environment.cluster, **rendered.service_definition.create_params}
+        masked_env = _mask_secret_environment(run, None, wanted_td)
         td_diff = _unified(None, wanted_td, f"live (service {svc.name} does not exist)", f"rendered {svc.family} (task definition)")
         sd_diff = _unified(None, _sorted_lists(normalize.prune(create)), f"live (service {svc.name} does not exist)", f"rendered service {svc.name}")
         return {
@@ -48,8 +55,10 @@ def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
             "task_definition_diff": mask(td_diff),
             "service_diff": mask(sd_diff),
             "live_task_definition": None,
+            "masked_environment": masked_env,
         }
     wanted_td, live_td = normalize.compare_task_definitions(rendered.task_definition, normalize.with_tags(revision.definition, revision.tags))
+    masked_env = _mask_secret_environment(run, live_td, wanted_td)
     td_diff = _unified(live_td, wanted_td, f"live {short_name(revision.arn)}", "rendered") if wanted_td != live_td else ""
 
     wanted_sd = normalize.service_settings(rendered.service_definition.update_params)
@@ -63,7 +72,36 @@ def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
         "task_definition_diff": mask(td_diff),
         "service_diff": mask(sd_diff),
         "live_task_definition": revision.arn,
+        "masked_environment": masked_env,
     }
+
+
+MASKED_CHANGED = MASK + " (changed)"
+
+
+def _mask_secret_environment(run, live_td: dict | None, wanted_td: dict) -> list[str]:
+    """Plaintext values of secret-looking environment variables (DB_PASSWORD, API_TOKEN, *_KEY...) in
+    either definition — the live one may be a revision someone else registered — are shown as ****
+    on both sides (the rendered one `**** (changed)` when it differs from the live one), and the live
+    values join the masker. Returns "container.NAME" of each masked variable, for the report."""
+    masked: set[str] = set()
+
+    def environments(td: dict | None) -> dict[str, list[dict]]:
+        return {str(c.get("name")): c.get("environment") or [] for c in (td or {}).get("containerDefinitions") or [] if isinstance(c, dict)}
+
+    live_env, wanted_env = environments(live_td), environments(wanted_td)
+    live_values = {(container, str(item.get("name"))): item.get("value") for container, items in live_env.items() for item in items if isinstance(item, dict)}
+    for side, envs in (("live", live_env), ("rendered", wanted_env)):
+        for container, items in envs.items():
+            for item in items:
+                if not isinstance(item, dict) or not looks_secret(str(item.get("name", ""))) or item.get("value") in (None, "", MASK, MASKED_CHANGED):
+                    continue
+                value = str(item["value"])
+                run.secrets.add(value)
+                masked.add(f"{container}.{item.get('name')}")
+                differs = side == "rendered" and (container, str(item.get("name"))) in live_values and live_values[(container, str(item.get("name")))] != item["value"]
+                item["value"] = MASKED_CHANGED if differs else MASK
+    return sorted(masked)
 
 
 def _sorted_lists(value):

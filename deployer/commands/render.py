@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from ..render import render_service
 
 
@@ -19,4 +17,4 @@ def render(run, *, image: str | None, services: list[str] | None = None) -> dict
 
 
 def text(run, result: dict) -> str:
-    return run.secrets.mask(json.dumps(result if len(result) > 1 else next(iter(result.values())), indent=2, default=str))
+    return run.secrets.dumps(result if len(result) > 1 else next(iter(result.values())), indent=2)  # masked as data: stays JSON

@@ -15,6 +15,7 @@ import time
 import uuid
 
 from ..aws import error_code, translate_errors
+from ..console import quote_untrusted, untrusted_line
 from ..ecs import short_name
 from ..errors import BadInput, DeploymentFailed, ExternalError, Interrupted
 
@@ -24,7 +25,6 @@ MAX_INTERVAL = 5.0
 STRETCH = 1.5
 LOG_GRACE = 5.0  # after STOPPED: how long to wait for log lines CloudWatch has not shown yet
 MAX_RESULT_LINES = 5000  # the result (JSON) keeps the last lines; all are printed
-MIN_SECRET_LENGTH = 4  # shorter secret values are not masked (they would garble every line)
 
 
 def run_task(run, *, command: list[str], service: str | None = None) -> dict:
@@ -76,10 +76,10 @@ def run_task(run, *, command: list[str], service: str | None = None) -> dict:
     result.update(stopped_reason=task.get("stoppedReason"), duration_s=round(time.monotonic() - started, 1))
     if exit_code is None:
         detail = f" ({main['reason']})" if main.get("reason") and main.get("reason") != reason else ""
-        run.console.error(f"task {task_id} stopped without an exit code from `{svc.container}`: {run.secrets.mask(reason)}{detail}")
+        run.console.error(f"task {task_id} stopped without an exit code from `{svc.container}`: {run.console.quote(reason)}{run.console.quote(detail)}")
         exit_code = 1
     elif exit_code != 0:
-        run.console.error(f"task {task_id}: `{svc.container}` exited with code {exit_code} ({run.secrets.mask(reason)})")
+        run.console.error(f"task {task_id}: `{svc.container}` exited with code {exit_code} ({run.console.quote(reason)})")
     else:
         run.console.ok(f"task {task_id}: `{svc.container}` exited with code 0 after {result['duration_s']}s")
     result["exit_code"] = int(exit_code)
@@ -128,7 +128,7 @@ def _start(run, params: dict) -> dict:
         response = run.aws.client("ecs").run_task(**params)
     tasks = response.get("tasks") or []
     if not tasks:
-        failures = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip() for f in response.get("failures") or [])
+        failures = "; ".join(quote_untrusted(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip()) for f in response.get("failures") or [])
         raise ExternalError(f"ECS started no task: {failures or 'no reason given'}")
     return tasks[0]
 
@@ -219,7 +219,7 @@ class _LogFollower:
         except Exception as exc:  # noqa: BLE001 - the stream appears once the container runs
             if error_code(exc) != "ResourceNotFoundException" and not self.warned:
                 self.warned = True
-                self.run.console.warn(f"could not read the log stream {self.group}/{self.stream}: {exc}")
+                self.run.console.warn(f"could not read the log stream {self.group}/{self.stream}: {self.run.console.quote(exc)}")
             return count
 
     def drain(self, *, started_at) -> None:
@@ -234,35 +234,17 @@ class _LogFollower:
 
     def _show(self, message: str) -> None:
         line = self.run.secrets.mask(message.rstrip("\n"))
-        self.lines.append(line)
+        self.lines.append(line)  # the JSON result: JSON escapes its control characters itself
         if self.echo:
-            sys.stdout.write(line + "\n")
+            # The app's words are data: `  app| ` and escaped, so no line of it reads like deployer's.
+            sys.stdout.write(untrusted_line("app", line) + "\n")
             sys.stdout.flush()
         else:
-            self.run.console.info(f"{self.name} | {line}")
+            self.run.console.untrusted("app", line, kind="info")
 
 
 def _learn_secrets(run, container: dict) -> None:
     """Values of the container's `secrets` are masked in the log lines (best effort: needs read access)."""
-    for item in container.get("secrets") or []:
-        ref = str(item.get("valueFrom", ""))
-        try:
-            if ":secretsmanager:" in ref:
-                secret_id = ":".join(ref.split(":")[:7])  # drop :json-key:version-stage:version-id
-                value = run.aws.client("secretsmanager", attempts=2).get_secret_value(SecretId=secret_id).get("SecretString") or ""
-                values = [value]
-                try:
-                    import json
+    from ..secret_values import learn_container_secrets
 
-                    parsed = json.loads(value)
-                    if isinstance(parsed, dict):
-                        values += [str(v) for v in parsed.values() if isinstance(v, (str, int, float))]
-                except ValueError:
-                    pass
-            else:
-                name = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
-                values = [run.aws.client("ssm", attempts=2).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]]
-        except Exception as exc:  # noqa: BLE001 - masking is best effort; the task reads them, not us
-            run.console.debug(f"could not read secret {item.get('name')} to mask it in the logs: {exc}")
-            continue
-        run.secrets.values.update(v for v in values if len(v) >= MIN_SECRET_LENGTH)
+    learn_container_secrets(run, [container])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import strategies
+from ..console import untrusted_line
 from ..ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, short_name
 from ..errors import ExternalError
 
@@ -74,12 +75,12 @@ def text(result: dict) -> str:
                 f"{d['running']}/{d['desired']} running, {d['failed_tasks']} failed  commit {(d['commit'] or '-')[:12]}  {d['id']}"
             )
             if d["rollout_state_reason"]:
-                lines.append(f"           {d['rollout_state_reason']}")
+                lines.append("         " + untrusted_line("ecs", d["rollout_state_reason"]))
         if s.get("last_release"):
             r = s["last_release"]
             lines.append(f"  last release: deployment {r['deployment_id']} of {short_name(r['task_definition'])} (`deployer wait` judges it)")
         lines += strategies.status_text(s)
         if s["events"]:
             lines.append("  events:")
-            lines += [f"    {e['at']}  {e['message']}" for e in s["events"]]
+            lines += [f"    {e['at']}" + untrusted_line("ecs", e["message"]) for e in s["events"]]  # ECS's words: data
     return "\n".join(lines)
