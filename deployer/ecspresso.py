@@ -153,7 +153,16 @@ def load_config(path: Path, environ: dict[str, str]) -> tuple[dict, str | None]:
         try:
             import _jsonnet
 
-            text = _jsonnet.evaluate_snippet(str(path), text)
+            def native_env(name, default):
+                return environ.get(name) or default
+
+            def native_must_env(name):
+                if name not in environ:
+                    raise RuntimeError(f"must_env: environment variable {name} is not defined")
+                return environ[name]
+
+            natives = {"env": (("name", "default"), native_env), "must_env": (("name",), native_must_env)}
+            text = _jsonnet.evaluate_snippet(str(path), text, native_callbacks=natives)
         except RuntimeError as exc:
             raise BadInput(f"{shown}: Jsonnet error: {str(exc).strip().splitlines()[0]}") from None
     elif path.suffix not in (".yml", ".yaml", ".json"):

@@ -517,10 +517,8 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
         for name, template in converted.templates.items():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             (staging / name).write_text(template, encoding="utf-8")
-        if converted.to_fill:
-            task_def, service_def = {}, {}
-        else:
-            task_def, service_def = _ecspresso_definitions(run, staging, target, converted, outputs)
+        # With values left to fill, placeholders stand in for them: the files are read, not checked.
+        task_def, service_def = _ecspresso_definitions(run, staging, target, converted, outputs, check=not converted.to_fill)
         document, container, port, family = _ecspresso_document(converted, task_def, service_def, service, cluster_keys[0], aws, stack, proton, source_file)
         (staging / CONFIG_FILE).write_text(_ecspresso_config_text(document, converted, source_file), encoding="utf-8")
         for name in names:
@@ -588,16 +586,16 @@ def _ecspresso_readers(run):
 def _ecspresso_document(converted, task_def: dict, service_def: dict, service: str, cluster_key: str, aws, stack, proton, source_file: Path):
     lbs = [lb for lb in service_def.get("loadBalancers") or [] if isinstance(lb, dict)]
     containers = task_def.get("containerDefinitions") or []
-    if not containers and not converted.to_fill:
+    if not containers:
         raise BadInput(f"{converted.task_definition}: no containerDefinitions after rendering")
     # The image `release` replaces: the load balancer's container, else the first.
-    container = lbs[0].get("containerName") if lbs and lbs[0].get("containerName") else (containers[0]["name"] if containers else service)
+    container = lbs[0].get("containerName") if lbs and lbs[0].get("containerName") else containers[0]["name"]
     if len(containers) > 1:
         converted.warnings.append(f"{len(containers)} containers: `{container}` gets the new image on release (service.container in {CONFIG_FILE})")
     port = lbs[0].get("containerPort") if lbs else None
     family = task_def.get("family") or service
     outputs_config: dict[str, Any] = {"cluster": cluster_key}
-    if not lbs and not converted.to_fill:
+    if not lbs:
         outputs_config["target_group"] = None  # the service has no load balancer: deployer must not add one
     service_config: dict[str, Any] = {"name": service} if service != family else {}
     if converted.service_definition:
@@ -629,7 +627,7 @@ def from_ecspresso_text(run, result: dict) -> str:
     return "\n".join(lines)
 
 
-def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: dict[str, str]) -> tuple[dict, dict]:
+def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: dict[str, str], *, check: bool = True) -> tuple[dict, dict]:
     """The converted templates rendered as deployer will render them (the environment's variables, the
     vars, AWS for ssm / secretsmanager_arn / cfn_output), checked against ECS's input shapes; the
     family, containers and load balancer are read from them. Templates are read from `staging`,
@@ -642,7 +640,7 @@ def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: d
     git = GitInfo.read(root)
     context = {
         "app": "", "environment": {"name": "", "outputs": outputs}, "image": "", "service": {"name": "", "container": "", "port": None, "family": ""},
-        "git": {"sha": git.sha, "short_sha": git.short_sha, "branch": git.branch}, "vars": dict(converted.vars),
+        "git": {"sha": git.sha, "short_sha": git.short_sha, "branch": git.branch}, "vars": {**converted.vars, **{key: f"<fill vars.{key}>" for key in converted.to_fill}},
     }
     rendered = []
     for name in (converted.task_definition, converted.service_definition):
@@ -659,6 +657,8 @@ def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: d
         value = parse_rendered(text, root / name, context)
         rendered.append(value if isinstance(value, dict) else {})
     task_def, service_def = rendered
+    if not check:
+        return task_def, service_def
     try:
         params = taskdef_input.prepare(task_def, converted.task_definition).params
         validate_shape(params, "RegisterTaskDefinition", converted.task_definition)
