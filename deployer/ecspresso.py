@@ -273,6 +273,9 @@ def _expression(action: gotemplate.Action, context: _Context, *, unquoted: bool)
         if escape:
             raise BadInput(f"{where}: `{action.source}`: deployer converts json_escape at the end of a pipeline only")
         args = list(command.args)
+        if not command.name:
+            expression = _literal(args[0])
+            continue
         if command.name not in context.functions:
             raise BadInput(
                 f"{where}: `{action.source}`: function \"{command.name}\" not defined (ecspresso would refuse it too)",

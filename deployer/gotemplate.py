@@ -27,7 +27,7 @@ class GoTemplateError(Exception):
 
 @dataclass
 class Command:
-    name: str  # the function
+    name: str  # the function ("" for a constant: args[0])
     args: list  # str / int / float literals
 
 
@@ -102,6 +102,11 @@ def _pipeline(body: str, line: int) -> list[Command]:
         if not words:
             raise GoTemplateError(line, f"missing command in `{{{{{body.strip()}}}}}`")
         head = words[0]
+        if head[0] in "`\"'" or re.fullmatch(r"-?\d+(\.\d*)?", head):
+            if len(words) > 1:
+                raise GoTemplateError(line, f"`{head}` is not a function (in `{{{{{body.strip()}}}}}`)")
+            result.append(Command("", [_literal(head, line)]))  # a constant, printed as is
+            continue
         if head in KEYWORDS:
             raise GoTemplateError(line, f"the Go template `{head}` has no automatic conversion; rewrite it in Jinja")
         if head.startswith((".", "$")):
@@ -132,6 +137,9 @@ def _literal(token: str, line: int) -> Any:
 def call(action: Action, functions: dict[str, Callable[..., Any]]) -> Any:
     value: Any = None
     for n, command in enumerate(action.commands):
+        if not command.name:
+            value = command.args[0]
+            continue
         if command.name not in functions:
             raise GoTemplateError(action.line, f'function "{command.name}" not defined')
         args = list(command.args) + ([value] if n else [])

@@ -92,6 +92,8 @@ def test_ecspresso_init_fargate_with_alb(tmp_path, aws, platform, env):
     result = convert(app, platform)
     assert "ecs-service-def.json: left out, as ecspresso does not send them to ECS: platformFamily, deploymentConfiguration.alarms (no alarmNames)" in result.stderr
     assert "ecs-task-def.json: left out, as ecspresso does not send them to ECS: containerDefinitions[0].portMappings[0].appProtocol, ipcMode, pidMode" in result.stderr
+    assert "service shop-api does not run in cluster demo yet: `deployer deploy --image …` creates it" in result.stdout
+    assert "deployer diff` on the written files shows differences" not in result.stderr  # no diff against nothing
     config = yaml.safe_load((app.path / "deployer.yaml").read_text())
     assert "region" not in config  # read from AWS_REGION when deployer runs, as ecspresso reads it
     td, create = planned(app, env, "shop-api")

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -504,7 +503,7 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
     existing = [name for name in names if (target / name).exists()]
     if existing and not overwrite:
         raise BadInput(f"init: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {target}; nothing was written", hint="pass --overwrite to replace them")
-    aws, _ = _adapters(run)
+    aws, ecs = _adapters(run)
     outputs, source = _environment_outputs(run, aws, stack, proton)
     cluster, service = str(config.get("cluster") or "default"), str(config["service"])
     cluster_keys = sorted((k for k, v in outputs.items() if v and _last(v) == _last(cluster)), key=lambda k: (k != DEFAULT_OUTPUTS["cluster"], k))
@@ -536,8 +535,16 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
             f"init: wrote {', '.join(str(target / n) for n in names)}, but they do not render until these values are filled in {CONFIG_FILE}:\n{left}",
             hint="set each under `vars:` (the commented lines), then `deployer render` checks the result",
         )
+    files = [str(target / name) for name in names]
+    if ecs.describe_service(outputs[cluster_keys[0]], service) is None:
+        # Nothing runs to compare with: `deployer deploy` creates the service, as `ecspresso deploy` would.
+        for warning in converted.warnings:
+            run.console.warn(warning)
+        written = {"verified": None, "status": "written", "directory": str(target), "files": files}
+    else:
+        written = _written(run, aws, target, files, converted.warnings)
     return {
-        **_written(run, aws, target, [str(target / name) for name in names], converted.warnings),
+        **written,
         "cluster": cluster,
         "service": service,
         "app": family,
@@ -623,7 +630,10 @@ def from_ecspresso_text(run, result: dict) -> str:
         lines.append(f"  vars to check in {CONFIG_FILE}: {', '.join(result['vars'])}")
     if result.get("env"):
         lines.append(f"  read from the environment at each deploy (as ecspresso does): {', '.join(result['env'])}")
-    lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
+    if result["verified"] is None:
+        lines.append(f"service {result['service']} does not run in cluster {result['cluster']} yet: `deployer deploy --image …` creates it, as `ecspresso deploy` would")
+    else:
+        lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
     return "\n".join(lines)
 
 
@@ -632,6 +642,8 @@ def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: d
     vars, AWS for ssm / secretsmanager_arn / cfn_output), checked against ECS's input shapes; the
     family, containers and load balancer are read from them. Templates are read from `staging`,
     Jsonnet imports resolve in `root`, where they will be."""
+    import os
+
     from .. import taskdef_input, templating
     from ..definitions import parse_rendered, validate_shape
     from ..templating import GitInfo, Secrets, TemplateFunctions
