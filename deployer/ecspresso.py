@@ -356,8 +356,8 @@ def _var(function: str, plugin: _Plugin | None, args: list, context: _Context, w
         if not args:
             raise BadInput(f"{where}: {called} needs a format")
         try:
-            address = str(args[0]).replace("%s", "{}").replace("%d", "{}").format(*args[1:])
-        except (IndexError, KeyError):
+            address = _sprintf(str(args[0]), args[1:])
+        except (IndexError, ValueError):
             raise BadInput(f"{where}: {called}: the format `{args[0]}` does not fit its {len(args) - 1} arguments") from None
     else:
         if len(args) != 1:
@@ -389,6 +389,22 @@ def _var(function: str, plugin: _Plugin | None, args: list, context: _Context, w
         converted.var_comments[key] = f"from {origin}, as it was at conversion; deployer does not read {reads} when it deploys"
         converted.warnings.append(f"{where}: {origin} is now `vars.{key}` in deployer.yaml (value copied at conversion; keep it current)")
     return key
+
+
+def _sprintf(format_: str, args: list) -> str:
+    """Go's fmt.Sprintf for the verbs tfstatef addresses use: %s %d %v %q %%."""
+    values = iter(args)
+
+    def verb(match: re.Match) -> str:
+        if match.group(1) == "%":
+            return "%"
+        value = next(values)
+        return json.dumps(str(value)) if match.group(1) == "q" else str(value)
+
+    try:
+        return re.sub(r"%([sdvq%])", verb, format_)
+    except StopIteration:
+        raise IndexError from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -429,7 +445,6 @@ def json_to_jinja(text: str, context: _Context, kind: str) -> str:
     dumped = json.dumps(document, indent=2, ensure_ascii=False) + "\n"
     # Literal text Jinja would read as its own syntax
     dumped = dumped.replace("{%", "{{ '{%' }}").replace("{#", "{{ '{#' }}")
-    used = set(re.findall(r"@@GO(?:RAW)?(\d+)@@", dumped))
 
     def whole(match: re.Match) -> str:
         action, _ = actions[int(match.group(1))]
@@ -448,10 +463,8 @@ def json_to_jinja(text: str, context: _Context, kind: str) -> str:
 
     dumped = re.sub(r'"@@GORAW(\d+)@@"', raw, dumped)
     dumped = re.sub(r'"@@GO(\d+)@@"', whole, dumped)
-    dumped = re.sub(r"@@GO(\d+)@@", inline, dumped)
-    # Actions in what was left out are not converted (ecspresso renders them but sends nothing).
-    del used
-    return dumped
+    # Actions in what was left out are gone with it (ecspresso renders them, and sends nothing).
+    return re.sub(r"@@GO(\d+)@@", inline, dumped)
 
 
 # ---------------------------------------------------------------------------------------
@@ -532,10 +545,7 @@ def _walk(value: Any, shape, path: str, dropped: list[str], *, drop_empty_lists:
                 continue
             cleaned = _walk(item, member, where, dropped, drop_empty_lists=drop_empty_lists)
             if cleaned is _DROP:
-                if item is not None and item != [] and item != "":
-                    dropped.append(where)
-                elif item == "" or (item == [] and drop_empty_lists):
-                    dropped.append(where)
+                dropped.append(where)
                 continue
             out[name] = cleaned
         return out
