@@ -615,7 +615,7 @@ def _go_in_jsonnet(text: str, context: _Context) -> str:
     out = []
     for part in parts:
         if isinstance(part, str):
-            out.append(part)
+            out.append(part.replace("{%", "{{ '{%' }}").replace("{#", "{{ '{#' }}"))  # literal text Jinja would read
             continue
         expression, escape = _expression(part, context, unquoted=False)
         out.append(f"{{{{ ({expression} | tojson)[1:-1] }}}}" if escape else f"{{{{ {expression} }}}}")

@@ -87,3 +87,14 @@ def test_tfstate_outputs_and_quoted_keys():
     assert ecspresso.tfstate_lookup(state, "output.n") == 2
     assert ecspresso.tfstate_lookup(state, 'aws_subnet.s["x"].id') == "sx"
     assert ecspresso.tfstate_lookup(state, "output.none") is None
+
+
+def test_literal_text_jinja_would_read_stays_literal():
+    from pathlib import Path
+
+    context = ecspresso._Context("td.jsonnet", ecspresso._functions(None, Path("."), "ecspresso.yml", ecspresso.Readers()), ecspresso.Converted({}, {}, "", None), ecspresso.Readers())
+    out = ecspresso._go_in_jsonnet("{ command: 'echo ${#ARGS[@]} {%x%}', image: '{{ must_env `IMAGE` }}' }", context)
+    assert out == "{ command: 'echo ${{ '{#' }}ARGS[@]} {{ '{%' }}x%}', image: '{{ must_env('IMAGE') }}' }"
+    import jinja2
+
+    assert jinja2.Environment().from_string(out).render(must_env=lambda n: "img") == "{ command: 'echo ${#ARGS[@]} {%x%}', image: 'img' }"
