@@ -122,7 +122,7 @@ def test_go_template_json_project(tmp_path, aws, platform, shared):
     assert config["environment"] == {"stack": platform["stack"], "outputs": {"cluster": "ClusterName"}}
     td = (app.path / "ecs-task-def.json.j2").read_text()
     assert "{{ must_env('REPOSITORY') }}:{{ must_env('IMAGE_TAG') }}" in td
-    assert "{{ env('LOG_LEVEL', 'info') }}" in td
+    assert "{{ (env('LOG_LEVEL') or 'info') }}" in td  # go-config: unset or empty → the default
     assert '"value": {{ must_env(\'FEATURES_JSON\') | tojson }}' in td
     assert "{{ ssm('/api/base-url') }}" in td and "{{ secretsmanager_arn('api/db-password') }}" in td
 
@@ -162,7 +162,7 @@ def test_tfstate_project_becomes_vars_with_comments(tmp_path, aws, platform, sha
 
     assert "tfstate `aws_iam_role.execution.arn` (terraform.tfstate) is now `vars.tfstate_aws_iam_role_execution_arn`" in stderr
     text = (app.path / "deployer.yaml").read_text()
-    assert "  # from tfstate `aws_subnet.private[0].id` (terraform.tfstate), as it was at conversion; deployer does not read Terraform state\n" in text
+    assert "  # from tfstate `aws_subnet.private[0].id` (terraform.tfstate), as it was at conversion; deployer does not read Terraform state when it deploys\n" in text
     config = yaml.safe_load(text)
     assert config["vars"]["tfstate_aws_subnet_private_0_id"] == out["PrivateSubnet1"]
     assert config["deploy"]["timeout"] == 300  # "5m"
@@ -179,7 +179,7 @@ def test_jsonnet_project_with_native_functions(tmp_path, aws, platform, shared):
     assert "image: {{ must_env('IMAGE') | tojson }}," in td
     assert "{{ cfn_output('shared-roles', 'ExecutionRoleArn') | tojson }}" in td
     assert "import 'container.libsonnet'" in td  # Jsonnet imports resolve beside the file
-    assert "value: '{{ env('STAGE', 'prod') }}'" in td  # a Go template action in a Jsonnet string
+    assert "value: '{{ (env('STAGE') or 'prod') }}'" in td  # a Go template action in a Jsonnet string
     deployed = app.cli("deploy", "--image", f"{shared['REPOSITORY']}:1.5.0", "--output", "json")
     assert deployed.code == 0, deployed.stderr
 
@@ -213,18 +213,21 @@ def test_tfstate_lookup_addresses():
     assert ecspresso.tfstate_lookup(state, "aws_lb.x.arn") is None  # not in the root module
 
 
-def _context(name: str) -> "ecspresso._Context":
-    return ecspresso._Context(name, None, None, ecspresso.Converted({}, {}, "", None))
+def _context(name: str, plugins: list | None = None) -> "ecspresso._Context":
+    functions = ecspresso._functions(plugins, Path("."), "ecspresso.yml", ecspresso.Readers())
+    return ecspresso._Context(name, functions, ecspresso.Converted({}, {}, "", None), ecspresso.Readers())
 
 
 def test_jsonnet_errors_name_the_line_of_the_file():
     text = "local must_env = std.native('must_env');\n{\n  a: must_env('A'),\n  b: std.native('nope')('x'),\n}\n"
-    with pytest.raises(BadInput, match=r"td.jsonnet:4: the ecspresso function `nope` has no deployer equivalent"):
+    with pytest.raises(BadInput, match=r"td.jsonnet:4: std.native\('nope'\) is not a function of this project"):
         ecspresso.jsonnet_to_jinja(text, _context("td.jsonnet"))
     with pytest.raises(BadInput, match=r"native function call with arguments other than literals \(`must_env`\)"):
         ecspresso.jsonnet_to_jinja("local must_env = std.native('must_env');\n{ a: must_env(std.extVar('x')) }\n", _context("td.jsonnet"))
 
 
 def test_go_actions_keep_their_quotes_unless_json_escape_fills_the_string():
-    out = ecspresso.go_to_jinja('{"a": "{{ must_env `A` }}", "b": "{{ env `B` | json_escape }}", "c": "x-{{ env `C` | json_escape }}"}', _context("sd.json"))
-    assert out == """{"a": "{{ must_env('A') }}", "b": {{ env('B') | tojson }}, "c": "x-{{ (env('C') | tojson)[1:-1] }}"}"""
+    out = ecspresso.json_to_jinja('{"networkMode": "{{ must_env `A` }}", "family": "{{ env `B` | json_escape }}", "cpu": "x-{{ env `C` | json_escape }}"}', _context("td.json"), "task")
+    assert '"networkMode": "{{ must_env(\'A\') }}"' in out
+    assert "\"family\": {{ (env('B') or 'B') | tojson }}" in out
+    assert "\"cpu\": \"x-{{ ((env('C') or 'C') | tojson)[1:-1] }}\"" in out

@@ -489,21 +489,30 @@ def _autoscaled(run, cluster: str, service: str) -> bool:
 
 
 def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, directory: str | None, overwrite: bool) -> dict:
+    """Convert, check that the result renders, then move the files into place (nothing is written
+    when any step refuses). Values that could not be read are written as vars left to fill, and the
+    command then fails (exit 1) saying which."""
+    import os
+
     from .. import ecspresso
+    from ..errors import DeployerError
 
     if bool(stack) == bool(proton):
         raise BadInput("init --from-ecspresso: pass exactly one of --stack STACK (the admins' environment stack) or --proton ENV")
     source_file = Path(path)
-    converted = ecspresso.convert(source_file)
+    config, _ = ecspresso.load_config(source_file, dict(os.environ))
+    if config.get("region") and not run.options.region:
+        run.options.region = str(config["region"])
+    converted = ecspresso.convert(source_file, readers=_ecspresso_readers(run))
     config = converted.config
     target = Path(directory) if directory else source_file.parent
+    if target.exists() and not target.is_dir():
+        raise BadInput(f"--dir {target}: not a directory")
     names = [CONFIG_FILE, *converted.templates]
     existing = [name for name in names if (target / name).exists()]
     if existing and not overwrite:
         raise BadInput(f"init: {', '.join(existing)} already exist{'s' if len(existing) == 1 else ''} in {target}; nothing was written", hint="pass --overwrite to replace them")
-    if config.get("region") and not run.options.region:
-        run.options.region = str(config["region"])
-    aws, _ = _adapters(run)
+    aws, ecs = _adapters(run)
     outputs, source = _environment_outputs(run, aws, stack, proton)
     cluster, service = str(config.get("cluster") or "default"), str(config["service"])
     cluster_keys = sorted((k for k, v in outputs.items() if v and _last(v) == _last(cluster)), key=lambda k: (k != DEFAULT_OUTPUTS["cluster"], k))
@@ -513,10 +522,88 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
     from .. import files
 
     repo = files.repo_root_of(target)
-    for name in names:  # every file checked before the first is written
-        files.writable(target / name, repo, what=str(target / name))
-    _write_files(target, dict(converted.templates))
-    task_def, service_def = _ecspresso_definitions(run, target, converted, outputs)
+    places = {name: files.writable(target / name, repo, what=str(target / name)) for name in names}  # every file checked first
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(_staging_dir(target))
+    try:
+        for name, template in converted.templates.items():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            (staging / name).write_text(template, encoding="utf-8")
+        # With values left to fill, placeholders stand in for them: the files are read, not checked.
+        task_def, service_def = _ecspresso_definitions(run, staging, target, converted, outputs, check=not converted.to_fill)
+        document, container, port, family = _ecspresso_document(converted, task_def, service_def, service, cluster_keys[0], aws, stack, proton, source_file)
+        (staging / CONFIG_FILE).write_text(_ecspresso_config_text(document, converted, source_file), encoding="utf-8")
+        for name in names:
+            places[name].parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / name, places[name])  # a rename replaces a symlink, never writes through it
+    finally:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+    if converted.to_fill:
+        for warning in converted.warnings:
+            run.console.warn(warning)
+        left = "\n".join(f"  vars.{key}: {origin}" for key, origin in converted.to_fill.items())
+        raise DeployerError(
+            f"init: wrote {', '.join(str(target / n) for n in names)}, but they do not render until these values are filled in {CONFIG_FILE}:\n{left}",
+            hint="set each under `vars:` (the commented lines), then `deployer render` checks the result",
+        )
+    files = [str(target / name) for name in names]
+    if ecs.describe_service(outputs[cluster_keys[0]], service) is None:
+        # Nothing runs to compare with: `deployer deploy` creates the service, as `ecspresso deploy` would.
+        for warning in converted.warnings:
+            run.console.warn(warning)
+        written = {"verified": None, "status": "written", "directory": str(target), "files": files}
+    else:
+        written = _written(run, aws, target, files, converted.warnings)
+    return {
+        **written,
+        "cluster": cluster,
+        "service": service,
+        "app": family,
+        "container": container,
+        "port": port,
+        "from_ecspresso": str(source_file),
+        "vars": sorted(converted.vars),
+        "env": sorted(set(converted.env_read)),
+        "warnings": converted.warnings,
+    }
+
+
+def _staging_dir(target: Path) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=".deployer-init-", dir=target)
+
+
+def _ecspresso_readers(run):
+    """What the conversion reads from AWS: a Terraform state in S3, a CloudFormation export."""
+    from .. import ecspresso
+
+    def tfstate(url: str) -> dict | None:
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            aws, _ = _adapters(run)
+            body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+            return json.loads(body)
+        except Exception:  # noqa: BLE001 - unreadable: the values are left to fill, and said so
+            return None
+
+    def cfn_export(name: str) -> str | None:
+        try:
+            aws, _ = _adapters(run)
+            for page in aws.client("cloudformation").get_paginator("list_exports").paginate():
+                for export in page.get("Exports", []):
+                    if export.get("Name") == name:
+                        return export.get("Value")
+        except Exception:  # noqa: BLE001
+            return None
+        return None
+
+    return ecspresso.Readers(tfstate=tfstate, cfn_export=cfn_export)
+
+
+def _ecspresso_document(converted, task_def: dict, service_def: dict, service: str, cluster_key: str, aws, stack, proton, source_file: Path):
     lbs = [lb for lb in service_def.get("loadBalancers") or [] if isinstance(lb, dict)]
     containers = task_def.get("containerDefinitions") or []
     if not containers:
@@ -527,8 +614,7 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
         converted.warnings.append(f"{len(containers)} containers: `{container}` gets the new image on release (service.container in {CONFIG_FILE})")
     port = lbs[0].get("containerPort") if lbs else None
     family = task_def.get("family") or service
-
-    outputs_config: dict[str, Any] = {"cluster": cluster_keys[0]}
+    outputs_config: dict[str, Any] = {"cluster": cluster_key}
     if not lbs:
         outputs_config["target_group"] = None  # the service has no load balancer: deployer must not add one
     service_config: dict[str, Any] = {"name": service} if service != family else {}
@@ -537,27 +623,17 @@ def from_ecspresso(run, *, path: str, stack: str | None, proton: str | None, dir
     service_config["container"] = container
     if port is not None:
         service_config["port"] = port
-    document = {
-        "app": family,
-        "region": aws.region,
+    document = {"app": family}
+    if not converted.region_from_env:
+        document["region"] = aws.region
+    document.update({
         "environment": {**({"stack": stack} if stack else {"proton": proton}), "outputs": outputs_config},
         "image": {"context": ".", "dockerfile": "Dockerfile"},
         "task_definition": converted.task_definition,
         "service": service_config,
         "deploy": {"timeout": converted.timeout or 600, "rollback_on_failure": True},
-    }
-    _write_files(target, {CONFIG_FILE: _ecspresso_config_text(document, converted, source_file)})
-    return {
-        **_written(run, aws, target, [str(target / name) for name in names], converted.warnings),
-        "cluster": cluster,
-        "service": service,
-        "app": family,
-        "container": container,
-        "port": port,
-        "from_ecspresso": str(source_file),
-        "vars": sorted(converted.vars),
-        "warnings": converted.warnings,
-    }
+    })
+    return document, container, port, family
 
 
 def from_ecspresso_text(run, result: dict) -> str:
@@ -565,33 +641,58 @@ def from_ecspresso_text(run, result: dict) -> str:
     lines += [f"  wrote {path}" for path in result["files"]]
     if result["vars"]:
         lines.append(f"  vars to check in {CONFIG_FILE}: {', '.join(result['vars'])}")
-    lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
+    if result.get("env"):
+        lines.append(f"  read from the environment at each deploy (as ecspresso does): {', '.join(result['env'])}")
+    if result["verified"] is None:
+        lines.append(f"service {result['service']} does not run in cluster {result['cluster']} yet: `deployer deploy --image …` creates it, as `ecspresso deploy` would")
+    else:
+        lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
     return "\n".join(lines)
 
 
-def _ecspresso_definitions(run, root: Path, converted, outputs: dict[str, str]) -> tuple[dict, dict]:
-    """The converted templates rendered (ecspresso's own environment variables, the vars), to read the
-    family, the containers and the load balancer from."""
-    from .. import files, templating
-    from ..definitions import parse_rendered
+def _ecspresso_definitions(run, staging: Path, root: Path, converted, outputs: dict[str, str], *, check: bool = True) -> tuple[dict, dict]:
+    """The converted templates rendered as deployer will render them (the environment's variables, the
+    vars, AWS for ssm / secretsmanager_arn / cfn_output), checked against ECS's input shapes; the
+    family, containers and load balancer are read from them. Templates are read from `staging`,
+    Jsonnet imports resolve in `root`, where they will be."""
+    import os
+
+    from .. import taskdef_input, templating
+    from ..definitions import parse_rendered, validate_shape
     from ..templating import GitInfo, Secrets, TemplateFunctions
 
     functions = TemplateFunctions(run.__dict__["aws"], Secrets())
     git = GitInfo.read(root)
     context = {
         "app": "", "environment": {"name": "", "outputs": outputs}, "image": "", "service": {"name": "", "container": "", "port": None, "family": ""},
-        "git": {"sha": git.sha, "short_sha": git.short_sha, "branch": git.branch}, "vars": dict(converted.vars),
+        "git": {"sha": git.sha, "short_sha": git.short_sha, "branch": git.branch}, "vars": {**converted.vars, **{key: f"<fill vars.{key}>" for key in converted.to_fill}},
     }
     rendered = []
     for name in (converted.task_definition, converted.service_definition):
         if not name:
             rendered.append({})
             continue
-        value = parse_rendered(templating.render_file(root / name, root, context, functions, repo_root=files.repo_root_of(root)), root / name, context)
-        if isinstance(value, dict) and isinstance(value.get("taskDefinition"), dict):
-            value = value["taskDefinition"]
+        try:
+            text = templating.render_file(staging / name, staging, context, functions)
+        except BadInput as exc:
+            hint = exc.hint
+            if "must_env" in exc.message or "environment variable" in exc.message:
+                hint = "the definitions read it at each deploy, as ecspresso does; set it for this check as you do for `ecspresso deploy`"
+            raise BadInput(f"init: the converted {name} does not render, nothing was written: {exc.message.replace(str(staging) + os.sep, '')}", hint=hint) from None
+        value = parse_rendered(text, root / name, context)
         rendered.append(value if isinstance(value, dict) else {})
-    return rendered[0], rendered[1]
+    task_def, service_def = rendered
+    if not check:
+        return task_def, service_def
+    try:
+        params = taskdef_input.prepare(task_def, converted.task_definition).params
+        validate_shape(params, "RegisterTaskDefinition", converted.task_definition)
+        if converted.service_definition:
+            sent = {k: v for k, v in service_def.items() if v is not None}
+            validate_shape({**sent, "serviceName": "x", "taskDefinition": "x"}, "CreateService", converted.service_definition)
+    except BadInput as exc:
+        raise BadInput(f"init: the converted definitions are not valid ECS input, nothing was written: {exc.message}", hint=exc.hint) from None
+    return task_def, service_def
 
 
 def _ecspresso_config_text(document: dict, converted, source_file: Path) -> str:
@@ -602,11 +703,18 @@ def _ecspresso_config_text(document: dict, converted, source_file: Path) -> str:
         "# `deployer diff` shows what a release would change; `deployer deploy --image …` deploys an image\n"
         "# built elsewhere (like `ecspresso deploy`), `deployer release` builds and deploys.\n"
     )
+    if converted.region_from_env:
+        header += f"# No `region:`: as ecspresso, deployer takes the region from {converted.region_from_env} (or --region) when it runs.\n"
+    env = sorted(set(converted.env_read))
+    if env:
+        header += f"# The templates read these environment variables at each deploy, as ecspresso did: {', '.join(env)}.\n"
     text = header + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
-    if converted.vars:
+    if converted.vars or converted.to_fill:
         text += "vars:\n"
         for key, value in converted.vars.items():
             text += f"  # {converted.var_comments[key]}\n  {key}: {json.dumps(value)}\n"
+        for key, origin in converted.to_fill.items():
+            text += f"  # FILL: {origin}\n  # {key}: ...\n"
     else:
         text += "vars: {}\n"
     return text
