@@ -270,7 +270,7 @@ MAX_REPEAT = 1_000_000
 MAX_EXPONENT = 10_000
 
 
-def _jinja_env(root: Path, repo_root: Path, functions: TemplateFunctions):
+def _jinja_env(root: Path, repo_root: Path, globals_: dict[str, Callable], filters: dict[str, Callable]):
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -293,29 +293,37 @@ def _jinja_env(root: Path, repo_root: Path, functions: TemplateFunctions):
         autoescape=False,
         finalize=json_escape,
     )
-    env.filters.update(functions.as_filters())
-    env.globals.update(functions.as_globals())
+    env.filters.update(filters)
+    env.globals.update(globals_)
     return env
 
 
 def _repo_loader(root: Path, repo_root: Path):
-    """{% include %} / {% import %} of files under the config's directory that resolve (symlinks
+    """{% include %} / {% import %} of regular files under the config's directory that resolve (symlinks
     followed) inside the app repository; anything else is refused without being read."""
     import jinja2
 
     class RepoLoader(jinja2.BaseLoader):
         def get_source(self, environment, template):
-            path = resolve_inside(root, repo_root, template, what=f"include `{template}`")
-            if not path.is_file():
-                raise BadInput(f"include `{template}`: file not found (paths are relative to {os.path.relpath(root)})")
-            return read_template_text(path), str(path), lambda: True
+            path, data = open_inside(root, repo_root, template, what=f"include `{template}`", missing=f"(paths are relative to {os.path.relpath(root)})")
+            return decode_template(data, path), str(path), lambda: True
 
     return RepoLoader()
+
+
+def _shown_name(name: Any) -> str:
+    """A file name as written, printable: control characters and NUL escaped, long names cut."""
+    text = str(name)
+    if any(not c.isprintable() for c in text):
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 def resolve_inside(base: Path, repo_root: Path, name: str, *, what: str) -> Path:
     """base/name resolved (symlinks followed); BadInput when that is outside repo_root.
     The message never includes the file's content (it is not read)."""
+    if "\x00" in str(name):
+        raise BadInput(f"{_shown_name(what)} contains a NUL byte; a path cannot", hint="name a file of the app repository")
     raw = Path(str(name))
     resolved = (base / raw).resolve()
     repo = repo_root.resolve()
@@ -330,9 +338,68 @@ def resolve_inside(base: Path, repo_root: Path, name: str, *, what: str) -> Path
     raise BadInput(f"{what} is outside the app repository{how}", hint=f"templates, includes, the Dockerfile and the build context must be files of the app repository ({repo})")
 
 
+# What rendering may read from the repository: one include or import at most this large.
+MAX_READ_BYTES = 1024 * 1024
+_SYSTEM_TREES = (Path("/proc"), Path("/sys"), Path("/dev"))
+
+
+def open_inside(base: Path, repo_root: Path, name: Any, *, what: str, missing: str = "") -> tuple[Path, bytes]:
+    """The bytes of the regular file `name` (relative to base) inside the app repository after resolving
+    symlinks: a Jinja include, a Jsonnet import. Refused, never read, never quoted: an absolute path, a
+    NUL byte, `..` or a symlink that leads outside the repository, /proc, /sys, /dev, a device, a FIFO,
+    a directory, a file over MAX_READ_BYTES. Messages name `what` (the name as written), never an outside path."""
+    import stat
+
+    text = str(name)
+    hint = "includes and imports are files of the app repository, named relative to the file that includes them"
+    if "\x00" in text:
+        raise BadInput(f"{what}: the name contains a NUL byte", hint=hint)
+    if not text or os.path.isabs(text) or text.startswith("~"):
+        raise BadInput(f"{what} is outside the app repository (an absolute path)", hint=hint)
+    repo = repo_root.resolve()
+    lexical = Path(os.path.normpath(base / text))
+    resolved = (base / text).resolve()
+    for tree in _SYSTEM_TREES:
+        if resolved == tree or tree in resolved.parents or lexical == tree or tree in lexical.parents:
+            raise BadInput(f"{what} is outside the app repository (a system file)", hint=hint)
+    if not (resolved == repo or repo in resolved.parents):
+        how = " (a symlink that leads out of it)" if (lexical == repo or repo in lexical.parents) else " (`..` leads out of it)"
+        raise BadInput(f"{what} is outside the app repository{how}", hint=hint)
+    try:
+        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise BadInput(f"{what}: file not found" + (f" {missing}" if missing else "")) from None
+    except IsADirectoryError:
+        raise BadInput(f"{what}: a directory, not a file") from None
+    except OSError as exc:
+        raise BadInput(f"{what}: cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, FIFO or socket)"
+            raise BadInput(f"{what}: {kind}", hint=hint)
+        if info.st_size > MAX_READ_BYTES:
+            raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_READ_BYTES:
+                raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return resolved, b"".join(chunks)
+
+
 def read_template_text(path: Path) -> str:
     """UTF-8 text without NUL bytes; BadInput naming the file and line otherwise."""
-    data = path.read_bytes()
+    return decode_template(path.read_bytes(), path)
+
+
+def decode_template(data: bytes, path: Path) -> str:
     shown = os.path.relpath(path)
     if b"\x00" in data:
         line = data[: data.index(b"\x00")].count(b"\n") + 1
@@ -352,21 +419,50 @@ def _template_line(exc: BaseException, filename: str) -> int | None:
 
 
 def render_file(path: Path, root: Path, context: dict, functions: TemplateFunctions, repo_root: Path | None = None) -> str:
-    """Render one template in the sandbox; every failure is BadInput naming file:line."""
+    """Render one template in the sandbox, in a child process with a time and memory budget
+    (deployer/sandbox.py); every failure is BadInput naming file:line. The template functions run
+    here (they read AWS and record secrets); the child calls back for them."""
+    from . import sandbox
+
+    calls: dict[str, Callable] = {}
+    spec: dict[str, dict[str, str | None]] = {"globals": {}, "filters": {}}
+    for kind, table in (("globals", functions.as_globals()), ("filters", functions.as_filters())):
+        for name, function in table.items():
+            local = getattr(function, "__name__", "")
+            # A module-level function of this module (tojson) is pure: it runs in the child.
+            if getattr(function, "__module__", None) == __name__ and globals().get(local) is function:
+                spec[kind][name] = local
+            else:
+                spec[kind][name] = None
+                calls[f"{kind}:{name}"] = function
+    payload = {"path": str(path), "root": str(root), "repo_root": str(repo_root or root), "context": context, **spec}
+    return sandbox.run("jinja", payload, shown=os.path.relpath(path), calls=calls)
+
+
+def render_here(path: Path, root: Path, repo_root: Path, context: dict, globals_: dict[str, Callable], filters: dict[str, Callable]) -> str:
+    """Render one template in Jinja's sandbox in this process (the renderer child calls this)."""
     import jinja2
 
-    env = _jinja_env(root, repo_root or root, functions)
+    from .sandbox import MAX_RENDERED_BYTES
+
+    env = _jinja_env(root, repo_root, globals_, filters)
     shown = os.path.relpath(path)
     source = read_template_text(path)
     try:
         # Compiled with its filename so tracebacks (and so error lines) map back to the file.
         code = env.compile(source, name=path.name, filename=str(path))
         template = env.template_class.from_code(env, code, env.make_globals(None))
-        return template.render(**context)
+        parts, size = [], 0
+        for part in template.generate(**context):  # streamed: stop at the cap, not after it
+            size += len(part)
+            if size > MAX_RENDERED_BYTES:
+                raise BadInput(f"{shown}: the rendered output is larger than {MAX_RENDERED_BYTES // 1024} KiB (a task definition can be at most 64 KiB)")
+            parts.append(part)
+        return "".join(parts)
     except jinja2.TemplateSyntaxError as exc:
         from .taskdef_input import go_template_hint
 
-        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}", hint=go_template_hint(path.read_text(encoding="utf-8"))) from None
+        raise BadInput(f"{shown}:{exc.lineno}: template syntax error: {exc.message}", hint=go_template_hint(source)) from None
     except jinja2.UndefinedError as exc:
         line = _template_line(exc, str(path))
         source_lines = source.splitlines()
@@ -376,6 +472,8 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
             hint=_undefined_hint(snippet, context),
         ) from None
     except BadInput as exc:
+        if exc.message.startswith(f"{shown}: the rendered output is larger"):
+            raise
         line = _template_line(exc, str(path))
         raise BadInput(f"{shown}:{line}: {exc.message}", hint=exc.hint) from None
     except jinja2.TemplateError as exc:
@@ -384,7 +482,7 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
     except RecursionError:
         raise BadInput(f"{shown}: template recursion too deep (an include or macro that calls itself?)") from None
     except MemoryError:
-        raise BadInput(f"{shown}: the template needs more memory than a task definition can be") from None
+        raise
     except Exception as exc:  # noqa: BLE001 - a template's own error (1/0, a call with wrong arguments) is bad input
         line = _template_line(exc, str(path))
         raise BadInput(f"{shown}:{line}: template error: {type(exc).__name__}: {exc}") from None
