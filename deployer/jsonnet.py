@@ -75,8 +75,11 @@ def _message(raw: str, path: Path, repo_root: Path) -> str:
             if _LOCATION.match(line):
                 first += f" (at {line.strip().split()[0]})"
                 break
-    for absolute, relative in ((str(path), os.path.relpath(path)), (str(repo_root.resolve()) + os.sep, ""), (str(repo_root) + os.sep, "")):
-        first = first.replace(absolute, relative)
+    # One pass (a replacement is never scanned again): the repository's absolute prefix → its relative path.
+    relative = os.path.relpath(repo_root)
+    relative = "" if relative == "." else relative + os.sep
+    prefixes = sorted({str(repo_root) + os.sep, str(repo_root.resolve()) + os.sep, str(path.parent) + os.sep}, key=len, reverse=True)
+    first = re.sub("|".join(re.escape(p) for p in prefixes), lambda m: os.path.relpath(m.group(0)) + os.sep if m.group(0) != str(repo_root) + os.sep and m.group(0) != str(repo_root.resolve()) + os.sep else relative, first)
     first = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in first)
     return first[:500]
 
