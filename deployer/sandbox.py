@@ -154,14 +154,19 @@ class _Renderer:
         return json.loads(line)
 
     def request(self, message: dict, calls: dict[str, Callable]) -> dict:
+        if not self.started:
+            # The child's start-up (interpreter, imports) is not the template's time.
+            ready = self.read(time.monotonic() + STARTUP_SECONDS)
+            if ready is None or not ready.get("ready"):
+                raise RendererCrashed("the renderer did not start")
+            self.started = True
         self.send(message)
-        deadline = time.monotonic() + self.seconds + (0 if self.started else STARTUP_SECONDS)
+        deadline = time.monotonic() + self.seconds
         while True:
             reply = self.read(deadline)
             if reply is None:
                 raise _OverBudget("time")
             if "call" not in reply:
-                self.started = True
                 return reply
             began = time.monotonic()
             self.send(_serve(reply, calls))
@@ -293,6 +298,7 @@ def child_main(seconds: int, mib: int) -> None:
         import _jsonnet  # noqa: F401
     except ImportError:
         pass
+    channel.send({"ready": True})
     while True:
         request = channel.receive()
         if request is None:
