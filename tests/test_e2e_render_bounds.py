@@ -330,7 +330,7 @@ def test_a_nul_byte_in_the_task_definition_path_is_exit_2_naming_the_field(app, 
     app.edit("deployer.yaml", f"task_definition: {TD}", 'task_definition: "ecs-task-def\\0.json.j2"')
     result = app.cli("render", "--image", "repo:tag")
     assert result.code == 2, result.stdout + result.stderr
-    assert "deployer.yaml:18: `task_definition` ecs-task-def\\x00.json.j2 contains a NUL byte" in result.stderr, result.stderr
+    assert "deployer.yaml:17: `task_definition` ecs-task-def\\x00.json.j2 contains a NUL byte" in result.stderr, result.stderr
     assert "unexpected error" not in result.stderr
 
 
