@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,25 +51,107 @@ class ServiceDefinition:
     desired_count_set: bool
 
 
-def parse_rendered(text: str, path: Path, context: dict | None = None) -> Any:
+_CFN_SHORT_TAG = re.compile(r"could not determine a constructor for the tag '!(\w+)'")
+_CFN_FUNCTIONS = {
+    "Ref", "Sub", "GetAtt", "Join", "Select", "Split", "FindInMap", "ImportValue", "If", "Equals", "Not", "And", "Or",
+    "Base64", "Cidr", "GetAZs", "Condition", "Transform", "Length", "ToJsonString", "ForEach",
+}
+
+
+def parse_rendered(text: str, path: Path, context: dict | None = None, repo_root: Path | None = None) -> Any:
     """JSON, YAML for *.yaml / *.yml templates, Jsonnet for *.jsonnet (template values as external
-    variables); errors name the line of the rendered text."""
+    variables); errors name the line of the rendered text. Refused, naming the line or field: duplicate
+    keys (JSON keeps only the last, the reader sees the first), NaN and Infinity (not JSON; ECS refuses them)."""
     shown = os.path.relpath(path)
     name = path.name.removesuffix(".j2").removesuffix(".jinja")
     if name.endswith(".jsonnet"):
         from .jsonnet import evaluate
 
-        text = evaluate(text, path, context or {})
+        text = evaluate(text, path, context or {}, repo_root)
+        shown = f"{shown} (after Jsonnet)"
     if name.endswith((".yaml", ".yml")):
         from .config import load_yaml_with_lines
 
-        return _plain(load_yaml_with_lines(text, f"{shown} (rendered)"))
+        try:
+            document = _plain(load_yaml_with_lines(text, f"{shown} (rendered)"))
+        except BadInput as exc:
+            raise _cloudformation_yaml(exc, shown) or exc from None
+        check_finite(document, shown)
+        return document
+    return parse_json(text, shown)
+
+
+def _cloudformation_yaml(exc: BadInput, shown: str) -> BadInput | None:
+    match = _CFN_SHORT_TAG.search(exc.message)
+    if not match or match.group(1) not in _CFN_FUNCTIONS:
+        return None
+    where = exc.message.split(": invalid YAML:", 1)[0]
+    return BadInput(
+        f"{where}: `!{match.group(1)}` is a CloudFormation intrinsic function (YAML short form): this is a CloudFormation "
+        "template, and deployer does not evaluate CloudFormation",
+        hint="deployer takes the task definition itself: put the `Properties` of the AWS::ECS::TaskDefinition resource in the "
+        "file and replace each `!Ref`/`!Sub`/`!GetAtt` with its value or a template value such as {{ environment.outputs.Key }}",
+    )
+
+
+def parse_json(text: str, shown: str) -> Any:
+    """json.loads, refusing duplicate keys (naming both lines) and NaN/Infinity (naming the line)."""
+    duplicates: list = []
+
+    def pairs(items: list) -> dict:
+        seen: dict = {}
+        for key, value in items:
+            if key in seen and not duplicates:
+                duplicates.append(key)
+            seen[key] = value
+        return seen
+
+    def constant(value: str):
+        raise _NonFinite(value)
+
     try:
-        return json.loads(text)
+        document = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
+    except _NonFinite as exc:
+        line = _constant_line(text, exc.args[0])
+        raise BadInput(f"{shown}: `{exc.args[0]}` at line {line} of the rendered output is not a JSON number (JSON has no NaN or Infinity, nor does ECS)") from None
     except json.JSONDecodeError as exc:
         lines = text.splitlines()
         snippet = lines[exc.lineno - 1].strip() if 0 < exc.lineno <= len(lines) else ""
         raise BadInput(f"{shown}: rendered output is not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}: {snippet[:120]}") from None
+    if duplicates:
+        from .jsonlines import first_duplicate
+
+        found = first_duplicate(text)
+        if found is not None:
+            key, first, second, where = found
+            raise BadInput(
+                f"{shown}: duplicate key \"{key}\" in {where or 'the top-level object'} at lines {first} and {second} of the rendered output; "
+                "JSON keeps only the last one, so a reader of the first is misled",
+                hint="remove one of them",
+            )
+        raise BadInput(f"{shown}: duplicate key \"{duplicates[0]}\" in the rendered output; JSON keeps only the last one", hint="remove one of them")
+    return document
+
+
+class _NonFinite(Exception):
+    pass
+
+
+def _constant_line(text: str, constant: str) -> int:
+    match = re.search(r"(?<![\w\"])" + re.escape(constant) + r"(?![\w\"])", text)
+    return text.count("\n", 0, match.start()) + 1 if match else 0
+
+
+def check_finite(value: Any, shown: str, path: str = "") -> None:
+    """NaN and Infinity (YAML's .nan and .inf) anywhere: refused, naming the field."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise BadInput(f"{shown}: `{path or '(top)'}` is {value}, not a number ECS accepts (no NaN or Infinity)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            check_finite(item, shown, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for n, item in enumerate(value):
+            check_finite(item, shown, f"{path}[{n}]")
 
 
 def _plain(value: Any) -> Any:
@@ -130,6 +214,7 @@ def task_definition(rendered: Any, path: Path, *, container: str, image: str | N
         target["image"] = image
     if not target.get("image"):
         raise BadInput(f"{shown}: container `{container}` has no image (use {{{{ image }}}} or pass --image)")
+    check_ecs_limits(params, shown)
     validate_shape(params, "RegisterTaskDefinition", shown)
     check_task_rules(params, shown)
     if port is not None:
@@ -139,6 +224,27 @@ def task_definition(rendered: Any, path: Path, *, container: str, image: str | N
     for text, where in taskdef_input.placeholders(params) if console else ():
         console.warn(f"{shown}: placeholder `{text}` left in {where}")
     return params
+
+
+# ECS's own limits of RegisterTaskDefinition (service quotas that cannot be raised).
+MAX_CONTAINERS = 10
+MAX_TASK_DEFINITION_BYTES = 64 * 1024
+
+
+def check_ecs_limits(params: dict, shown: str) -> None:
+    """What RegisterTaskDefinition would refuse for its size: found before any write."""
+    containers = params.get("containerDefinitions") or []
+    if len(containers) > MAX_CONTAINERS:
+        raise BadInput(f"{shown}: `containerDefinitions` has {len(containers)} containers; ECS allows at most {MAX_CONTAINERS} in a task definition")
+    check_finite(params, shown)
+    # What botocore sends (json.dumps with its default separators): ECS counts the request it receives.
+    size = len(json.dumps(params).encode("utf-8"))
+    if size > MAX_TASK_DEFINITION_BYTES:
+        biggest = max(((k, len(json.dumps(v))) for k, v in params.items()), key=lambda item: item[1])
+        raise BadInput(
+            f"{shown}: the task definition is {size} bytes as registered; ECS allows at most {MAX_TASK_DEFINITION_BYTES} bytes (64 KiB) "
+            f"(the largest field is `{biggest[0]}`, {biggest[1]} bytes)"
+        )
 
 
 # Fargate's valid task sizes: cpu units → memory MiB allowed.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 from .errors import BadInput
 
@@ -54,7 +55,7 @@ def confined(name: str | Path, base: Path, repo_root: Path, *, what: str) -> Pat
     lands outside repo_root. The file is not opened, so it cannot be quoted."""
     text = str(name)
     if "\x00" in text:
-        raise BadInput(f"{what}: the path contains a NUL byte")
+        raise BadInput(f"{printable_name(what)}: the path contains a NUL byte")
     raw = Path(text)
     try:
         resolved = (base / raw).resolve()
@@ -130,7 +131,7 @@ def writable(path: Path, repo_root: Path, *, what: str) -> Path:
     repository — that file; BadInput when the directory or the link leads outside repo_root.
     Nothing is written here: `init` checks every file before writing the first."""
     if "\x00" in str(path):
-        raise BadInput(f"{what}: the path contains a NUL byte")
+        raise BadInput(f"{printable_name(what)}: the path contains a NUL byte")
     directory = Path(os.path.abspath(path)).parent
     real_directory = directory.resolve()
     if not inside(real_directory, repo_root):
@@ -160,3 +161,67 @@ def write_text(path: Path, content: str) -> None:
         except OSError:
             pass
         raise
+
+
+def printable_name(name: Any) -> str:
+    """A file name as written, printable: control characters and NUL escaped, long names cut."""
+    text = str(name)
+    if any(not c.isprintable() for c in text):
+        text = text.encode("unicode_escape").decode("ascii")
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+# What rendering may read from the repository: one include or import at most this large.
+MAX_READ_BYTES = MAX_TEXT_BYTES
+_SYSTEM_TREES = tuple(Path(p) for p in PSEUDO_FILESYSTEMS)
+
+
+def open_inside(base: Path, repo_root: Path, name: Any, *, what: str, missing: str = "") -> tuple[Path, bytes]:
+    """The bytes of the regular file `name` (relative to base) inside the app repository after resolving
+    symlinks: a Jinja include, a Jsonnet import. Refused, never read, never quoted: an absolute path, a
+    NUL byte, `..` or a symlink that leads outside the repository, /proc, /sys, /dev, a device, a FIFO,
+    a directory, a file over MAX_READ_BYTES. Messages name `what` (the name as written), never an outside path."""
+    import stat
+
+    text = str(name)
+    hint = "includes and imports are files of the app repository, named relative to the file that includes them"
+    if "\x00" in text:
+        raise BadInput(f"{what}: the name contains a NUL byte", hint=hint)
+    if not text or os.path.isabs(text) or text.startswith("~"):
+        raise BadInput(f"{what} is outside the app repository (an absolute path)", hint=hint)
+    repo = repo_root.resolve()
+    lexical = Path(os.path.normpath(base / text))
+    resolved = (base / text).resolve()
+    for tree in _SYSTEM_TREES:
+        if resolved == tree or tree in resolved.parents or lexical == tree or tree in lexical.parents:
+            raise BadInput(f"{what} is outside the app repository (a system file)", hint=hint)
+    if not (resolved == repo or repo in resolved.parents):
+        how = " (a symlink that leads out of it)" if (lexical == repo or repo in lexical.parents) else " (`..` leads out of it)"
+        raise BadInput(f"{what} is outside the app repository{how}", hint=hint)
+    try:
+        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise BadInput(f"{what}: file not found" + (f" {missing}" if missing else "")) from None
+    except IsADirectoryError:
+        raise BadInput(f"{what}: a directory, not a file") from None
+    except OSError as exc:
+        raise BadInput(f"{what}: cannot be read ({exc.strerror})") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, FIFO or socket)"
+            raise BadInput(f"{what}: {kind}", hint=hint)
+        if info.st_size > MAX_READ_BYTES:
+            raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_READ_BYTES:
+                raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
+    return resolved, b"".join(chunks)

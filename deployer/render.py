@@ -62,7 +62,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
 def _render(path, config, context: dict, functions) -> Any:
     text = templating.render_file(path, config.root, context, functions, repo_root=config.repo_root)
     try:
-        return definitions.parse_rendered(text, path, context)
+        return definitions.parse_rendered(text, path, context, repo_root=config.repo_root)
     except RecursionError:
         raise BadInput(f"{os.path.relpath(path)}: rendered output nests deeper than a definition can") from None
 

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 from .console import Secrets as _Secrets
 from .errors import BadInput
+from .files import open_inside, printable_name as _shown_name  # noqa: F401 - the one reader of includes and imports (jsonnet.py too)
 
 
 @dataclass
@@ -265,7 +266,7 @@ MAX_REPEAT = 1_000_000
 MAX_EXPONENT = 10_000
 
 
-def _jinja_env(root: Path, repo_root: Path, functions: TemplateFunctions):
+def _jinja_env(root: Path, repo_root: Path, globals_: dict[str, Callable], filters: dict[str, Callable]):
     import jinja2
     from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
@@ -288,22 +289,20 @@ def _jinja_env(root: Path, repo_root: Path, functions: TemplateFunctions):
         autoescape=False,
         finalize=json_escape,
     )
-    env.filters.update(functions.as_filters())
-    env.globals.update(functions.as_globals())
+    env.filters.update(filters)
+    env.globals.update(globals_)
     return env
 
 
 def _repo_loader(root: Path, repo_root: Path):
-    """{% include %} / {% import %} of files under the config's directory that resolve (symlinks
+    """{% include %} / {% import %} of regular files under the config's directory that resolve (symlinks
     followed) inside the app repository; anything else is refused without being read."""
     import jinja2
 
     class RepoLoader(jinja2.BaseLoader):
         def get_source(self, environment, template):
-            path = resolve_inside(root, repo_root, template, what=f"include `{template}`")
-            if not path.is_file():
-                raise BadInput(f"include `{template}`: file not found (paths are relative to {os.path.relpath(root)})")
-            return read_template_text(path), str(path), lambda: True
+            path, data = open_inside(root, repo_root, template, what=f"include `{template}`", missing=f"(paths are relative to {os.path.relpath(root)})")
+            return decode_template(data, path), str(path), lambda: True
 
     return RepoLoader()
 
@@ -323,6 +322,13 @@ def read_template_text(path: Path) -> str:
     return read_text(path, what=os.path.relpath(path))
 
 
+def decode_template(data: bytes, path: Path) -> str:
+    """An include's bytes as template text: UTF-8, no NUL byte (deployer/files.py), naming file and line."""
+    from .files import decode_text
+
+    return decode_text(data, what=os.path.relpath(path))
+
+
 def _template_line(exc: BaseException, filename: str) -> int | None:
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if frame.filename and os.path.abspath(frame.filename) == os.path.abspath(filename):
@@ -331,17 +337,46 @@ def _template_line(exc: BaseException, filename: str) -> int | None:
 
 
 def render_file(path: Path, root: Path, context: dict, functions: TemplateFunctions, repo_root: Path | None = None) -> str:
-    """Render one template in the sandbox; every failure is BadInput naming file:line."""
+    """Render one template in the sandbox, in a child process with a time and memory budget
+    (deployer/sandbox.py); every failure is BadInput naming file:line. The template functions run
+    here (they read AWS and record secrets); the child calls back for them."""
+    from . import sandbox
+
+    calls: dict[str, Callable] = {}
+    spec: dict[str, dict[str, str | None]] = {"globals": {}, "filters": {}}
+    for kind, table in (("globals", functions.as_globals()), ("filters", functions.as_filters())):
+        for name, function in table.items():
+            local = getattr(function, "__name__", "")
+            # A module-level function of this module (tojson) is pure: it runs in the child.
+            if getattr(function, "__module__", None) == __name__ and globals().get(local) is function:
+                spec[kind][name] = local
+            else:
+                spec[kind][name] = None
+                calls[f"{kind}:{name}"] = function
+    payload = {"path": str(path), "root": str(root), "repo_root": str(repo_root or root), "context": context, **spec}
+    return sandbox.run("jinja", payload, shown=os.path.relpath(path), calls=calls)
+
+
+def render_here(path: Path, root: Path, repo_root: Path, context: dict, globals_: dict[str, Callable], filters: dict[str, Callable]) -> str:
+    """Render one template in Jinja's sandbox in this process (the renderer child calls this)."""
     import jinja2
 
-    env = _jinja_env(root, repo_root or root, functions)
+    from .sandbox import MAX_RENDERED_BYTES
+
+    env = _jinja_env(root, repo_root, globals_, filters)
     shown = os.path.relpath(path)
     source = read_template_text(path)
     try:
         # Compiled with its filename so tracebacks (and so error lines) map back to the file.
         code = env.compile(source, name=path.name, filename=str(path))
         template = env.template_class.from_code(env, code, env.make_globals(None))
-        return template.render(**context)
+        parts, size = [], 0
+        for part in template.generate(**context):  # streamed: stop at the cap, not after it
+            size += len(part)
+            if size > MAX_RENDERED_BYTES:
+                raise BadInput(f"{shown}: the rendered output is larger than {MAX_RENDERED_BYTES // 1024} KiB (a task definition can be at most 64 KiB)")
+            parts.append(part)
+        return "".join(parts)
     except jinja2.TemplateSyntaxError as exc:
         from .taskdef_input import go_template_hint
 
@@ -355,6 +390,8 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
             hint=_undefined_hint(snippet, context),
         ) from None
     except BadInput as exc:
+        if exc.message.startswith(f"{shown}: the rendered output is larger"):
+            raise
         line = _template_line(exc, str(path))
         raise BadInput(f"{shown}:{line}: {exc.message}", hint=exc.hint) from None
     except jinja2.TemplateError as exc:
@@ -363,7 +400,7 @@ def render_file(path: Path, root: Path, context: dict, functions: TemplateFuncti
     except RecursionError:
         raise BadInput(f"{shown}: template recursion too deep (an include or macro that calls itself?)") from None
     except MemoryError:
-        raise BadInput(f"{shown}: the template needs more memory than a task definition can be") from None
+        raise
     except Exception as exc:  # noqa: BLE001 - a template's own error (1/0, a call with wrong arguments) is bad input
         line = _template_line(exc, str(path))
         raise BadInput(f"{shown}:{line}: template error: {type(exc).__name__}: {exc}") from None
