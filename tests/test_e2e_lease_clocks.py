@@ -1,0 +1,169 @@
+"""The lease without trusting clocks, and a heartbeat that survives SSM's throttling: real `deployer
+deploy` processes against the local AWS, some with a wall clock off (tests/skewed_clock.py).
+
+- a reader whose clock runs 5 minutes fast does not take a live lease;
+- a holder whose clock ran a day fast does not block releases after it died (taken over once SSM's
+  clock shows its heartbeat older than its ttl);
+- SSM throttling the heartbeat for longer than the ttl is retried: the release reaches its verdict
+  (and rolls a failing deployment back), never "lost the lease";
+- a lease lost with nobody holding it: the run takes it again and rolls back what it started.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from tests.conftest import image_ref
+
+ROOT = Path(__file__).resolve().parents[1]
+SKEWED = ROOT / "tests" / "skewed_clock.py"
+SLOW_TICK = 1.0  # a rollout of about 6 ticks: the holder is still watching when the next job starts
+DAY, FIVE_MINUTES = 86400, 300
+
+
+class Job:
+    """One `deployer deploy --image` process, its wall clock `skew` seconds off."""
+
+    def __init__(self, app, platform, tag: str, *flags: str, skew: float = 0):
+        self.tag = tag
+        self.image = image_ref(platform, tag)
+        env = {**os.environ, **app.aws.env(), "CI": "1"}
+        env.pop("AWS_PROFILE", None)
+        env.pop("CODEBUILD_BUILD_ID", None)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+        command = [sys.executable, str(SKEWED), str(skew)] if skew else [sys.executable, "-m", "deployer"]
+        self.proc = subprocess.Popen([*command, "deploy", "--image", self.image, "--output", "json", *flags],
+                                     cwd=app.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.code: int | None = None
+        self.stdout = self.stderr = ""
+        self._waiter = threading.Thread(target=self._wait, daemon=True)
+        self._waiter.start()
+
+    def _wait(self) -> None:
+        self.stdout, self.stderr = self.proc.communicate(timeout=240)
+        self.code = self.proc.returncode
+
+    def join(self) -> "Job":
+        self._waiter.join(timeout=260)
+        assert self.code is not None, f"{self.tag} did not finish"
+        return self
+
+    @property
+    def owner(self) -> str:
+        return f"pid {self.proc.pid}"
+
+    @property
+    def result(self) -> dict:
+        return json.loads(self.stdout.strip().splitlines()[-1])
+
+
+def short_lease(app, ttl: int) -> None:
+    app.edit("deployer.yaml", "rollback_on_failure: true", f"rollback_on_failure: true\n  lock_ttl: {ttl}")
+
+
+def cluster(platform) -> str:
+    return platform["outputs"]["ClusterName"]
+
+
+def service(aws, platform) -> dict:
+    return aws.client("ecs").describe_services(cluster=cluster(platform), services=["web"])["services"][0]
+
+
+def revision_of(aws, image: str) -> str | None:
+    ecs = aws.client("ecs")
+    for arn in ecs.list_task_definitions(familyPrefix="web")["taskDefinitionArns"]:
+        if ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]["containerDefinitions"][0]["image"] == image:
+            return arn
+    return None
+
+
+def wait_until_deploying(aws, platform, job: Job, limit: float = 90) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and job.proc.poll() is None:
+        arn = revision_of(aws, job.image)
+        if arn and service(aws, platform)["taskDefinition"] == arn:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{job.tag} never started its deployment (exit {job.proc.poll()}): {job.proc.stderr and ''}")
+
+
+def until_settled(aws, platform, limit: float = 90) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if [d.get("rolloutState") for d in service(aws, platform)["deployments"]] == ["COMPLETED"]:
+            return
+        time.sleep(0.2)
+    raise AssertionError("the service never settled")
+
+
+def generations(aws, platform) -> list[dict]:
+    params = aws.client("ssm").get_parameters_by_path(Path=f"/deployer/locks/{cluster(platform)}/web")["Parameters"]
+    return [{"name": p["Name"], **json.loads(p["Value"])} for p in sorted(params, key=lambda p: p["Name"])]
+
+
+def first_deploy(app, aws, platform) -> None:
+    result = app.cli("deploy", "--image", image_ref(platform, "v0"))
+    assert result.code == 0, result.stderr
+
+
+def test_a_reader_five_minutes_fast_does_not_take_a_live_lease(app, aws, platform):
+    short_lease(app, ttl=8)
+    first_deploy(app, aws, platform)
+    aws.configure(tick=SLOW_TICK)
+    holder = Job(app, platform, "holder")
+    wait_until_deploying(aws, platform, holder)
+    # Its heartbeat_at/expires_at are minutes in the past by the reader's clock: it used to take over at once.
+    reader = Job(app, platform, "fast-reader", skew=FIVE_MINUTES).join()
+    assert reader.code == 1, reader.stderr
+    assert "another release holds the lease of the service" in reader.stderr and holder.owner in reader.stderr, reader.stderr
+    assert "ago by SSM's clock" in reader.stderr and "took over" not in reader.stderr
+    assert revision_of(aws, reader.image) is None  # nothing registered, nothing deployed
+    holder.join()
+    assert holder.code == 0 and holder.result["status"] == "deployed", holder.stderr
+    assert "lost the lease" not in holder.stderr
+
+
+def test_a_holder_five_minutes_fast_is_not_taken_over_while_alive_by_a_waiting_reader(app, aws, platform):
+    short_lease(app, ttl=4)  # the waiter reads the lease for many ttls while the holder watches
+    first_deploy(app, aws, platform)
+    aws.configure(tick=SLOW_TICK)
+    holder = Job(app, platform, "fast-holder", skew=-FIVE_MINUTES)  # its expires_at is minutes in the past
+    wait_until_deploying(aws, platform, holder)
+    waiter = Job(app, platform, "waiter", "--wait-for-lock", "--lock-timeout", "120").join()
+    holder.join()
+    assert holder.code == 0 and "lost the lease" not in holder.stderr, holder.stderr
+    assert waiter.code == 0, waiter.stderr
+    assert "waiting for the lease held by" in waiter.stderr and "took over" not in waiter.stderr, waiter.stderr
+    assert service(aws, platform)["taskDefinition"] == revision_of(aws, waiter.image)
+
+
+def test_a_holder_a_day_fast_that_died_does_not_block_the_next_release(app, aws, platform):
+    ttl = 6
+    short_lease(app, ttl=ttl)
+    first_deploy(app, aws, platform)
+    aws.configure(tick=SLOW_TICK)
+    holder = Job(app, platform, "day-fast", skew=DAY)
+    wait_until_deploying(aws, platform, holder)
+    holder.proc.send_signal(signal.SIGKILL)
+    holder.join()
+    dead = generations(aws, platform)[-1]
+    assert dead["owner"].endswith(holder.owner) and not dead["released"]
+    assert dead["expires_at"] > time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + DAY - 60))  # a day ahead
+
+    until_settled(aws, platform)  # its deployment goes on in ECS and completes
+    started = time.monotonic()
+    later = Job(app, platform, "after", "--wait-for-lock", "--lock-timeout", "90").join()
+    assert later.code == 0, later.stderr
+    assert "web: took over the lease from" in later.stderr and holder.owner in later.stderr, later.stderr
+    assert "ago by SSM's clock (ttl 6s)" in later.stderr, later.stderr
+    assert time.monotonic() - started < 90  # bounded by the ttl, not by the holder's day
+    assert service(aws, platform)["taskDefinition"] == revision_of(aws, later.image)
+    (only,) = generations(aws, platform)
+    assert only["released"] and only["owner"].endswith(later.owner)
