@@ -54,6 +54,7 @@ LOCK_ROOT = "/deployer/locks"
 # Seconds added to the ttl before a reader calls a heartbeat stale: SSM's Date has whole seconds,
 # and its front ends' clocks may differ by a little.
 STALE_MARGIN = 2.0
+HEARTBEAT_ATTEMPTS = 2  # per renewal call; the heartbeat itself tries again within the ttl
 MAX_TTL = 86400  # a ttl_s beyond this in a generation is not believed (the reader's own ttl is used)
 POLL_SECONDS = 2.0  # how often a waiting release reads the lease again
 PROGRESS_SECONDS = 10.0  # how often a waiting release says it is still waiting
@@ -67,9 +68,9 @@ class LeaseLost(DeploymentFailed):
     """A read proved the lease is no longer ours (taken over, replaced or removed): stop before the
     next write (exit 1). holder: the generation that holds it now (None: nobody does)."""
 
-    def __init__(self, message: str, *, hint: str | None = None, lease: "Lease | None" = None, holder: "Record | None" = None,
-                 acknowledge=None, retake=None):
-        super().__init__(message, hint=hint)
+    def __init__(self, message: str, *, hint: str | None = None, result: dict | None = None, lease: "Lease | None" = None,
+                 holder: "Record | None" = None, acknowledge=None, retake=None):
+        super().__init__(message, hint=hint, result=result)
         self.lease, self.holder = lease, holder
         self._acknowledge, self._retake = acknowledge, retake
 
@@ -230,12 +231,20 @@ def staleness(record: Record | None, watcher: Watcher, default_ttl: int) -> str 
 class LeaseStore:
     """Thin adapter over the SSM calls the lease needs."""
 
-    def __init__(self, aws):
+    def __init__(self, aws, *, attempts: int | None = None):
         self.aws = aws
+        self.attempts = attempts
 
     @property
     def client(self):
+        if self.attempts:
+            return self.aws.client("ssm", attempts=self.attempts, timeout=10)
         return self.aws.client("ssm")
+
+    def for_heartbeat(self) -> "LeaseStore":
+        """The heartbeat paces its own retries (sooner than ttl/4): a call must not sit in botocore's
+        adaptive backoff for longer than the ttl."""
+        return LeaseStore(self.aws, attempts=HEARTBEAT_ATTEMPTS)
 
     def read(self, path: str) -> list[Record]:
         from .aws import translate_errors
@@ -329,6 +338,7 @@ class Lease:
     def __init__(self, store: LeaseStore, service: str, path: str, generation: int, claim: Claim, console, on_lost=None,
                  renewed_at: float | None = None, clock=time.monotonic):
         self.store = store
+        self.beats = store.for_heartbeat() if hasattr(store, "for_heartbeat") else store
         self.service = service
         self.path = path
         self.generation = generation
@@ -370,7 +380,7 @@ class Lease:
         never a loss: throttling, a 5xx, an outage, even an expired token are retried."""
         sent = self.clock()
         try:
-            records = self.store.read(self.path)
+            records = self.beats.read(self.path)
             top, mine = head(records), next((r for r in records if r.generation == self.generation), None)
             if top is not None and top.generation > self.generation:
                 self.holder = None if top.released else top
@@ -381,7 +391,7 @@ class Lease:
                     self.holder = mine
                     return f"the lease of {self.service} ({self.name}) was overwritten by {mine.owner} ({mine.command}), who holds it now"
                 return f"the lease of {self.service} ({self.name}) was removed or released by someone else: nobody holds it now"
-            self.store.overwrite(self.name, self.claim.value())
+            self.beats.overwrite(self.name, self.claim.value())
             self.renewed_at = sent
             if self.failures:
                 self.console.info(f"{self.service}: renewed the lease again after {self.failures} failed attempt(s)")

@@ -31,10 +31,10 @@ DAY, FIVE_MINUTES = 86400, 300
 class Job:
     """One `deployer deploy --image` process, its wall clock `skew` seconds off."""
 
-    def __init__(self, app, platform, tag: str, *flags: str, skew: float = 0):
+    def __init__(self, app, platform, tag: str, *flags: str, skew: float = 0, env: dict | None = None):
         self.tag = tag
         self.image = image_ref(platform, tag)
-        env = {**os.environ, **app.aws.env(), "CI": "1"}
+        env = {**os.environ, **app.aws.env(), "CI": "1", **(env or {})}
         env.pop("AWS_PROFILE", None)
         env.pop("CODEBUILD_BUILD_ID", None)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
@@ -167,3 +167,76 @@ def test_a_holder_a_day_fast_that_died_does_not_block_the_next_release(app, aws,
     assert service(aws, platform)["taskDefinition"] == revision_of(aws, later.image)
     (only,) = generations(aws, platform)
     assert only["released"] and only["owner"].endswith(later.owner)
+
+
+def test_ssm_throttling_the_heartbeat_past_the_ttl_is_retried_and_a_failing_release_still_rolls_back(app, aws, platform):
+    short_lease(app, ttl=3)  # a heartbeat every 0.75 s; the burst lasts four ttls, the failing rollout longer
+    first_deploy(app, aws, platform)
+    before = service(aws, platform)["taskDefinition"]
+    aws.configure(tick=SLOW_TICK)
+    aws.mark_broken("*:bad", reason="exit 1: cannot connect to database")
+    # Few attempts per call (as a CodeBuild project may set): the throttling reaches the heartbeat.
+    job = Job(app, platform, "bad", env={"AWS_MAX_ATTEMPTS": "2"})
+    wait_until_deploying(aws, platform, job)
+    aws.burst(12, kind="throttle", services=["ssm"])
+    burst_over = time.time() + 12
+    job.join()
+    time.sleep(max(0.0, burst_over - time.time()))
+    assert job.code == 1, job.stderr
+    assert "could not renew the lease (retrying)" in job.stderr and "ThrottlingException" in job.stderr, job.stderr
+    assert "lost the lease" not in job.stderr and "now owns it" not in job.stderr, job.stderr
+    assert "release failed for web" in job.stderr and f"web rolled back to {before.rsplit('/', 1)[-1]}" in job.stderr, job.stderr
+    assert job.result["status"] == "rolled_back"
+    until_settled(aws, platform)
+    assert service(aws, platform)["taskDefinition"] == before
+    head = generations(aws, platform)[-1]
+    assert head["owner"].endswith(job.owner)
+    assert head["released"] is True or "could not release the lease" in job.stderr  # SSM may still have been throttling
+
+
+def _take_over(aws, platform, *, owner: str, released: bool) -> None:
+    """Another release's generation above the holder's (as if it had found the holder's stale)."""
+    head = generations(aws, platform)[-1]
+    name = head.pop("name")
+    number = int(name.rsplit("/g", 1)[1]) + 1
+    value = {**head, "owner": owner, "token": "not-the-holders", "released": released}
+    aws.client("ssm").put_parameter(Name=f"{name.rsplit('/g', 1)[0]}/g{number:010d}", Value=json.dumps(value), Type="String")
+
+
+def test_a_lease_lost_with_nobody_holding_it_is_taken_again_and_what_the_run_started_is_rolled_back(app, aws, platform):
+    short_lease(app, ttl=4)
+    first_deploy(app, aws, platform)
+    before = service(aws, platform)["taskDefinition"]
+    aws.configure(tick=SLOW_TICK)
+    job = Job(app, platform, "overtaken")
+    wait_until_deploying(aws, platform, job)
+    _take_over(aws, platform, owner="visitor@elsewhere pid 2", released=True)  # took it over and released it since
+    job.join()
+    assert job.code == 1, job.stderr
+    assert ("lost the lease: visitor@elsewhere pid 2 took the lease of web over (deploy) and released it since: nobody holds it now"
+            in job.stderr), job.stderr
+    assert "nobody held the lease: took it again" in job.stderr
+    assert f"nobody held it: took it again and rolled back what this run started: web rolled back to {before.rsplit('/', 1)[-1]}" in job.stderr
+    assert "now owns it" not in job.stderr
+    assert job.result["status"] == "rolled_back"
+    until_settled(aws, platform)
+    assert service(aws, platform)["taskDefinition"] == before
+    head = generations(aws, platform)[-1]
+    assert head["owner"].endswith(job.owner) and head["released"] is True  # the lease it took again, released
+
+
+def test_a_lease_another_release_holds_now_is_not_written_under_and_the_message_says_who_and_what_goes_on(app, aws, platform):
+    short_lease(app, ttl=4)
+    first_deploy(app, aws, platform)
+    aws.configure(tick=SLOW_TICK)
+    job = Job(app, platform, "overtaken")
+    wait_until_deploying(aws, platform, job)
+    deployment = service(aws, platform)["deployments"][0]["id"]
+    _take_over(aws, platform, owner="intruder@elsewhere pid 1", released=False)
+    job.join()
+    assert job.code == 1, job.stderr
+    assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy) and holds it now" in job.stderr, job.stderr
+    assert ("intruder@elsewhere pid 1 (deploy) holds it now: not rolled back (a write now would race with that release); "
+            f"this run started web: deployment {deployment} of web:") in job.stderr, job.stderr
+    assert "`deployer rollback --service web`" in job.stderr and "rolling back" not in job.stderr
+    assert job.result["status"] == "started" and job.result["deployment_id"] == deployment
