@@ -74,7 +74,11 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     from .config import parse_vars
 
     run = Run(options)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGTERM (CodeBuild stopping a build) and SIGHUP (the terminal or SSH session closed) behave as
+    # Ctrl-C: the lease is released and the run says where things stand (exit 130).
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, _raise_interrupt)
     try:
         options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
         result = action(run)
@@ -111,7 +115,7 @@ def _crash(console, exc: BaseException, *, verbose: bool, json_output: bool) -> 
     raise typer.Exit(1)
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
+def _raise_interrupt(signum, frame):  # SIGTERM and SIGHUP behave as Ctrl-C: stop watching, say where things stand
     raise KeyboardInterrupt
 
 
