@@ -527,17 +527,23 @@ def continue_command(
 
 @app.command(name="iam-policy")
 def iam_policy(
-    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune) or run (deployer run).")] = "release",
+    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="--for adopt: the live service's cluster.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
+    stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,
+    proton: Annotated[Optional[str], typer.Option("--proton", help="--for adopt: the Proton environment name (instead of --stack).")] = None,
     config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
-    """Print the least-privilege IAM policy of one use (a role each), from the config.
+    """Print the least-privilege IAM policy of one use (a role each), from the config (--for adopt: from its flags).
 
     Example: deployer iam-policy --for release > release-policy.json
+             deployer iam-policy --for adopt --cluster prod --service web --proton prod
     """
     from .commands import iam_policy as cmd
 
     options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: cmd.iam_policy(run, use=use), cmd.text)
+    adopt_flags = {"cluster": cluster, "service": service, "stack": stack, "proton": proton}
+    _execute(options, lambda run: cmd.iam_policy(run, use=use, adopt=adopt_flags), cmd.text)
 
 
 def main() -> None:

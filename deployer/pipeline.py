@@ -234,12 +234,15 @@ def lost_lease(run, lost: lease.LeaseLost, outcomes: list[ServiceOutcome], seen_
         return lease.LeaseLost(f"{lost.message}; " + (done or "nothing of this run was started in ECS"),
                                hint=lost.hint, result=result("deployed" if started else "failed"), holder=lost.holder)
     holder = lost.holder
-    again = lost.retake() if holder is None else None
+    why_not = "another release took it meanwhile"
+    try:
+        again = lost.retake() if holder is None else None
+    except DeployerError as exc:  # SSM refused: without the lease, no write
+        again, why_not = None, f"it could not be taken again ({exc.message})"
     if again is None:
-        who = (f"{holder.owner} ({holder.command}) holds it now" if holder is not None
-               else "another release took it meanwhile")
+        who = f"{holder.owner} ({holder.command}) holds it now" if holder is not None else why_not
         return lease.LeaseLost(
-            f"{lost.message}; {who}: not rolled back (a write now would race with that release); this run started "
+            f"{lost.message}; {who}: not rolled back (without the lease, a write could race with another release); this run started "
             + "; ".join(_started(o) for o in undo) + ", which goes on in ECS",
             hint=f"`deployer status` shows where it stands; once the other release is done, undo it if needed: `deployer rollback "
                  + " ".join(f"--service {o.service}" for o in undo) + "`",

@@ -236,7 +236,7 @@ def test_a_lease_another_release_holds_now_is_not_written_under_and_the_message_
     job.join()
     assert job.code == 1, job.stderr
     assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy) and holds it now" in job.stderr, job.stderr
-    assert ("intruder@elsewhere pid 1 (deploy) holds it now: not rolled back (a write now would race with that release); "
+    assert ("intruder@elsewhere pid 1 (deploy) holds it now: not rolled back (without the lease, a write could race with another release); "
             f"this run started web: deployment {deployment} of web:") in job.stderr, job.stderr
     assert "`deployer rollback --service web`" in job.stderr and "rolling back" not in job.stderr
     assert job.result["status"] == "started" and job.result["deployment_id"] == deployment
