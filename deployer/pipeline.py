@@ -240,9 +240,9 @@ def lost_lease(run, lost: lease.LeaseLost, outcomes: list[ServiceOutcome], seen_
     except DeployerError as exc:  # SSM refused: without the lease, no write
         again, why_not = None, f"it could not be taken again ({exc.message})"
     if again is None:
-        who = f"{holder.owner} ({holder.command}) holds it now" if holder is not None else why_not
+        who = "" if holder is not None else f" ({why_not})"
         return lease.LeaseLost(
-            f"{lost.message}; {who}: not rolled back (without the lease, a write could race with another release); this run started "
+            f"{lost.message}{who}: not rolled back (without the lease, a write could race with another release); this run started "
             + "; ".join(_started(o) for o in undo) + ", which goes on in ECS",
             hint=f"`deployer status` shows where it stands; once the other release is done, undo it if needed: `deployer rollback "
                  + " ".join(f"--service {o.service}" for o in undo) + "`",
@@ -257,8 +257,9 @@ def lost_lease(run, lost: lease.LeaseLost, outcomes: list[ServiceOutcome], seen_
             continue
         mine.append(o)
     roll_back_outcomes(run, mine, seen_events, timeout=run.timeout)
+    reason = lost.lease.lost if lost.lease is not None and lost.lease.lost else "nobody holds it now"
     return lease.LeaseLost(
-        f"{lost.message}; nobody held it: took it again and rolled back what this run started: " + _rollback_summary(undo),
+        f"lost the lease: {reason}; took it again and rolled back what this run started: " + _rollback_summary(undo),
         hint="`deployer status` shows where the service stands; release again when ready",
         result=result("rolled_back" if any(o.rolled_back_to for o in undo) else "failed"))
 

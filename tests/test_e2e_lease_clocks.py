@@ -217,7 +217,7 @@ def test_a_lease_lost_with_nobody_holding_it_is_taken_again_and_what_the_run_sta
     assert ("lost the lease: visitor@elsewhere pid 2 took the lease of web over (deploy) and released it since: nobody holds it now"
             in job.stderr), job.stderr
     assert "nobody held the lease: took it again" in job.stderr
-    assert f"nobody held it: took it again and rolled back what this run started: web rolled back to {before.rsplit('/', 1)[-1]}" in job.stderr
+    assert f"nobody holds it now; took it again and rolled back what this run started: web rolled back to {before.rsplit('/', 1)[-1]}" in job.stderr
     assert "now owns it" not in job.stderr
     assert job.result["status"] == "rolled_back"
     until_settled(aws, platform)
@@ -237,7 +237,7 @@ def test_a_lease_another_release_holds_now_is_not_written_under_and_the_message_
     job.join()
     assert job.code == 1, job.stderr
     assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy) and holds it now" in job.stderr, job.stderr
-    assert ("intruder@elsewhere pid 1 (deploy) holds it now: not rolled back (without the lease, a write could race with another release); "
+    assert ("and holds it now; stopped before the next write: not rolled back (without the lease, a write could race with another release); "
             f"this run started web: deployment {deployment} of web:") in job.stderr, job.stderr
     assert "`deployer rollback --service web`" in job.stderr and "rolling back" not in job.stderr
     assert job.result["status"] == "started" and job.result["deployment_id"] == deployment
