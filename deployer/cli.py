@@ -74,7 +74,11 @@ def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Ru
     from .config import parse_vars
 
     run = Run(options)
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    # SIGTERM (CodeBuild stopping a build) and SIGHUP (the terminal or SSH session closed) behave as
+    # Ctrl-C: the lease is released and the run says where things stand (exit 130).
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None:
+            signal.signal(signum, _raise_interrupt)
     try:
         options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
         run.mask_secret_vars()
@@ -113,7 +117,7 @@ def _crash(console, exc: BaseException, *, verbose: bool, json_output: bool) -> 
     raise typer.Exit(1)
 
 
-def _raise_interrupt(signum, frame):  # SIGTERM behaves as Ctrl-C: stop watching, say where things stand
+def _raise_interrupt(signum, frame):  # SIGTERM and SIGHUP behave as Ctrl-C: stop watching, say where things stand
     raise KeyboardInterrupt
 
 
@@ -525,17 +529,23 @@ def continue_command(
 
 @app.command(name="iam-policy")
 def iam_policy(
-    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune) or run (deployer run).")] = "release",
+    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
+    cluster: Annotated[Optional[str], typer.Option("--cluster", help="--for adopt: the live service's cluster.")] = None,
+    service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
+    stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,
+    proton: Annotated[Optional[str], typer.Option("--proton", help="--for adopt: the Proton environment name (instead of --stack).")] = None,
     config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
-    """Print the least-privilege IAM policy of one use (a role each), from the config.
+    """Print the least-privilege IAM policy of one use (a role each), from the config (--for adopt: from its flags).
 
     Example: deployer iam-policy --for release > release-policy.json
+             deployer iam-policy --for adopt --cluster prod --service web --proton prod
     """
     from .commands import iam_policy as cmd
 
     options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _execute(options, lambda run: cmd.iam_policy(run, use=use), cmd.text)
+    adopt_flags = {"cluster": cluster, "service": service, "stack": stack, "proton": proton}
+    _execute(options, lambda run: cmd.iam_policy(run, use=use, adopt=adopt_flags), cmd.text)
 
 
 def main() -> None:

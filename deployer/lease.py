@@ -14,13 +14,22 @@ command, started_at, heartbeat_at, expires_at, released, and a token only its ho
 - held by a live holder: exit 1 naming it, or with --wait-for-lock poll (progress lines) until it
   is free or --lock-timeout runs out. Either happens before any write to the service.
 - heartbeat: a thread rewrites its generation every ttl/4; it first checks that no higher
-  generation exists. If one does (someone took over because ours expired), or ours expired
-  before a renewal got through, the main thread is stopped (LeaseLost) before its next write.
+  generation exists. Throttling, a 5xx, an unreachable SSM are retried (sooner than ttl/4) and are
+  never a loss; only a read that proves another holder (a higher generation, or ours replaced or
+  removed) is: then the main thread is stopped (LeaseLost) before its next write.
 - release: the highest generation is marked released (kept, never deleted: the chain's head must
   never vanish, or a contender that read an older head could create a second live generation).
 
-Expiry compares expires_at, written with the holder's clock, with the reader's clock: hosts with
-synchronised clocks (CodeBuild, any NTP host) are assumed; skew shortens or lengthens a takeover.
+Expiry trusts no client's clock (a holder's clock a day fast, a reader's 5 minutes fast). A
+generation is stale, its holder gone, when either proves that its heartbeat stopped for ttl:
+- SSM's own clock: the age of the parameter, the Date of SSM's answer (the server's time) minus
+  its LastModifiedDate (the server's time of the holder's last write). A reader that just arrived
+  knows at once from one read;
+- the reader's own monotonic clock: the parameter (its Version, LastModifiedDate and value) has not
+  changed for ttl since this reader first saw it (a fallback for an answer without a Date).
+The holder's started_at/heartbeat_at/expires_at are informative only. The holder counts its own
+ttl on its monotonic clock from the moment it sent its last successful write: the server stamped
+that write later, so no reader can find the lease stale before the holder knows it may be.
 """
 
 from __future__ import annotations
@@ -39,9 +48,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Iterator
 
-from .errors import DeployerError, ExternalError
+from .errors import DeployerError, DeploymentFailed, ExternalError
 
 LOCK_ROOT = "/deployer/locks"
+# Seconds added to the ttl before a reader calls a heartbeat stale: SSM's Date has whole seconds,
+# and its front ends' clocks may differ by a little.
+STALE_MARGIN = 2.0
+HEARTBEAT_ATTEMPTS = 2  # per renewal call; the heartbeat itself tries again within the ttl
+MAX_TTL = 86400  # a ttl_s beyond this in a generation is not believed (the reader's own ttl is used)
 POLL_SECONDS = 2.0  # how often a waiting release reads the lease again
 PROGRESS_SECONDS = 10.0  # how often a waiting release says it is still waiting
 
@@ -50,8 +64,25 @@ class LeaseHeld(DeployerError):
     """Another live release holds the lease (exit 1); nothing was written to the service."""
 
 
-class LeaseLost(DeployerError):
-    """The lease was taken over (ours had expired): stop before the next write (exit 1)."""
+class LeaseLost(DeploymentFailed):
+    """A read proved the lease is no longer ours (taken over, replaced or removed): stop before the
+    next write (exit 1). holder: the generation that holds it now (None: nobody does)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, result: dict | None = None, lease: "Lease | None" = None,
+                 holder: "Record | None" = None, acknowledge=None, retake=None):
+        super().__init__(message, hint=hint, result=result)
+        self.lease, self.holder = lease, holder
+        self._acknowledge, self._retake = acknowledge, retake
+
+    def acknowledge(self) -> None:
+        """Stop the heartbeat thread's repeated interrupts: the caller handles the loss."""
+        if self._acknowledge is not None:
+            self._acknowledge()
+
+    def retake(self) -> "Lease | None":
+        """Take the lease of the lost service again (nobody holds it): a new generation, released with
+        the others at the end of the block; None when another release got it first."""
+        return self._retake() if self._retake is not None else None
 
 
 def lease_path(cluster: str, service: str) -> str:
@@ -103,15 +134,29 @@ class Record:
     heartbeat_at: datetime
     expires_at: datetime
     released: bool
-
-    def live(self, at: datetime) -> bool:
-        return not self.released and at < self.expires_at
+    ttl: int | None = None  # the holder's ttl_s: how often it beats (ttl/4)
+    # What SSM said: Version and LastModifiedDate of the parameter, and its age by SSM's clock when
+    # read (the answer's Date minus LastModifiedDate; None without a Date).
+    version: int | None = None
+    modified_at: datetime | None = None
+    age: float | None = None
+    value: str = ""
+    readable: bool = True  # False: not a JSON object (not written by deployer): free at once
 
     def describe(self) -> str:
-        return f"{self.owner} ({self.command}, since {_iso(self.started_at)})"
+        beat = f", last heartbeat {self.age:.0f}s ago by SSM's clock" if self.age is not None else ""
+        return f"{self.owner} ({self.command}, since {_iso(self.started_at)}{beat})"
+
+    def signature(self) -> tuple:
+        """What changes at each heartbeat (whatever the holder's clock says)."""
+        return (self.version, self.modified_at, self.value)
+
+    def ttl_or(self, default: int) -> int:
+        return self.ttl if self.ttl is not None and 2 <= self.ttl <= MAX_TTL else default
 
     @classmethod
-    def parse(cls, name: str, value: str) -> "Record | None":
+    def parse(cls, name: str, value: str, *, version: int | None = None, modified_at: datetime | None = None,
+              server_now: datetime | None = None) -> "Record | None":
         try:
             generation = int(name.rsplit("/g", 1)[1])
         except (IndexError, ValueError):
@@ -119,9 +164,9 @@ class Record:
         try:
             data = json.loads(value)
         except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
+            data = None
+        readable = isinstance(data, dict)
+        data = data if readable else {}
         return cls(
             generation=generation,
             name=name,
@@ -132,6 +177,12 @@ class Record:
             heartbeat_at=_parse_time(data.get("heartbeat_at")),
             expires_at=_parse_time(data.get("expires_at")),
             released=bool(data.get("released")),
+            ttl=data.get("ttl_s") if isinstance(data.get("ttl_s"), int) and not isinstance(data.get("ttl_s"), bool) else None,
+            version=version,
+            modified_at=modified_at,
+            age=max(0.0, (server_now - modified_at).total_seconds()) if server_now is not None and modified_at is not None else None,
+            value=value,
+            readable=readable,
         )
 
 
@@ -140,15 +191,60 @@ def head(records: list[Record]) -> Record | None:
     return max(records, key=lambda r: r.generation, default=None)
 
 
+class Watcher:
+    """A reader's own observation of heartbeats, on its monotonic clock: when it first saw each
+    generation as it is now. A heartbeat changes the parameter (Version, LastModifiedDate, value)."""
+
+    def __init__(self, clock=time.monotonic):
+        self.clock = clock
+        self._seen: dict[str, tuple[tuple, float]] = {}
+
+    def unchanged_for(self, record: Record) -> float:
+        """Seconds this reader has seen the generation unchanged (0 the first time, or after a change)."""
+        at = self.clock()
+        signature = record.signature()
+        known = self._seen.get(record.name)
+        if known is None or known[0] != signature:
+            self._seen[record.name] = (signature, at)
+            return 0.0
+        return at - known[1]
+
+
+def staleness(record: Record | None, watcher: Watcher, default_ttl: int) -> str | None:
+    """Why the generation no longer holds the lease (None: it is live). Never a client's clock: SSM's
+    own clock (the parameter's age), or this reader watching it not change for ttl."""
+    if record is None:
+        return "nobody holds it"
+    if record.released:
+        return "released"
+    if not record.readable:
+        return "its value is not a lease deployer wrote"
+    ttl = record.ttl_or(default_ttl)
+    quiet = watcher.unchanged_for(record)
+    if record.age is not None and record.age > ttl + STALE_MARGIN:
+        return f"its last heartbeat was {record.age:.0f}s ago by SSM's clock (ttl {ttl}s)"
+    if quiet > ttl + STALE_MARGIN:
+        return f"its heartbeat has not changed for {quiet:.0f}s while this release watched it (ttl {ttl}s)"
+    return None
+
+
 class LeaseStore:
     """Thin adapter over the SSM calls the lease needs."""
 
-    def __init__(self, aws):
+    def __init__(self, aws, *, attempts: int | None = None):
         self.aws = aws
+        self.attempts = attempts
 
     @property
     def client(self):
+        if self.attempts:
+            return self.aws.client("ssm", attempts=self.attempts, timeout=10)
         return self.aws.client("ssm")
+
+    def for_heartbeat(self) -> "LeaseStore":
+        """The heartbeat paces its own retries (sooner than ttl/4): a call must not sit in botocore's
+        adaptive backoff for longer than the ttl."""
+        return LeaseStore(self.aws, attempts=HEARTBEAT_ATTEMPTS)
 
     def read(self, path: str) -> list[Record]:
         from .aws import translate_errors
@@ -156,8 +252,10 @@ class LeaseStore:
         records = []
         with translate_errors(f"reading the lease {path} (ssm GetParametersByPath)"):
             for page in self.client.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+                server_now = server_time(page)
                 for parameter in page.get("Parameters", []):
-                    record = Record.parse(parameter["Name"], parameter.get("Value", ""))
+                    record = Record.parse(parameter["Name"], parameter.get("Value", ""), version=parameter.get("Version"),
+                                          modified_at=_aware(parameter.get("LastModifiedDate")), server_now=server_now)
                     if record is not None:
                         records.append(record)
         return records
@@ -192,6 +290,23 @@ class LeaseStore:
                     raise
 
 
+def server_time(answer: dict) -> datetime | None:
+    """SSM's clock: the Date header of its answer (whole seconds; None when absent or unreadable)."""
+    from email.utils import parsedate_to_datetime
+
+    date = ((answer or {}).get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return _aware(parsedate_to_datetime(date)) if date else None
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _aware(moment) -> datetime | None:
+    if not isinstance(moment, datetime):
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
 @dataclass
 class Claim:
     """What this process writes into its generation."""
@@ -220,8 +335,10 @@ class Claim:
 class Lease:
     """A lease this process holds on one service, kept alive by a heartbeat thread."""
 
-    def __init__(self, store: LeaseStore, service: str, path: str, generation: int, claim: Claim, console, on_lost=None):
+    def __init__(self, store: LeaseStore, service: str, path: str, generation: int, claim: Claim, console, on_lost=None,
+                 renewed_at: float | None = None, clock=time.monotonic):
         self.store = store
+        self.beats = store.for_heartbeat() if hasattr(store, "for_heartbeat") else store
         self.service = service
         self.path = path
         self.generation = generation
@@ -230,7 +347,12 @@ class Lease:
         self.console = console
         self.on_lost = on_lost
         self.lost: str | None = None
-        self.renewed_until = now() + timedelta(seconds=claim.ttl)
+        self.holder: Record | None = None  # who holds the lease once it is lost (None: nobody)
+        self.clock = clock
+        # When the last write that renewed it was sent (our monotonic clock): SSM stamped it later.
+        self.renewed_at = clock() if renewed_at is None else renewed_at
+        self.failures = 0
+        self.warned_expiry = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat_loop, name=f"lease-{service}", daemon=True)
 
@@ -238,8 +360,14 @@ class Lease:
         self._thread.start()
         return self
 
+    def next_beat(self) -> float:
+        """Every ttl/4; after a failed renewal sooner (1, 2, 4 s... up to ttl/4): throttling is retried
+        well within the ttl."""
+        every = max(0.5, self.claim.ttl / 4)
+        return every if not self.failures else min(every, 0.5 * 2 ** (self.failures - 1))
+
     def _beat_loop(self) -> None:
-        while not self._stop.wait(max(0.5, self.claim.ttl / 4)):
+        while not self._stop.wait(self.next_beat()):
             reason = self.beat()
             if reason:
                 self.lost = reason
@@ -248,20 +376,39 @@ class Lease:
                 return
 
     def beat(self) -> str | None:
-        """Renew once; the reason the lease is lost, or None."""
+        """Renew once; the reason the lease is lost (a read proved it), or None. A failed call is
+        never a loss: throttling, a 5xx, an outage, even an expired token are retried."""
+        sent = self.clock()
         try:
-            records = self.store.read(self.path)
+            records = self.beats.read(self.path)
             top, mine = head(records), next((r for r in records if r.generation == self.generation), None)
             if top is not None and top.generation > self.generation:
-                return f"{top.owner} took the lease of {self.service} over ({top.command})"
+                self.holder = None if top.released else top
+                now_held = "and released it since: nobody holds it now" if top.released else "and holds it now"
+                return f"{top.owner} took the lease of {self.service} over ({top.command}) {now_held}"
             if mine is None or mine.token != self.claim.token:
-                return f"the lease of {self.service} ({self.name}) was removed by someone else"
-            self.store.overwrite(self.name, self.claim.value())
-            self.renewed_until = now() + timedelta(seconds=self.claim.ttl)
+                if mine is not None and not mine.released:
+                    self.holder = mine
+                    return f"the lease of {self.service} ({self.name}) was overwritten by {mine.owner} ({mine.command}), who holds it now"
+                return f"the lease of {self.service} ({self.name}) was removed or released by someone else: nobody holds it now"
+            self.beats.overwrite(self.name, self.claim.value())
+            self.renewed_at = sent
+            if self.failures:
+                self.console.info(f"{self.service}: renewed the lease again after {self.failures} failed attempt(s)")
+            self.failures, self.warned_expiry = 0, False
         except DeployerError as exc:
-            if now() >= self.renewed_until:
-                return f"the lease of {self.service} could not be renewed before it expired: {exc.message}"
-            self.console.warn(f"{self.service}: could not renew the lease (retrying): {exc.message}")
+            self.failures += 1
+            if self.failures == 1:
+                self.console.warn(f"{self.service}: could not renew the lease (retrying): {exc.message}")
+            else:
+                self.console.debug(f"{self.service}: could not renew the lease (attempt {self.failures}): {exc.message}")
+            quiet = self.clock() - self.renewed_at
+            if quiet >= self.claim.ttl and not self.warned_expiry:
+                self.warned_expiry = True
+                self.console.warn(
+                    f"{self.service}: the lease was not renewed for {quiet:.0f}s (ttl {self.claim.ttl}s): another release may take it over; "
+                    "carrying on, and stopping if a read shows one did"
+                )
         return None
 
     def stop(self) -> None:
@@ -278,7 +425,8 @@ class Lease:
         try:
             self.store.overwrite(self.name, self.claim.value(released=True))
         except DeployerError as exc:
-            self.console.warn(f"{self.service}: could not release the lease ({exc.message}); it frees itself within {self.claim.ttl}s")
+            self.console.warn(f"{self.service}: could not release the lease ({exc.message}); it frees itself {self.claim.ttl}s after its last heartbeat")
+            return
         self.console.debug(f"released the lease {self.name}")
 
 
@@ -287,13 +435,15 @@ def acquire(store: LeaseStore, cluster: str, service: str, claim: Claim, console
     path = lease_path(cluster, service)
     started = time.monotonic()
     last_said: tuple[str, float] | None = None
+    watcher = Watcher()
     while True:
         records = store.read(path)
         top = head(records)
-        at = now()
-        if top is None or not top.live(at):
+        stale = staleness(top, watcher, claim.ttl)
+        if stale is not None:
             generation = top.generation + 1 if top else 1
             name = generation_name(path, generation)
+            sent = time.monotonic()
             if store.create(name, claim.value()):
                 try:
                     ours = _is_head(store, path, generation, claim.token)
@@ -303,19 +453,19 @@ def acquire(store: LeaseStore, cluster: str, service: str, claim: Claim, console
                 if ours:
                     if top is not None and not top.released:
                         console.warn(
-                            f"{service}: took over the lease from {top.owner} ({top.command}): it expired at {_iso(top.expires_at)}, "
-                            f"last heartbeat {_iso(top.heartbeat_at)} (its holder stopped without releasing it)"
+                            f"{service}: took over the lease from {top.owner} ({top.command}): {stale} "
+                            "(its holder stopped without releasing it)"
                         )
                     _clean_up(store, [r for r in records if r.generation < generation], console)
                     console.debug(f"took the lease {name}")
-                    return Lease(store, service, path, generation, claim, console)
+                    return Lease(store, service, path, generation, claim, console, renewed_at=sent)
                 store.delete(name)  # created below the real lease by a stale read: not ours
             continue  # another release got there first: read again
         waited = time.monotonic() - started
         if wait is None:
             raise LeaseHeld(
-                f"{service}: another release holds the lease of the service: {top.describe()}, lease valid until {_iso(top.expires_at)} unless renewed; nothing was changed",
-                hint=f"wait for it with --wait-for-lock; a holder that died frees the lease within {claim.ttl}s of its last heartbeat",
+                f"{service}: another release holds the lease of the service: {top.describe()}; nothing was changed",
+                hint=f"wait for it with --wait-for-lock; a holder that died frees the lease {top.ttl_or(claim.ttl)}s after its last heartbeat (by SSM's clock)",
             )
         if waited >= wait:
             raise LeaseHeld(
@@ -383,6 +533,18 @@ def held(run, services: list[str], command: str) -> Iterator[list[Lease]]:
     cluster = run.environment.cluster
     leases: list[Lease] = []
     guard = _InterruptOnLoss()
+
+    def retake(lost: Lease) -> Lease | None:
+        again = Claim(owner=claim.owner, command=claim.command, ttl=claim.ttl, token=uuid.uuid4().hex, started_at=now())
+        try:
+            lease = acquire(store, cluster, lost.service, again, run.console, wait=None)
+        except LeaseHeld:
+            return None
+        lease.on_lost = guard.lost
+        leases.append(lease.start())
+        return lease
+
+    guard.retake = retake
     try:
         for service in sorted(set(services)):
             try:
@@ -405,6 +567,7 @@ class _InterruptOnLoss:
 
     A signal wakes the main thread wherever it waits (a poll's sleep, a socket read); its handler
     raises LeaseLost, which ends the command before its next write. Only in the main thread.
+    A caller that handles the loss (pipeline.deploy: roll back what this run started) acknowledges it.
     """
 
     SIGNAL = getattr(signal, "SIGUSR1", None)
@@ -412,22 +575,31 @@ class _InterruptOnLoss:
     def __init__(self):
         self.installed = threading.current_thread() is threading.main_thread() and self.SIGNAL is not None
         self.active = self.installed
-        self.reason: str | None = None
+        self.pending: Lease | None = None  # the lost lease whose LeaseLost is not acknowledged yet
+        self.retake = None
         self.previous = signal.signal(self.SIGNAL, self._handler) if self.installed else None
 
     def _handler(self, signum, frame):
-        if self.active and self.reason:
+        lease = self.pending
+        if self.active and lease is not None:
+            who = (f"{lease.holder.owner} ({lease.holder.command}) holds it now" if lease.holder is not None else "nobody holds it now")
             raise LeaseLost(
-                f"lost the lease: {self.reason}; stopped before the next write",
-                hint="`deployer status` shows where the service stands; the other release now owns it",
+                f"lost the lease: {lease.lost}; stopped before the next write",
+                hint=f"{who}; `deployer status` shows where the service stands",
+                lease=lease, holder=lease.holder, acknowledge=lambda: self._acknowledge(lease),
+                retake=(lambda: self.retake(lease)) if self.retake is not None else None,
             )
 
+    def _acknowledge(self, lease: Lease) -> None:
+        if self.pending is lease:
+            self.pending = None
+
     def lost(self, lease: Lease) -> None:
-        """In the heartbeat thread: signal the main thread until the lease's block has ended (again
-        each second: code that catches every exception, like a diagnosis, may swallow one)."""
+        """In the heartbeat thread: signal the main thread until the loss is acknowledged or the lease's
+        block has ended (again each second: code that catches every exception, like a diagnosis, may swallow one)."""
         lease.console.error(f"{lease.service}: {lease.lost}")
-        self.reason = lease.lost
-        while self.active:
+        self.pending = lease
+        while self.active and self.pending is lease:
             signal.pthread_kill(threading.main_thread().ident, self.SIGNAL)
             time.sleep(1.0)
 

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from . import checks, execute, plan as planner, rollout, strategies
+from . import checks, credentials, execute, lease, plan as planner, rollout, strategies
 from .ecs import (TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, TAG_HEALTHY, ApiUnavailable, find_in_progress,
                   primary_deployment, short_name)
 from .errors import DeployerError, DeploymentFailed, ExternalError, Interrupted
@@ -140,74 +140,149 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
     try:
-        for outcome in outcomes:
-            if outcome.plan.action == "none":
-                continue
-            started_at = time.time()
-            steps: dict = {}
-            try:
-                outcome.executed = execute.run(run.ecs, outcome.plan, console, progress=steps)
-            finally:
-                if outcome.executed is None and steps.get("registered"):
-                    outcome.registered_unused = steps["registered"]
-            target = rollout.Target(outcome.service, outcome.executed.deployment_id, outcome.executed.task_definition, started_at=started_at, seen=False)
-            record_release(run, (outcome.executed.service_after or {}).get("serviceArn"), target)
-            targets.append(target)
-    except KeyboardInterrupt:
-        raise interrupted(targets, outcomes, stage="starting the deployments", run=run) from None
-    if run.options.no_wait:
-        console.info("not waiting for the rollout (--no-wait); follow it with `deployer wait` (or `deployer status`)")
-        return result("started")
-
-    # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
-    timeout = watch_timeout(run, live, [t.service for t in targets]) + strategies.bake_seconds(
-        [r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
-    stages = strategies.StageWatch(run, run.options.wait_until, services={
-        r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES}, watched=[t.service for t in targets])
-    console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
-    records = rollout.Records(run.ecs, run.environment.cluster, console)
-    try:
-        verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, records=records, observer=stages)
-    except KeyboardInterrupt:
-        raise interrupted(targets, outcomes) from None
-    by_name = {o.service: o for o in outcomes}
-    for name, verdict in verdicts.items():
-        by_name[name].verdict = verdict
-    early = strategies.early_result(result("started"), verdicts, stages)  # paused at a hook, or --wait-until reached
-    if early:
-        healthy_on_the_way_out(run, outcomes)  # a service that finished next to one stopped early (skips those)
-        strategies.report_early(console, verdicts)
-        return early
-
-    if all(v.ok for v in verdicts.values()):
-        healthy_on_the_way_out(run, outcomes)
-        return result("deployed")
-
-    failed = [v for v in verdicts.values() if not v.ok]
-    if all(v.state == "TIMEOUT" and v.progressing for v in failed):
-        # Slow, not stuck: rolling back a rollout that is getting there would throw away good progress.
-        for v in failed:
-            console.warn(f"{v.service}: {v.reason}")
-        raise StillRollingOut(
-            "; ".join(f"{v.service}: {v.reason}" for v in failed) + " — not rolled back: the rollout is still making progress",
-            hint=rollout.resume_hint([v.service for v in failed]) + "; or give it more time with --timeout",
-            result=result("started"),
-        )
-    for verdict in failed:
-        console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
-        from .diagnose import diagnose
-
-        by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict) + stages.explain(verdict.service)
-    if run.config.deploy.rollback_on_failure:
         try:
-            roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events, records=records, timeout=timeout)
+            for outcome in outcomes:
+                if outcome.plan.action == "none":
+                    continue
+                started_at = time.time()
+                steps: dict = {}
+                try:
+                    outcome.executed = execute.run(run.ecs, outcome.plan, console, progress=steps)
+                finally:
+                    if outcome.executed is None and steps.get("registered"):
+                        outcome.registered_unused = steps["registered"]
+                target = rollout.Target(outcome.service, outcome.executed.deployment_id, outcome.executed.task_definition, started_at=started_at, seen=False)
+                record_release(run, (outcome.executed.service_after or {}).get("serviceArn"), target)
+                targets.append(target)
         except KeyboardInterrupt:
-            raise interrupted_rollback(run, outcomes, failed) from None
-    else:
-        console.warn("deploy.rollback_on_failure is false: services left as they are")
-    payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
-    failed = ", ".join(v.service for v in verdicts.values() if not v.ok)
-    raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
+            raise interrupted(targets, outcomes, stage="starting the deployments", run=run) from None
+        if run.options.no_wait:
+            console.info("not waiting for the rollout (--no-wait); follow it with `deployer wait` (or `deployer status`)")
+            return result("started")
+
+        # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
+        timeout = watch_timeout(run, live, [t.service for t in targets]) + strategies.bake_seconds(
+            [r.service_definition.update_params.get("deploymentConfiguration") for r in rendered_list])
+        stages = strategies.StageWatch(run, run.options.wait_until, services={
+            r.service.name for r in rendered_list if strategies.strategy_of(r.service_definition.update_params.get("deploymentConfiguration")) in strategies.STRATEGIES}, watched=[t.service for t in targets])
+        console.step(f"watching {', '.join(t.service for t in targets)} (timeout {timeout}s)")
+        records = rollout.Records(run.ecs, run.environment.cluster, console)
+        try:
+            verdicts = rollout.watch(run.ecs, run.environment.cluster, targets, timeout=timeout, console=console, since_events=seen_events, records=records, observer=stages)
+        except KeyboardInterrupt:
+            raise interrupted(targets, outcomes) from None
+        by_name = {o.service: o for o in outcomes}
+        for name, verdict in verdicts.items():
+            by_name[name].verdict = verdict
+        early = strategies.early_result(result("started"), verdicts, stages)  # paused at a hook, or --wait-until reached
+        if early:
+            healthy_on_the_way_out(run, outcomes)  # a service that finished next to one stopped early (skips those)
+            strategies.report_early(console, verdicts)
+            return early
+
+        if all(v.ok for v in verdicts.values()):
+            healthy_on_the_way_out(run, outcomes)
+            return result("deployed")
+
+        failed = [v for v in verdicts.values() if not v.ok]
+        if all(v.state == "TIMEOUT" and v.progressing for v in failed):
+            # Slow, not stuck: rolling back a rollout that is getting there would throw away good progress.
+            for v in failed:
+                console.warn(f"{v.service}: {v.reason}")
+            raise StillRollingOut(
+                "; ".join(f"{v.service}: {v.reason}" for v in failed) + " — not rolled back: the rollout is still making progress",
+                hint=rollout.resume_hint([v.service for v in failed]) + "; or give it more time with --timeout",
+                result=result("started"),
+            )
+        for verdict in failed:
+            console.error(f"{verdict.service}: deployment failed ({verdict.state}): {verdict.reason}")
+            from .diagnose import diagnose
+
+            by_name[verdict.service].diagnosis = diagnose(run, run.environment.cluster, verdict) + stages.explain(verdict.service)
+        if run.config.deploy.rollback_on_failure:
+            try:
+                roll_back_outcomes(run, [o for o in outcomes if o.executed], seen_events, records=records, timeout=timeout)
+            except KeyboardInterrupt:
+                raise interrupted_rollback(run, outcomes, failed) from None
+        else:
+            console.warn("deploy.rollback_on_failure is false: services left as they are")
+        payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
+        failed = ", ".join(v.service for v in verdicts.values() if not v.ok)
+        raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
+    except lease.LeaseLost as lost:
+        raise lost_lease(run, lost, outcomes, seen_events, result) from None
+    except ExternalError as exc:
+        if not credentials.expired(exc) or not any(o.executed for o in outcomes):
+            raise
+        raise credentials_expired(run, exc, outcomes, result) from None
+
+
+def _started(o: ServiceOutcome) -> str:
+    return (f"{o.service}: deployment {o.executed.deployment_id} of {short_name(o.executed.task_definition)} "
+            f"(it ran {short_name(o.plan.rollback_target or o.plan.previous_task_definition) or 'nothing before'})")
+
+
+def lost_lease(run, lost: lease.LeaseLost, outcomes: list[ServiceOutcome], seen_events: dict, result) -> lease.LeaseLost:
+    """A read proved the lease is not ours any more. Another release holds it: no write (one now would
+    race with that release), say what this run started. Nobody holds it: take it again and roll back
+    what this run started that has no healthy verdict (unless another actor's deployment replaced it)."""
+    lost.acknowledge()
+    started = [o for o in outcomes if o.executed]
+    undo = [o for o in started if not (o.verdict and o.verdict.ok)]
+    if not undo:
+        done = "; ".join(f"{o.service} deployed on {short_name(o.executed.task_definition)}" for o in started)
+        return lease.LeaseLost(f"{lost.message}; " + (done or "nothing of this run was started in ECS"),
+                               hint=lost.hint, result=result("deployed" if started else "failed"), holder=lost.holder)
+    holder = lost.holder
+    why_not = "another release took it meanwhile"
+    try:
+        again = lost.retake() if holder is None else None
+    except DeployerError as exc:  # SSM refused: without the lease, no write
+        again, why_not = None, f"it could not be taken again ({exc.message})"
+    if again is None:
+        who = "" if holder is not None else f" ({why_not})"
+        return lease.LeaseLost(
+            f"{lost.message}{who}: not rolled back (without the lease, a write could race with another release); this run started "
+            + "; ".join(_started(o) for o in undo) + ", which goes on in ECS",
+            hint=f"`deployer status` shows where it stands; once the other release is done, undo it if needed: `deployer rollback "
+                 + " ".join(f"--service {o.service}" for o in undo) + "`",
+            result=result("started"), holder=holder)
+    run.console.warn(f"{again.service}: nobody held the lease: took it again ({again.name}) to roll back what this run started")
+    current = run.ecs.describe_services(run.environment.cluster, [o.service for o in undo])
+    mine = []
+    for o in undo:
+        primary = primary_deployment(current.get(o.service) or {}) or {}
+        if o.executed.deployment_id and primary.get("id") not in (None, o.executed.deployment_id):
+            run.console.warn(f"{o.service}: not rolled back: another actor's deployment {primary.get('id')} replaced this run's, and a rollback would undo it")
+            continue
+        mine.append(o)
+    roll_back_outcomes(run, mine, seen_events, timeout=run.timeout)
+    reason = lost.lease.lost if lost.lease is not None and lost.lease.lost else "nobody holds it now"
+    return lease.LeaseLost(
+        f"lost the lease: {reason}; took it again and rolled back what this run started: " + _rollback_summary(undo),
+        hint="`deployer status` shows where the service stands; release again when ready",
+        result=result("rolled_back" if any(o.rolled_back_to for o in undo) else "failed"))
+
+
+class CredentialsExpired(DeploymentFailed):
+    """The AWS credentials expired after this run started deployments: outcome unknown (exit 3)."""
+
+    exit_code = 3
+
+
+def credentials_expired(run, exc: ExternalError, outcomes: list[ServiceOutcome], result) -> CredentialsExpired:
+    started = [o for o in outcomes if o.executed]
+    services = [o.service for o in started]
+    flags = " ".join(f"--service {s}" for s in services)
+    ttl = run.config.deploy.lock_ttl
+    leased = "" if (run.options.no_lock or run.options.dry_run) else (
+        f"; the lease of {', '.join(services)} is left to expire (it cannot be released without credentials): "
+        f"another release can take it {ttl}s after its last heartbeat")
+    return CredentialsExpired(
+        f"the AWS credentials expired ({exc.message}); this run started " + "; ".join(_started(o) for o in started)
+        + ": its outcome is unknown, ECS goes on with it and nothing was rolled back" + leased,
+        hint=f"with fresh credentials, follow it to its verdict: `deployer wait {flags}`; undo it: `deployer rollback {flags}`",
+        result=result("started"))
 
 
 class StillRollingOut(DeploymentFailed):

@@ -261,7 +261,7 @@ def test_a_holder_whose_lease_was_taken_over_stops_before_its_next_write(app, aw
     aws.client("ssm").put_parameter(Name=f"{name.rsplit('/g', 1)[0]}/g{number:010d}", Value=json.dumps(taker), Type="String")
     job.join()
     assert job.code == 1, job.stderr
-    assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy); stopped before the next write" in job.stderr
+    assert "lost the lease: intruder@elsewhere pid 1 took the lease of web over (deploy) and holds it now; stopped before the next write" in job.stderr
     # Its next write would have been the healthy tag (or a rollback): neither happened.
     revision = _images_registered(aws)[job.image]
     tags = {t["key"] for t in aws.client("ecs").describe_task_definition(taskDefinition=revision, include=["TAGS"])["tags"]}

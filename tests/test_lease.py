@@ -65,13 +65,13 @@ def test_release_marks_the_head_released_and_the_next_holder_cleans_up(store):
 
 def test_an_expired_lease_is_taken_over_naming_the_old_holder(store):
     dead = claim("carol@ci pid 9", ttl=2)
-    value = dead.value()
-    value["expires_at"] = lease._iso(lease.now() - timedelta(seconds=5))
-    assert store.create(lease.generation_name(PATH, 7), value)
+    assert store.create(lease.generation_name(PATH, 7), dead.value())
+    # Stale by SSM's clock: no heartbeat for more than its ttl (2 s) plus the margin.
+    time.sleep(dead.ttl + lease.STALE_MARGIN + 1.5)
     c = console()
     taken = lease.acquire(store, CLUSTER, SERVICE, claim("dave"), c, wait=None)
     assert taken.generation == 8
-    assert "web: took over the lease from carol@ci pid 9 (deploy): it expired at" in said(c)
+    assert "web: took over the lease from carol@ci pid 9 (deploy): its last heartbeat was" in said(c) and "ago by SSM's clock (ttl 2s)" in said(c)
     assert [r.generation for r in generations(store)] == [8]
 
 
@@ -135,7 +135,7 @@ def test_heartbeat_renews_and_notices_a_takeover(store):
     assert generations(store)[0].expires_at > before
     intruder = claim("frank")
     assert store.create(lease.generation_name(PATH, held.generation + 1), intruder.value())
-    assert held.beat() == "frank took the lease of web over (deploy)"
+    assert held.beat() == "frank took the lease of web over (deploy) and holds it now"
 
 
 def test_a_lost_lease_is_reported_by_the_heartbeat_thread(store):
@@ -145,7 +145,7 @@ def test_a_lost_lease_is_reported_by_the_heartbeat_thread(store):
     held.start()
     assert store.create(lease.generation_name(PATH, held.generation + 1), claim("hank").value())
     assert lost.wait(timeout=10), "the heartbeat never noticed"
-    assert held.lost == "hank took the lease of web over (deploy)"
+    assert held.lost == "hank took the lease of web over (deploy) and holds it now"
     held.release()  # not ours any more: nothing is written
     assert [(r.owner, r.released) for r in generations(store)] == [("gina", False), ("hank", False)]
 
@@ -169,14 +169,19 @@ def test_waiting_is_bounded(store, monkeypatch):
 
 
 def test_records_parse_and_judge_liveness():
+    """Unit-level: liveness by SSM's clock (the record's age), never by the holder's expires_at
+    (more cases in tests/test_lease_expiry.py)."""
     at = lease.now()
     value = claim("m", ttl=10).value()
-    record = lease.Record.parse(f"{PATH}/g0000000003", json.dumps(value))
-    assert record.generation == 3 and record.owner == "m" and record.live(at)
-    assert not record.live(at + timedelta(seconds=12))
-    assert not lease.Record.parse(f"{PATH}/g0000000004", json.dumps({**value, "released": True})).live(at)
+    record = lease.Record.parse(f"{PATH}/g0000000003", json.dumps(value), version=4, modified_at=at, server_now=at + timedelta(seconds=3))
+    assert record.generation == 3 and record.owner == "m" and record.ttl == 10 and record.age == 3
+    assert lease.staleness(record, lease.Watcher(), 120) is None
+    old = lease.Record.parse(f"{PATH}/g0000000003", json.dumps(value), version=4, modified_at=at, server_now=at + timedelta(seconds=13))
+    assert "its last heartbeat was 13s ago by SSM's clock (ttl 10s)" == lease.staleness(old, lease.Watcher(), 120)
+    released = lease.Record.parse(f"{PATH}/g0000000004", json.dumps({**value, "released": True}))
+    assert lease.staleness(released, lease.Watcher(), 120) == "released"
     garbled = lease.Record.parse(f"{PATH}/g0000000005", "not json")
-    assert garbled.owner == "an unknown holder" and not garbled.live(at)  # unreadable counts as expired
+    assert garbled.owner == "an unknown holder" and lease.staleness(garbled, lease.Watcher(), 120)  # unreadable counts as expired
     assert lease.Record.parse(f"{PATH}/other", "{}") is None
     assert lease.head([record, garbled]).generation == 5
 
@@ -200,7 +205,7 @@ def test_a_lost_lease_stops_the_main_thread_before_its_next_write(store):
         assert store.create(lease.generation_name(PATH, held.generation + 1), claim("pete").value())
         with pytest.raises(lease.LeaseLost) as lost:
             time.sleep(30)  # a poll's wait: the signal ends it
-        assert lost.value.message == "lost the lease: pete took the lease of web over (deploy); stopped before the next write"
+        assert lost.value.message == "lost the lease: pete took the lease of web over (deploy) and holds it now; stopped before the next write"
     finally:
         guard.done()
 

@@ -82,11 +82,16 @@ def _task_definition_tags(aws, service: dict) -> list[dict]:
 
 
 def _owned_in(cfn, stack: str, wanted: set[str], service: dict) -> dict[str, str]:
-    try:
-        pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
-        resources = [r for page in pages for r in page.get("StackResourceSummaries", [])]
-    except Exception:  # noqa: BLE001 - a stack that is gone (or unreadable) owns nothing we can hand over
-        return {}
+    from ..aws import error_code, translate_errors
+
+    with translate_errors(f"listing the resources of stack {stack} (cloudformation ListStackResources)"):
+        try:
+            pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
+            resources = [r for page in pages for r in page.get("StackResourceSummaries", [])]
+        except Exception as exc:
+            if error_code(exc) == "ValidationError":  # a stack that is gone owns nothing we can hand over
+                return {}
+            raise  # unreadable (AccessDenied, throttled): "nothing owns it" would be a guess
     found = {}
     for r in resources:
         physical = r.get("PhysicalResourceId") or ""

@@ -1,4 +1,4 @@
-"""`deployer iam-policy --for release|prune|run`: the least-privilege IAM policy of each use.
+"""`deployer iam-policy --for release|prune|run|adopt`: the least-privilege IAM policy of each use.
 
 One role per use: the release role (CodeBuild's: release, deploy, rollback, wait, status, diff,
 render, revisions, verify, env, build --push) never deregisters revisions; pruning and one-off
@@ -6,6 +6,10 @@ tasks get their own. Built from deployer.yaml, the rendered templates and the en
 outputs, so every resource is named: one ECR repository, the task-definition families, the
 services and their deployments, the roles passed to ECS, the log groups, the SSM parameters and
 secrets the templates read, the stack. `*` only where AWS has no resource-level permission.
+
+`--for adopt` (a one-off hand-over, run before any deployer.yaml exists) is built from its flags
+(--cluster, --service, --stack or --proton) and the live account: the stack that owns the service
+is looked up now and named.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from .. import strategies
 from ..errors import BadInput
 from ..render import render_service
 
-USES = ("release", "prune", "run")
+USES = ("release", "prune", "run", "adopt")
 
 ECR_PUSH = [
     "ecr:BatchCheckLayerAvailability",
@@ -51,9 +55,14 @@ class _Names:
         return ":".join(name.split(":")[:7]) if name.startswith("arn:") else self.arn("secretsmanager", f"secret:{name}-*")
 
 
-def iam_policy(run, *, use: str = "release") -> dict:
+def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
     if use not in USES:
         raise BadInput(f"--for {use!r}: one of {', '.join(USES)}")
+    if use == "adopt":
+        return _adopt(run, **(adopt or {}))
+    given = [flag for flag, value in (adopt or {}).items() if value]
+    if given:
+        raise BadInput(f"--{given[0]}: only with --for adopt (the other uses read deployer.yaml)")
     names = _Names(run)
     rendered = [render_service(run, svc, f"{run.environment.repository}:policy") for svc in names.services]
     statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run}[use](run, names, rendered)
@@ -232,6 +241,55 @@ def _run(run, names: _Names, rendered) -> list[dict]:
     if parameters:
         statements.append(_decrypt_via_ssm(names))
     return statements
+
+
+def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack: str | None = None, proton: str | None = None) -> dict:
+    """What `deployer adopt --cluster C --service S --stack E|--proton E` calls (commands/adopt.py, then init
+    and its diff): reads of the service and its revision, of the environment's outputs, of the stacks
+    (to find the owner); writes only to the stack that owns the service (found now, by its tag or by a
+    scan): UpdateStack (Retain, then without the service) or DeleteStack."""
+    from ..environment import find_proton_stack
+    from . import adopt as adopt_command
+    from . import init as init_command
+
+    missing = [flag for flag, value in (("--cluster", cluster), ("--service", service)) if not value]
+    if missing or bool(stack) == bool(proton):
+        raise BadInput("iam-policy --for adopt: pass --cluster, --service and exactly one of --stack or --proton, as for `deployer adopt`"
+                       + (f" (missing {missing[0]})" if missing else ""))
+    aws, _ = init_command._adapters(run)
+    region, account = aws.region, aws.account_id()
+    partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+    def arn(svc: str, resource: str) -> str:
+        return f"arn:{partition}:{svc}:{region}:{account}:{resource}"
+
+    cluster_name = cluster.rsplit("/", 1)[-1]
+    environment_stack = stack or find_proton_stack(aws, proton)
+    live = adopt_command.describe_with_tags(aws, cluster, service)
+    if live is None:
+        raise BadInput(f"iam-policy --for adopt: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
+    owner = adopt_command.find_owner(aws, live)
+    statements = [
+        {"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": arn("cloudformation", f"stack/{environment_stack}/*")},
+    ]
+    if proton:
+        statements.append({"Sid": "ProtonEnvironment", "Effect": "Allow", "Action": ["proton:ListEnvironmentOutputs"], "Resource": arn("proton", f"environment/{proton}")})
+    statements += [
+        # Which stack owns the service: the one its aws:cloudformation:stack-name tag names, else a scan of the stacks' resources.
+        {"Sid": "FindOwningStack", "Effect": "Allow", "Action": ["cloudformation:ListStacks", "cloudformation:ListStackResources"], "Resource": "*"},
+        {"Sid": "EcsService", "Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": arn("ecs", f"service/{cluster_name}/{service}")},
+        # DescribeTaskDefinition and DescribeScalableTargets have no resource-level permissions.
+        {"Sid": "EcsRevision", "Effect": "Allow", "Action": ["ecs:DescribeTaskDefinition"], "Resource": "*"},
+        {"Sid": "Autoscaling", "Effect": "Allow", "Action": ["application-autoscaling:DescribeScalableTargets"], "Resource": "*"},
+    ]
+    if owner is not None:
+        # The hand-over: the owning stack only (never the environment's: adopt refuses that).
+        statements.append({"Sid": "HandOverFromOwningStack", "Effect": "Allow",
+                           "Action": ["cloudformation:DeleteStack", "cloudformation:DescribeStacks", "cloudformation:GetTemplate", "cloudformation:UpdateStack"],
+                           "Resource": arn("cloudformation", f"stack/{owner.stack}/*")})
+    else:
+        run.console.warn(f"no CloudFormation stack owns {service} now: the policy has no stack writes (adopt only runs init)")
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def text(run, result: dict) -> str:

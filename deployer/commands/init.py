@@ -479,7 +479,14 @@ def _autoscaled(run, cluster: str, service: str) -> bool:
         targets = run.aws.client("application-autoscaling").describe_scalable_targets(
             ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"], ScalableDimension="ecs:service:DesiredCount"
         ).get("ScalableTargets", [])
-    except Exception:  # noqa: BLE001 - no permission to look: keep the count, as before
+    except Exception as exc:  # noqa: BLE001 - no permission to look: keep the count, as before, and say so
+        from ..aws import error_code
+
+        run.console.warn(
+            f"could not check whether Application Auto Scaling sets {service}'s desiredCount "
+            f"(application-autoscaling:DescribeScalableTargets: {error_code(exc) or type(exc).__name__}: {' '.join(str(exc).split())[:200]}); "
+            "the written service definition keeps desiredCount: remove it if a scaling policy manages the count"
+        )
         return False
     return bool(targets)
 

@@ -97,6 +97,17 @@ def fault_response(kind: str, service: str, environ: dict[str, Any]) -> tuple[st
     """The error an AWS endpoint sends: JSON for the JSON protocols (ECS, ECR, Logs),
     the query protocol's XML for CloudFormation / ELBv2 / IAM."""
     request_id = str(uuid.uuid4())
+    if kind == "expired_token":  # the session's credentials ran out (STS session, SSO): 400, not retried
+        message = "The security token included in the request is expired"
+        if environ.get("HTTP_X_AMZ_TARGET"):
+            body = json.dumps({"__type": "ExpiredTokenException", "message": message}).encode()
+            return "400 Bad Request", [("Content-Type", "application/x-amz-json-1.1"), ("x-amzn-RequestId", request_id)], body
+        body = (
+            '<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">'
+            f"<Error><Type>Sender</Type><Code>ExpiredToken</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        return "400 Bad Request", [("Content-Type", "text/xml"), ("x-amzn-RequestId", request_id)], body
     throttle = kind == "throttle"
     status = "400 Bad Request" if throttle else "500 Internal Server Error"
     if environ.get("HTTP_X_AMZ_TARGET"):

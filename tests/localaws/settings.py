@@ -8,7 +8,7 @@ from typing import Any
 
 # drop: connection closed before the request is handled; lost: handled (side effects and all),
 # then the connection closes before the answer: the ambiguous case a retry must not duplicate.
-FAULT_KINDS = ("throttle", "error500", "drop", "lost")
+FAULT_KINDS = ("throttle", "error500", "drop", "lost", "expired_token")
 SERVICE_DEPLOYMENTS_API = ("on", "denied", "unknown")
 
 
