@@ -4,6 +4,7 @@ wheel built here, the local AWS and a Docker engine: tests/docker/test_buildspec
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -64,8 +65,13 @@ def built(tmp_path_factory):
             pytest.fail("the `build` package is missing (make install installs requirements/lock.txt)")
         pytest.skip("needs the `build` package: run through `make test`")
     outdir = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "dist.py"), "--outdir", str(outdir)],
-                   check=True, capture_output=True, text=True)
+    # One build at a time: `python -m build` works in the checkout (build/, *.egg-info), and with
+    # pytest-xdist this module and tests/docker/test_buildspec.py may build at once on two workers
+    # (getbasetemp().parent is the run's directory, shared by its workers).
+    with open(tmp_path_factory.getbasetemp().parent / "make-dist.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        subprocess.run([sys.executable, str(ROOT / "scripts" / "dist.py"), "--outdir", str(outdir)],
+                       check=True, capture_output=True, text=True)
     return outdir
 
 
