@@ -10,18 +10,25 @@ VPY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-lock
 LOCK := requirements/lock.txt
 
-.PHONY: install system-deps python-deps check-lock lock test demo bench dist clean
+# `make test`: every tier at once, in XDIST_WORKERS pytest-xdist workers (the end-to-end tests mostly
+# wait on emulated rollouts, so more workers than cores pay off); loadgroup keeps every Docker test on
+# one worker (one private engine and registry). XDIST_WORKERS=0 runs serially.
+XDIST_WORKERS ?= 4
+XDIST = $(if $(filter 0,$(XDIST_WORKERS)),,-n $(XDIST_WORKERS) --dist loadgroup)
+
+.PHONY: install system-deps python-deps check-lock lock test test-unit test-e2e test-docker demo bench dist clean
 
 install: $(STAMP)
 
 # Rebuilt from scratch whenever the lock or the project's metadata changes, so nothing an earlier
 # install left behind stays. --only-binary: nothing is built from source, with unhashed build tools.
+# --no-compile: Python compiles what is imported when it is first imported, not all of botocore now.
 $(STAMP): $(LOCK) pyproject.toml setup.py
 	@$(MAKE) --no-print-directory python-deps check-lock
 	@if [ -e "$(VENV)" ] && [ ! -f "$(VENV)/pyvenv.cfg" ]; then \
 		echo "error: $(VENV) exists and is not a virtualenv; remove it or set VENV=" >&2; exit 2; fi
 	$(PYTHON) -m venv --clear $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+	$(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --no-compile \
 		--only-binary :all: -r $(LOCK)
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	$(VPY) -m pip check
@@ -46,11 +53,24 @@ $(LOCK_VENV)/.installed-uv: requirements/uv.txt
 		--no-deps --only-binary :all: -r requirements/uv.txt
 	@touch $@
 
-# The whole suite: unit tests, the local AWS, and end-to-end runs of the real `deployer` command
-# against it, with a private Docker engine and registry for the image tests.
-test: install system-deps
-	@$(VPY) -m pytest -q $(PYTEST_ARGS); code=$$?; \
+# pytest, saying so when it collected nothing (exit 5: a wrong path or -k selects no test).
+pytest = @$(VPY) -m pytest -q $(1) $(PYTEST_ARGS); code=$$?; \
 	if [ $$code -eq 5 ]; then echo "error: pytest collected no tests (exit 5)" >&2; fi; exit $$code
+
+# The whole suite, in parallel: unit tests, the local AWS and end-to-end runs of the real `deployer`
+# command against it, and, with a private Docker engine and registry, the image tests.
+test: install system-deps
+	$(call pytest,$(XDIST))
+
+# The tiers alone (tests/<tier>/; docs: development). test-unit needs no Docker and no local AWS.
+test-unit: install
+	$(call pytest,tests/unit)
+
+test-e2e: install
+	$(call pytest,$(XDIST) tests/e2e)
+
+test-docker: install system-deps
+	$(call pytest,tests/docker)
 
 # A full release of examples/app against the local AWS and a local Docker engine and registry.
 demo: install system-deps

@@ -1,5 +1,15 @@
 """Shared fixtures: the local AWS (a real HTTP server), the admins' environment, an app checkout,
-and `cli()` that runs the real `deployer` command in a subprocess against them."""
+and `cli()` that runs the real `deployer` command in a subprocess against them.
+
+Tiers: a test's tier is its folder, and the folder gives its marker (pyproject.toml registers them,
+--strict-markers refuses any other):
+    tests/unit    `unit`    pure logic: no local AWS, no Docker, no `deployer` subprocess (`make test-unit`)
+    tests/e2e     `e2e`     the real `deployer` command (and the emulator itself) against the local AWS
+    tests/docker  `docker`  anything that needs the `docker_env` fixture: a real engine and registry
+A test that needs more than its folder gives (the local AWS in tests/unit, Docker outside tests/docker)
+stops the run at collection, naming the folder it belongs in. A file still directly in tests/ (a new
+file from a branch made before the tiers) gets the tier its fixtures imply, with a warning to move it.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +28,52 @@ pytest_plugins = ["tests.dockerenv"]  # the session-scoped docker_env fixture (r
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_APP = ROOT / "examples" / "app"
 TICK = 0.05  # the emulator's rollout step in tests: a 2-task deployment completes in about a second
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "e2e", "docker")
+LOCAL_AWS_FIXTURES = {"local_aws", "aws", "platform", "app"}  # each starts or needs the local AWS
+
+
+def needed_tier(fixtures: set[str]) -> str:
+    """The lowest tier whose machinery the fixtures need."""
+    if "docker_env" in fixtures:
+        return "docker"
+    return "e2e" if fixtures & LOCAL_AWS_FIXTURES else "unit"
+
+
+def folder_tier(path: Path) -> str | None:
+    """The tier a test file's folder names (tests/<tier>/...), or None for a file directly in tests/."""
+    try:
+        parts = Path(path).resolve().relative_to(TESTS).parts
+    except ValueError:
+        return None
+    return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
+def pytest_collection_modifyitems(config, items):
+    misplaced, untiered = [], {}
+    grouping = config.pluginmanager.hasplugin("xdist")  # xdist_group is xdist's marker (--dist loadgroup)
+    for item in items:
+        needs = needed_tier(set(getattr(item, "fixturenames", ())))
+        folder = folder_tier(item.path)
+        if folder is None:
+            untiered.setdefault(item.path, set()).add(needs)
+        elif TIERS.index(needs) > TIERS.index(folder):
+            misplaced.append(f"{item.nodeid}: needs {'Docker (docker_env)' if needs == 'docker' else 'the local AWS'}; "
+                             f"move it to tests/{needs}/")
+        tier = folder or needs
+        item.add_marker(getattr(pytest.mark, tier))
+        if tier == "docker" and grouping:  # one private engine and registry: every Docker test on one worker
+            item.add_marker(pytest.mark.xdist_group("docker"))
+    for path, needs in untiered.items():
+        tier = max(needs, key=TIERS.index)
+        config.issue_config_time_warning(pytest.PytestWarning(
+            f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} is in no tier: move it to tests/{tier}/ "
+            f"(its fixtures make it `{tier}`)"), stacklevel=2)
+    if misplaced:
+        raise pytest.UsageError("tests in the wrong tier (tests/unit: no local AWS, no Docker; Docker only in "
+                                "tests/docker):\n  " + "\n  ".join(misplaced))
 
 
 @pytest.fixture(scope="session")

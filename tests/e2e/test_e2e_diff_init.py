@@ -126,7 +126,7 @@ def test_diff_masks_secure_string_values(app, aws, platform):
     aws.client("ssm").put_parameter(Name="/web/api-token", Value="s3cr3t-value-42", Type="SecureString")
     deploy(app, platform)
     app.edit("ecs-task-def.json.j2", '{ "name": "LOG_LEVEL"', '{ "name": "API_TOKEN", "value": "{{ ssm(\'/web/api-token\') }}" },\n        { "name": "LOG_LEVEL"')
-    app.edit("deployer.yaml", "vars:\n", "allow_plaintext_secrets: true  # else refused (tests/test_e2e_security.py)\nvars:\n")
+    app.edit("deployer.yaml", "vars:\n", "allow_plaintext_secrets: true  # else refused (tests/e2e/test_e2e_security.py)\nvars:\n")
     result = app.cli("diff", "--exit-code")
     assert result.code == 1, result.stderr
     assert '+          "value": "****"' in result.stdout

@@ -136,7 +136,7 @@ def test_the_watch_hands_undecided_polls_to_the_observer():
 
     from deployer.console import Console
     from deployer.rollout import watch
-    from tests.test_rollout import TARGET as ROLLOUT_TARGET, ScriptedEcs, SimulatedClock
+    from tests.unit.test_rollout import TARGET as ROLLOUT_TARGET, ScriptedEcs, SimulatedClock
 
     clock = SimulatedClock()
     ecs = ScriptedEcs(clock, completes_at=600.0)

@@ -17,7 +17,7 @@ import threading
 import time
 
 from tests.conftest import image_ref
-from tests.test_e2e_deploy import deploy, service
+from tests.e2e.test_e2e_deploy import deploy, service
 
 LOCK_TTL = 3  # seconds: short, so a killed holder's lease expires within the test
 # The emulator's rollout step during the rounds: a rollout (about 6 ticks) outlasts a job's start-up

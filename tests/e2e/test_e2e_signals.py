@@ -13,7 +13,7 @@ from __future__ import annotations
 import signal
 import time
 
-from tests.test_e2e_lease_clocks import SLOW_TICK, Job, first_deploy, generations, service, short_lease, wait_until_deploying
+from tests.e2e.test_e2e_lease_clocks import SLOW_TICK, Job, first_deploy, generations, service, short_lease, wait_until_deploying
 
 
 def test_sighup_releases_the_lease_and_says_where_things_stand(app, aws, platform):

@@ -62,7 +62,7 @@ def test_secrets_are_masked():
 import json  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "app"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "app"
 
 
 def functions(**kwargs):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import ecs_state
-from tests.test_e2e_deploy import deploy, service
+from tests.e2e.test_e2e_deploy import deploy, service
 
 
 def _active(aws) -> list[int]:

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from tests.conftest import image_ref
-from tests.test_e2e_deploy import deploy, service, tags_of
+from tests.e2e.test_e2e_deploy import deploy, service, tags_of
 
 API = pytest.mark.parametrize("api", ["on", "denied"])
 

@@ -4,10 +4,10 @@ vpcLatticeConfigurations) are compared where ECS reports them: an unchanged rele
 from __future__ import annotations
 
 import json
+import re
 
 from tests.conftest import ecs_state
-from tests.test_e2e_deploy import deploy, service
-from tests.test_e2e_release import build_arg, docker_app  # noqa: F401 - docker_app is a fixture
+from tests.e2e.test_e2e_deploy import deploy, service
 
 LATTICE_TG = "arn:aws:vpc-lattice:us-east-1:123456789012:targetgroup/tg-0123456789abcdef0"
 
@@ -64,7 +64,8 @@ def test_after_ecs_rolled_back_the_settings_of_the_rollback_deployment_are_compa
     aws.mark_broken("*:broken")
     app.edit("deployer.yaml", "alias_port: 80", "alias_port: 9000")
     failed = deploy(app, platform, "broken")
-    assert failed.code == 1 and "ECS is rolling back" in failed.stderr, failed.stderr
+    # "is rolling back" or, when a slow poll (a loaded machine) first sees it done, "rolled back"
+    assert failed.code == 1 and re.search(r"ECS (is rolling|rolled) back to web:1", failed.stderr), failed.stderr
     primary = service(aws, platform)["deployments"][0]
     assert primary["serviceConnectConfiguration"]["services"][0]["clientAliases"][0]["port"] == 80
     app.edit("deployer.yaml", "alias_port: 9000", "alias_port: 80")
@@ -87,18 +88,3 @@ def test_a_namespace_named_on_one_side_and_given_by_arn_on_the_other_is_the_same
     assert app.cli("diff", "--exit-code").code == 1
     policy = {s["Sid"]: s for s in json.loads(app.cli("iam-policy").stdout)["Statement"]}
     assert policy["ServiceConnectNamespaceName"]["Action"] == ["servicediscovery:GetNamespace"]
-
-
-def test_release_twice_with_deployment_settings_the_second_is_a_no_op(docker_app, docker_env, aws, platform):
-    _with_deployment_settings(docker_app, platform)
-    docker_app.commit("service connect, an EBS volume, VPC Lattice")
-    first = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
-    assert first.code == 0 and first.json["status"] == "deployed", first.stderr
-    cluster = platform["outputs"]["ClusterName"]
-    before = ecs_state(aws, cluster)
-    aws.reset_counters()
-    second = docker_app.cli("release", "--output", "json", *build_arg(docker_env))
-    assert second.code == 0 and second.json["status"] == "unchanged", second.stderr
-    assert "already deployed: nothing registered, no deployment started" in second.stderr
-    assert "UpdateService" not in aws.get_counters().get("ecs", {})
-    assert ecs_state(aws, cluster) == before

@@ -22,7 +22,7 @@ import pytest
 from tests import dockerenv
 from tests.conftest import git, ecs_state
 
-APP = Path(__file__).resolve().parent / "buildkit_app"
+APP = Path(__file__).resolve().parents[1] / "buildkit_app"
 SECRET = "tok-SECRET-123-do-not-leak"
 SSM_SECRET = "ssm-SECRET-456-do-not-leak"
 SM_SECRET = "sm-SECRET-789-do-not-leak"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import App
 
-SERVICE_TEMPLATE = Path(__file__).parent / "fixtures" / "proton" / "service-stack.yaml"
+SERVICE_TEMPLATE = Path(__file__).parents[1] / "fixtures" / "proton" / "service-stack.yaml"
 SERVICE_STACK = "AWSProton-web-prod-cloudformation--QWERTYUIOP"
 
 

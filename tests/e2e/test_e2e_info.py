@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.test_e2e_deploy import deploy
+from tests.e2e.test_e2e_deploy import deploy
 
 
 def test_status_text_and_json(app, aws, platform):

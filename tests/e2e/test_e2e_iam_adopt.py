@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.test_e2e_adopt import SERVICE_STACK, adopt, create_service_stack, stack_state, workdir  # noqa: F401 - fixture
+from tests.e2e.test_e2e_adopt import SERVICE_STACK, adopt, create_service_stack, stack_state, workdir  # noqa: F401 - fixture
 
 ACTIONS = [
     "application-autoscaling:DescribeScalableTargets",

@@ -19,7 +19,7 @@ from botocore.config import Config
 from tests.localaws import LocalAws
 from tests.localaws.platform import create_environment
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FAILURE = "exit 1: cannot connect to database"
 OUTPUT_NAMES = ["ClusterName", "PrivateSubnet1", "PrivateSubnet2", "ServiceSecurityGroup",
                 "TargetGroupArn", "EcrRepositoryUri", "TaskExecutionRoleArn", "TaskRoleArn",

@@ -139,7 +139,7 @@ def test_marked_secret_is_masked(app, aws, platform, monkeypatch):
 
 
 def test_init_writes_no_secret_looking_value(app, aws, platform, tmp_path):
-    from tests.test_e2e_diff_init import create_service_with_boto3
+    from tests.e2e.test_e2e_diff_init import create_service_with_boto3
 
     ecs = aws.client("ecs")
     td = create_service_with_boto3(aws, platform)
@@ -414,14 +414,3 @@ def test_each_action_a_deploy_calls_is_needed(app, aws, platform, enforce):
         result = app.cli("deploy", "--image", image_ref(platform, f"v{tag}"))
         assert f"not authorized to perform: {action}" in result.stderr, (action, result.code, result.stderr)
         assert "Traceback" not in result.stderr
-
-
-def test_release_with_a_real_build_works_with_the_release_policy(app, aws, platform, enforce, docker_env):
-    app.extra_env.update(docker_env.environ())
-    release = policy_for(app, "release")
-    enforce(release)
-    result = app.cli("release", "--build-arg", f"BASE_IMAGE={docker_env.base_image}", "--output", "json")
-    assert result.code == 0, result.stderr
-    assert result.json["status"] == "deployed"
-    called = assert_within(aws, release)
-    assert {"ecr:GetAuthorizationToken", "ecs:RegisterTaskDefinition", "ecs:CreateService"} <= called
