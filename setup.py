@@ -1,5 +1,5 @@
 """Build hooks (everything else is in pyproject.toml): record the commit a wheel or sdist is built
-from, so `deployer --version` can say it where there is no git repository (deployer/version.py).
+from, so `deployer --version` can say it where there is no git repository (deployer/core/version.py).
 
 A wheel built from an sdist (what `python -m build` and pip do) has no .git either: it takes the
 commit the sdist recorded. A tagged commit whose tag is not v<deployer.__version__> is refused, so
@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parent
 
 
 def _version_module():
-    """deployer/version.py alone (the package's dependencies need not be installed to build)."""
-    spec = importlib.util.spec_from_file_location("_deployer_version", ROOT / "deployer" / "version.py")
+    """deployer/core/version.py alone (the package's dependencies need not be installed to build)."""
+    spec = importlib.util.spec_from_file_location("_deployer_version", ROOT / "deployer" / "core" / "version.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

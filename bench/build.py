@@ -48,7 +48,7 @@ class BuildRun:
 def unavailable() -> str | None:
     from tests import dockerenv
 
-    from deployer import buildkit
+    from deployer.image import buildkit
 
     reason = dockerenv.missing()
     if reason:

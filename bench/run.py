@@ -407,7 +407,7 @@ def run_many(lab: Lab, n: int) -> list[Measurement]:
 
 def run_build_scenario(lab: Lab, report: dict) -> None:
     """bench/build.py: a docker init-style app released, then a one-line change from a cold engine, cache vs none."""
-    from deployer import buildkit
+    from deployer.image import buildkit
 
     from . import build
 

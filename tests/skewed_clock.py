@@ -2,7 +2,7 @@
 
     python tests/skewed_clock.py SKEW deploy --image ...
 
-Shifts time.time() and the lease's wall clock (deployer.lease.now) by SKEW; monotonic clocks and
+Shifts time.time() and the lease's wall clock (deployer.release.lease.now) by SKEW; monotonic clocks and
 SSM's clock are untouched, as on a host whose time is wrong. Used by tests/test_e2e_lease_clocks.py.
 """
 
@@ -17,11 +17,11 @@ if __name__ == "__main__":
     real_time = time.time
     time.time = lambda: real_time() + skew
 
-    from deployer import lease
+    from deployer.release import lease
 
     real_now = lease.now
     lease.now = lambda: real_now() + timedelta(seconds=skew)
     sys.argv = ["deployer", *sys.argv[2:]]
-    from deployer.cli import main
+    from deployer.cli.app import main
 
     main()

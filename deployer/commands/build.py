@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..image import source_tag
-from ..render import render_service
-from .release import BuildFlags, build_image, build_summary, image_spec
+from ..image.build import source_tag
+from ..manifest.render import render_service
+from ..image.stage import BuildFlags, build_image, build_summary, image_spec
 
 
 def build(run, *, tag: str | None, rebuild: bool, push: bool, flags: BuildFlags | None = None) -> dict:

@@ -4,15 +4,17 @@ the release recorded); back, like the tool's own rollback (the record's way to R
 
 from __future__ import annotations
 
-from .. import pipeline, rollout, strategies
-from ..errors import DeploymentFailed
-from .wait import wait
+from ..release import rollout
+from ..release import rollback as rollback_
+from ..release import rollout as rollout_
+from ..core.errors import DeploymentFailed
+from ..release.follow import wait
 
 
 def continue_(run, *, rollback: bool, services: list[str] | None = None) -> dict:
     action = "ROLLBACK" if rollback else "CONTINUE"
     pairs = run.live_services(services, must_exist=True)
-    resumed = [strategies.continue_deployment(run, svc.name, service, action) for svc, service in pairs]
+    resumed = [rollback_.continue_deployment(run, svc.name, service, action) for svc, service in pairs]
     if run.options.no_wait:
         return {"status": "started", "cluster": run.environment.cluster, "services": [{**r, "status": "started"} for r in resumed]}
     if not rollback:
@@ -23,7 +25,7 @@ def continue_(run, *, rollback: bool, services: list[str] | None = None) -> dict
 def _watch_rollback(run, resumed: list[dict], live: dict[str, dict]) -> dict:
     """The release's deployment fails on purpose here; what is judged is ECS's rollback of it."""
     cluster = run.environment.cluster
-    targets = [pipeline.ecs_rollback_target(r["service"], r["service_deployment"], _previous(live[r["service"]])) for r in resumed]
+    targets = [rollout_.ecs_rollback_target(r["service"], r["service_deployment"], _previous(live[r["service"]])) for r in resumed]
     verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=run.console, just_started=False)
     entries = [{**r, "status": "rolled_back" if verdicts[r["service"]].ok else "failed", "verdict": verdicts[r["service"]].state,
                 "reason": verdicts[r["service"]].reason, "task_definition": t.task_definition} for r, t in zip(resumed, targets)]

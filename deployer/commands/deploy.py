@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from .. import lease, pipeline
-from ..ecs import TAG_COMMIT, TAG_IMAGE
-from ..errors import BadInput
-from ..render import render_service
-
-
-def release_tags(run, image: str) -> dict[str, str]:
-    return {TAG_IMAGE: image[-256:], TAG_COMMIT: run.git.sha}
+from ..release import lease, deploy as pipeline
+from ..core.errors import BadInput
+from ..manifest.render import render_service
+from ..release.deploy import release_tags
 
 
 def deploy(run, *, image: str | None, revision: int | None, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, image_info: dict | None = None) -> dict:

@@ -1,6 +1,6 @@
 """`deployer diff`: the rendered definitions against what runs, as a unified diff of canonical JSON.
 
-Both sides go through deployer.normalize (ECS defaults dropped, lists sorted, a name against its
+Both sides go through deployer.manifest.normalize (ECS defaults dropped, lists sorted, a name against its
 ARN reconciled), so an app that has not changed shows nothing. Without --image the image the
 running revision's container has is used: the diff is about the definitions, not the build.
 Secrets (SecureString values read by the templates) are masked.
@@ -8,72 +8,12 @@ Secrets (SecureString values read by the templates) are masked.
 
 from __future__ import annotations
 
-import difflib
 import io
-import json
 import os
 import sys
 
-from .. import normalize
-from ..ecs import short_name
-from ..plan import comparable_live
-from ..console import MASK
-from ..render import render_service
-from ..templating import looks_secret  # the one predicate of secret-looking names (being moved to secret_names)
-
-# The image a service that does not exist yet would get: the one `release` builds or `--image` names.
-NEW_IMAGE = "<image: built by `deployer release`, or --image>"
-
-
-def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
-    env = run.environment
-    results = []
-    for svc, live in run.live_services(services):
-        revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
-        running_image = revision.container_image(svc.container) if revision else None
-        rendered = render_service(run, svc, image or running_image or NEW_IMAGE)
-        results.append(_service_diff(run, svc, rendered, live, revision))
-    masked = [f"{r['service']}: {', '.join(r['masked_environment'])}" for r in results if r.get("masked_environment")]
-    if masked:
-        run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
-                         + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
-    return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
-
-
-def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
-    mask = run.secrets.mask
-    if live is None or revision is None:
-        wanted_td = normalize.task_definition(rendered.task_definition)
-        create = {"cluster": run.environment.cluster, **rendered.service_definition.create_params}
-        masked_env = _mask_secret_environment(run, None, wanted_td)
-        td_diff = _unified(None, wanted_td, f"live (service {svc.name} does not exist)", f"rendered {svc.family} (task definition)")
-        sd_diff = _unified(None, _sorted_lists(normalize.prune(create)), f"live (service {svc.name} does not exist)", f"rendered service {svc.name}")
-        return {
-            "service": svc.name,
-            "exists": False,
-            "changed": True,
-            "task_definition_diff": mask(td_diff),
-            "service_diff": mask(sd_diff),
-            "live_task_definition": None,
-            "masked_environment": masked_env,
-        }
-    wanted_td, live_td = normalize.compare_task_definitions(rendered.task_definition, normalize.with_tags(revision.definition, revision.tags))
-    masked_env = _mask_secret_environment(run, live_td, wanted_td)
-    td_diff = _unified(live_td, wanted_td, f"live {short_name(revision.arn)}", "rendered") if wanted_td != live_td else ""
-
-    wanted_sd = normalize.service_settings(rendered.service_definition.update_params)
-    live_sd = normalize.live_settings(comparable_live(live, rendered.service_definition.update_params, run.aws), wanted_sd)
-    wanted_sd = normalize.reconcile(wanted_sd, live_sd)
-    sd_diff = _unified(live_sd, wanted_sd, f"live service {svc.name}", f"rendered service {svc.name}") if wanted_sd != live_sd else ""
-    return {
-        "service": svc.name,
-        "exists": True,
-        "changed": bool(td_diff or sd_diff),
-        "task_definition_diff": mask(td_diff),
-        "service_diff": mask(sd_diff),
-        "live_task_definition": revision.arn,
-        "masked_environment": masked_env,
-    }
+from ..core.secrets import MASK
+from ..core.secret_names import looks_secret  # the one predicate of secret-looking names (being moved to secret_names)
 
 
 MASKED_CHANGED = MASK + " (changed)"
@@ -102,27 +42,6 @@ def _mask_secret_environment(run, live_td: dict | None, wanted_td: dict) -> list
                 differs = side == "rendered" and (container, str(item.get("name"))) in live_values and live_values[(container, str(item.get("name")))] != item["value"]
                 item["value"] = MASKED_CHANGED if differs else MASK
     return sorted(masked)
-
-
-def _sorted_lists(value):
-    if isinstance(value, dict):
-        return {k: _sorted_lists(v) for k, v in value.items()}
-    if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return sorted(value)
-    if isinstance(value, list):
-        return [_sorted_lists(v) for v in value]
-    return value
-
-
-def _pretty(value) -> list[str]:
-    if value is None:
-        return []
-    return json.dumps(value, indent=2, sort_keys=True, default=str).splitlines()
-
-
-def _unified(live, wanted, from_label: str, to_label: str) -> str:
-    lines = difflib.unified_diff(_pretty(live), _pretty(wanted), fromfile=from_label, tofile=to_label, lineterm="", n=3)
-    return "\n".join(lines)
 
 
 def _colour_wanted() -> bool:

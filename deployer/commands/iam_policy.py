@@ -14,9 +14,9 @@ is looked up now and named.
 
 from __future__ import annotations
 
-from .. import strategies
-from ..errors import BadInput
-from ..render import render_service
+from ..manifest import strategies
+from ..core.errors import BadInput
+from ..manifest.render import render_service
 
 USES = ("release", "prune", "run", "adopt")
 
@@ -166,13 +166,13 @@ def _release(run, names: _Names, rendered) -> list[dict]:
     if any("serviceConnectConfiguration" in r.service_definition.update_params for r in rendered):
         # A namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same.
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
-    # Blue/green, linear, canary (deployer/strategies.py): what the statements above do not grant yet.
+    # Blue/green, linear, canary (deployer/manifest/strategies.py): what the statements above do not grant yet.
     return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
 
 
 def _build_secret_reads(run, names: _Names) -> list[dict]:
     """`image.secrets` read from SSM or Secrets Manager at build time (--secret flags are the caller's own)."""
-    from ..build_secrets import from_config
+    from ..image.secrets import from_config
 
     sources = from_config(run.config.image.secrets, str(run.config.path))
     parameters = sorted({names.ssm_parameter(s.ref) for s in sources if s.kind == "ssm"})
@@ -204,7 +204,7 @@ def _as_list(value) -> list:
 
 def _lease(names: _Names) -> dict:
     """The one-at-a-time lease: SSM parameters under each service's own lease path only."""
-    from ..lease import LEASE_ACTIONS, policy_resources
+    from ..release.lease import LEASE_ACTIONS, policy_resources
 
     return {"Sid": "ReleaseLease", "Effect": "Allow", "Action": LEASE_ACTIONS, "Resource": policy_resources(names.partition, names.region, names.account, names.cluster, [s.name for s in names.services])}
 
@@ -248,15 +248,15 @@ def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack
     and its diff): reads of the service and its revision, of the environment's outputs, of the stacks
     (to find the owner); writes only to the stack that owns the service (found now, by its tag or by a
     scan): UpdateStack (Retain, then without the service) or DeleteStack."""
-    from ..environment import find_proton_stack
-    from . import adopt as adopt_command
-    from . import init as init_command
+    from ..aws.cloudformation import find_proton_stack
+    from ..onboard import ownership
+    from ..onboard import importing
 
     missing = [flag for flag, value in (("--cluster", cluster), ("--service", service)) if not value]
     if missing or bool(stack) == bool(proton):
         raise BadInput("iam-policy --for adopt: pass --cluster, --service and exactly one of --stack or --proton, as for `deployer adopt`"
                        + (f" (missing {missing[0]})" if missing else ""))
-    aws, _ = init_command._adapters(run)
+    aws, _ = importing._adapters(run)
     region, account = aws.region, aws.account_id()
     partition = "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
@@ -265,10 +265,10 @@ def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack
 
     cluster_name = cluster.rsplit("/", 1)[-1]
     environment_stack = stack or find_proton_stack(aws, proton)
-    live = adopt_command.describe_with_tags(aws, cluster, service)
+    live = ownership.describe_with_tags(aws, cluster, service)
     if live is None:
         raise BadInput(f"iam-policy --for adopt: service `{service}` not found (or INACTIVE) in cluster `{cluster}`")
-    owner = adopt_command.find_owner(aws, live)
+    owner = ownership.find_owner(aws, live)
     statements = [
         {"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": arn("cloudformation", f"stack/{environment_stack}/*")},
     ]

@@ -6,86 +6,12 @@ and pushes nothing), then again with the pushed image pinned by digest.
 
 from __future__ import annotations
 
-import subprocess
-from dataclasses import dataclass, field
 
-from .. import build_secrets, checks, lease, pipeline
-from ..image import ImageSpec, build_and_push, build_platform, existing_digest, normalize_platform, public_url, source_tag
-from ..render import render_service
-from .deploy import release_tags
-
-
-@dataclass
-class BuildFlags:
-    """The image flags of `release` and `build`: --build-arg, --secret, --ssh, --platform."""
-
-    build_args: dict[str, str] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)
-    ssh: list[str] = field(default_factory=list)
-    platform: str | None = None
-
-
-def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> ImageSpec:
-    """deployer.yaml's image section with the flags applied; bad input (exit 2) before any build."""
-    cfg = run.config.image
-    where = run.config.path.name
-    line = cfg.lines.get("build_args")
-    origin = {name: f"{where}{f':{line}' if line else ''}: image.build_args.{name}" for name in cfg.build_args}
-    build_secrets.refuse_secret_build_args(cfg.build_args, origin)
-    build_secrets.refuse_secret_build_args(flags.build_args, {})
-    platform = normalize_platform(flags.platform, "--platform") if flags.platform else cfg.platform
-    secrets = build_secrets.merge(
-        build_secrets.from_config(cfg.secrets, where), [build_secrets.parse_flag(text) for text in flags.secrets]
-    )
-    # Which variables and files the build may read: refused here, before anything is pulled, built or pushed.
-    build_secrets.check(secrets, root=cfg.context, repo_root=run.config.repo_root, env_allow=run.config.env_allow)
-    return ImageSpec(
-        context=cfg.context,
-        dockerfile=cfg.dockerfile,
-        build_args={**cfg.build_args, **flags.build_args},
-        target=cfg.target,
-        platform=build_platform(platform, task_definitions),
-        secrets=tuple(secrets),
-        ssh=tuple(flags.ssh),
-        cache=cfg.cache,
-        cache_ref=cfg.cache_ref,
-        repo_root=run.config.repo_root,
-        env_allow=tuple(run.config.env_allow) if run.config.env_allow is not None else None,
-    )
-
-
-def oci_labels(run) -> dict[str, str]:
-    labels = {"org.opencontainers.image.revision": run.git.sha}
-    remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=run.config.root, capture_output=True, text=True)
-    source = public_url(remote.stdout) if remote.returncode == 0 else ""
-    if source:
-        labels["org.opencontainers.image.source"] = source  # credentials of the remote URL stripped
-    return labels
-
-
-def build_image(run, spec: ImageSpec, *, image_tag: str, rebuild: bool, push: bool):
-    return build_and_push(
-        run.aws,
-        spec,
-        run.environment.repository,
-        image_tag,
-        run.console,
-        labels=oci_labels(run),
-        rebuild=rebuild,
-        push=push,
-        masked=run.secrets,
-    )
-
-
-def build_summary(pushed) -> dict | None:
-    """What the build did, for --output json (None when the tag existed and nothing was built)."""
-    if pushed.build is None:
-        return None
-    b = pushed.build
-    return {
-        "builder": b.builder, "steps_run": len(b.built), "steps_cached": len(b.cached), "cache": b.cache,
-        "seconds": b.seconds, "push_seconds": b.push_seconds,
-    }
+from ..release import checks, lease, deploy as pipeline
+from ..image.build import existing_digest, source_tag
+from ..manifest.render import render_service
+from ..release.deploy import release_tags
+from ..image.stage import BuildFlags, build_image, build_summary, image_spec
 
 
 def release(run, *, tag: str | None = None, rebuild: bool = False, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, flags: BuildFlags | None = None) -> dict:
@@ -120,4 +46,3 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     result["image_pushed"] = pushed.pushed
     result["image_build"] = build_summary(pushed)
     return result
-

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..render import render_service
+from ..manifest.render import render_service
 
 
 def render(run, *, image: str | None, services: list[str] | None = None) -> dict:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..ecs import short_name
+from ..aws.ecs import short_name
 
 DEFAULT_LIMIT = 20
 
@@ -52,8 +52,8 @@ def text(result: dict) -> str:
 def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
     """Deregister old revisions, never one that is a way back (see `protected`); --keep N keeps N
     more, healthy ones first. Held under each service's lease: a release cannot start meanwhile."""
-    from .. import lease
-    from ..errors import BadInput
+    from ..release import lease
+    from ..core.errors import BadInput
 
     if keep < 1:
         raise BadInput(f"--keep {keep}: keep at least 1 revision")
@@ -91,7 +91,7 @@ def protected_revisions(name: str, service: dict, arns: list[str], revisions: di
     """Revisions that are a way back or in use, whatever their age → why: the running one, the
     rollback target (the newest healthy one below it), the newest healthy one, and every revision a
     service of the cluster runs or any of its deployments uses."""
-    from ..ecs import arn_revision
+    from ..aws.ecs import arn_revision
 
     protected = {arn: why for arn, why in used.items() if arn in revisions}
     running = service.get("taskDefinition")
@@ -115,7 +115,7 @@ def keepers(arns: list[str], revisions: dict, keep: int) -> list[str]:
 
 def cluster_usage(run) -> dict[str, str]:
     """Task definition ARN → which service of the cluster runs it or which deployment uses it."""
-    from ..aws import translate_errors
+    from ..aws.session import translate_errors
 
     cluster = run.environment.cluster
     names: list[str] = []

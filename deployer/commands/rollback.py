@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import time
 
-from .. import pipeline, rollout, strategies
-from ..ecs import arn_revision, find_in_progress, primary_deployment, short_name
-from ..errors import BadInput, DeploymentFailed
-from ..plan import last_healthy
+from ..release import deploy as pipeline, rollout
+from ..release import rollback as rollback_
+from ..aws.ecs import arn_revision, find_in_progress, primary_deployment, short_name
+from ..core.errors import BadInput, DeploymentFailed
+from ..release.plan import last_healthy
 
 
 def choose_target(run, svc, live: dict, to: int | None):
@@ -44,7 +45,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     # not waited for. `force` is accepted for symmetry with deploy; there is nothing to force.
     # A blue/green, linear or canary deployment in flight is stopped instead: StopServiceDeployment(ROLLBACK)
     # puts production traffic back on the previous revision at once (strategies.py).
-    stopping = strategies.stoppable(run, live) if to is None else {}
+    stopping = rollback_.stoppable(run, live) if to is None else {}
     for name, service in live.items():
         running = find_in_progress(service)
         if name not in stopping and running and running.get("taskDefinition") != chosen[name].arn:
@@ -55,7 +56,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     targets = []
     for entry in entries:
         if entry["service"] in stopping:
-            targets.append(strategies.stop(run, cluster, entry, stopping[entry["service"]]))
+            targets.append(rollback_.stop(run, cluster, entry, stopping[entry["service"]]))
             # `deployer wait` judges what this rollback started: ECS's rollback to entry["to"], not the stopped release.
             pipeline.record_release(run, (live.get(entry["service"]) or {}).get("serviceArn"),
                                     rollout.Target(entry["service"], entry.get("deployment_id"), entry["to"], started_at=time.time()))

@@ -14,10 +14,10 @@ import sys
 import time
 import uuid
 
-from ..aws import error_code, translate_errors
-from ..console import quote_untrusted, untrusted_line
-from ..ecs import short_name
-from ..errors import BadInput, DeploymentFailed, ExternalError, Interrupted
+from ..aws.session import error_code, translate_errors
+from ..core.console import quote_untrusted, untrusted_line
+from ..aws.ecs import short_name
+from ..core.errors import BadInput, DeploymentFailed, ExternalError, Interrupted
 
 STARTED_BY = "deployer-run"
 FIRST_INTERVAL = 1.0  # seconds between DescribeTasks polls, stretched up to MAX_INTERVAL
@@ -245,6 +245,6 @@ class _LogFollower:
 
 def _learn_secrets(run, container: dict) -> None:
     """Values of the container's `secrets` are masked in the log lines (best effort: needs read access)."""
-    from ..secret_values import learn_container_secrets
+    from ..release.secret_values import learn_container_secrets
 
     learn_container_secrets(run, [container])

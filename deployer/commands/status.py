@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import strategies
-from ..console import untrusted_line
-from ..ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, short_name
-from ..errors import ExternalError
+from ..release import stages
+from ..core.console import untrusted_line
+from ..aws.ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, short_name
+from ..core.errors import ExternalError
 
 EVENTS = 8
 
@@ -44,7 +44,7 @@ def status(run, *, services: list[str] | None = None) -> dict:
                 "deployments": deployments,
                 "last_release": _last_release(run, service),
                 "events": [{"at": _iso(e.get("createdAt")), "message": e.get("message")} for e in service.get("events", [])[:EVENTS]],
-                **strategies.status_of(run, service),  # blue/green, linear, canary: the lifecycle stage
+                **stages.status_of(run, service),  # blue/green, linear, canary: the lifecycle stage
             }
         )
     return {"services": out}
@@ -79,7 +79,7 @@ def text(result: dict) -> str:
         if s.get("last_release"):
             r = s["last_release"]
             lines.append(f"  last release: deployment {r['deployment_id']} of {short_name(r['task_definition'])} (`deployer wait` judges it)")
-        lines += strategies.status_text(s)
+        lines += stages.status_text(s)
         if s["events"]:
             lines.append("  events:")
             lines += [f"    {e['at']}" + untrusted_line("ecs", e["message"]) for e in s["events"]]  # ECS's words: data

@@ -1,13 +1,14 @@
-"""`deployer verify`: every pre-flight check (deployer/checks.py), printed pass/fail/warn with its reason."""
+"""`deployer verify`: every pre-flight check (deployer/release/checks.py), printed pass/fail/warn with its reason."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from .. import checks as c, strategies
-from ..errors import BadInput
-from ..render import render_service
-from .adopt import ownership_check
+from ..release import checks as c
+from ..release import checks as checks_
+from ..core.errors import BadInput
+from ..manifest.render import render_service
+from ..onboard.ownership import ownership_check
 
 
 def verify(run, *, services: list[str] | None = None) -> dict:
@@ -28,7 +29,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_secrets(run, rendered)
         checks.append(ownership_check(run, svc.name))
         checks += c.check_alarms(run, rendered)
-        checks += strategies.check_traffic(run, rendered)  # blue/green, linear, canary
+        checks += checks_.check_traffic(run, rendered)  # blue/green, linear, canary
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

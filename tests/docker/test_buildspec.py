@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from deployer import __version__
-from deployer.version import git_commit
+from deployer.core.version import git_commit
 from tests.conftest import ROOT
 from tests.e2e.test_packaging import built, dist  # noqa: F401 - built is a fixture (make dist, once per module)
 

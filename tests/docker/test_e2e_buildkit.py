@@ -37,7 +37,7 @@ SECRET_STEP = (
 
 
 def buildkit_available() -> str | None:
-    from deployer import buildkit
+    from deployer.image import buildkit
 
     return None if buildkit.find_builder().is_buildkit else "no BuildKit builder (a docker CLI with buildx, or one older than 23)"
 

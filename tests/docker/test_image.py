@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from deployer import image
-from deployer.aws import Aws
-from deployer.console import Console
-from deployer.errors import BadInput, ExternalError
-from deployer.image import ImageSpec, build_and_push, existing_digest
+from deployer.image import build as image
+from deployer.aws.session import Aws
+from deployer.core.console import Console
+from deployer.core.errors import BadInput, ExternalError
+from deployer.image.build import ImageSpec, build_and_push, existing_digest
 
 
 EXAMPLE_APP = Path(__file__).resolve().parents[2] / "examples" / "app"
@@ -226,7 +226,7 @@ def test_docker_context_is_honoured(engine, monkeypatch, tmp_path):
 @pytest.fixture
 def fresh_builder(monkeypatch):
     """find_builder() caches per process; each test here picks its own."""
-    from deployer import buildkit
+    from deployer.image import buildkit
 
     monkeypatch.setattr(buildkit, "_found", {})
     return buildkit

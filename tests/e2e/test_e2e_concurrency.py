@@ -1,6 +1,6 @@
 """Two releases of one service at once: real `deployer deploy` processes against the local AWS.
 
-The lease (deployer/lease.py) makes them take turns: the service ends on the image of the last job
+The lease (deployer/release/lease.py) makes them take turns: the service ends on the image of the last job
 that reported success, a refused job changed nothing, no two deployments of the service overlap,
 a holder killed with -9 is taken over after its lease expires, Ctrl-C releases the lease, a holder
 whose lease was taken over stops before its next write.

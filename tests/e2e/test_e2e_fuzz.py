@@ -141,7 +141,7 @@ def test_no_input_produces_a_traceback(app, aws, platform, target):
     assert 2 in codes  # the damage was noticed at least once (else the test proves nothing)
 
 
-BUG = "import deployer.render as r\ndef boom(*a, **k):\n    raise KeyError('injected bug')\nr.render_service = boom\n"
+BUG = "import deployer.manifest.render as r\ndef boom(*a, **k):\n    raise KeyError('injected bug')\nr.render_service = boom\n"
 
 
 @pytest.mark.parametrize("verbose", [False, True])
@@ -149,7 +149,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_1(app, aws, platform, verb
     """A bug injected into the real CLI (render_service replaced by a function that raises): the
     catch-all at the top prints one line with a "please report" hint; the traceback only with -v."""
     args = ["render", "--image", "repo:tag"] + (["-v"] if verbose else [])
-    code = BUG + f"import sys\nsys.argv = ['deployer', *{args!r}]\nfrom deployer.cli import main\nmain()\n"
+    code = BUG + f"import sys\nsys.argv = ['deployer', *{args!r}]\nfrom deployer.cli.app import main\nmain()\n"
     proc = subprocess.run([sys.executable, "-c", code], cwd=app.path, env={**os.environ, **aws.env(), "CI": "1"}, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]

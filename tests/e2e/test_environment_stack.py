@@ -7,10 +7,11 @@ from __future__ import annotations
 import pytest
 from botocore.stub import Stubber
 
-from deployer import environment
-from deployer.aws import Aws
-from deployer.config import EnvironmentConfig
-from deployer.errors import BadInput
+from deployer.manifest import environment
+from deployer.aws import cloudformation
+from deployer.aws.session import Aws
+from deployer.manifest.config import EnvironmentConfig
+from deployer.core.errors import BadInput
 from tests.unit.test_environment import OUTPUTS, proton_client
 
 
@@ -38,9 +39,9 @@ def test_stack_name_candidates(aws, monkeypatch):
     # Proton truncated long environment names in the stack name.
     cfn.create_stack(StackName="AWSProton-customer-porta-cloudformation--ABCDEFGHIJ", TemplateBody=body("a"))
     real = Aws(region="us-east-1")
-    assert environment.find_proton_stack(real, "customer-portal-production") == "AWSProton-customer-porta-cloudformation--ABCDEFGHIJ"
+    assert cloudformation.find_proton_stack(real, "customer-portal-production") == "AWSProton-customer-porta-cloudformation--ABCDEFGHIJ"
     cfn.create_stack(StackName="AWSProton-customer-portal-cloudformation--KLMNOPQRST", TemplateBody=body("b"))
     with pytest.raises(BadInput, match="2 stacks match Proton environment `customer-portal-production`"):
-        environment.find_proton_stack(real, "customer-portal-production")
+        cloudformation.find_proton_stack(real, "customer-portal-production")
     with pytest.raises(BadInput, match="no stack named AWSProton-other-cloudformation-"):
-        environment.find_proton_stack(real, "other")
+        cloudformation.find_proton_stack(real, "other")

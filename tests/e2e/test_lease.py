@@ -1,4 +1,4 @@
-"""deployer/lease.py against SSM of the local AWS (over HTTP): acquire, refuse, wait, take over,
+"""deployer/release/lease.py against SSM of the local AWS (over HTTP): acquire, refuse, wait, take over,
 heartbeat, lose, release — and the race a stale reader could otherwise win. The lease's records, owner,
 path and waiting time alone: tests/unit/test_lease_records.py."""
 
@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import pytest
 
-from deployer import lease
-from deployer.aws import Aws
-from deployer.console import Console
+from deployer.release import lease
+from deployer.aws.session import Aws
+from deployer.core.console import Console
 
 CLUSTER, SERVICE = "demo", "web"
 PATH = lease.lease_path(CLUSTER, SERVICE)

@@ -16,7 +16,7 @@ import zipfile
 import pytest
 
 from deployer import __version__
-from deployer.version import git_commit
+from deployer.core.version import git_commit
 from tests.conftest import ROOT, git
 from tests.unit.test_lock import PYPROJECT, _load, lock, locked
 
@@ -42,8 +42,8 @@ def test_version_from_a_checkout_names_the_git_commit():
 
 def test_a_release_tag_that_disagrees_with_the_version_stops_the_build(tmp_path):
     shutil.copy(ROOT / "setup.py", tmp_path / "setup.py")
-    (tmp_path / "deployer").mkdir()
-    shutil.copy(ROOT / "deployer" / "version.py", tmp_path / "deployer" / "version.py")
+    (tmp_path / "deployer" / "core").mkdir(parents=True)
+    shutil.copy(ROOT / "deployer" / "core" / "version.py", tmp_path / "deployer" / "core" / "version.py")
     (tmp_path / "deployer" / "__init__.py").write_text('__version__ = "1.2.0"\n')
     git(tmp_path, "init", "-q")
     git(tmp_path, "add", "-A")
@@ -85,7 +85,7 @@ def test_make_dist_builds_a_wheel_and_sdist_that_record_the_commit(built):
         metadata = zf.read(f"ecs_app_deployer-{__version__}.dist-info/METADATA").decode()
         entry_points = zf.read(f"ecs_app_deployer-{__version__}.dist-info/entry_points.txt").decode()
     assert "Name: ecs-app-deployer\n" in metadata and f"Version: {__version__}\n" in metadata
-    assert "deployer = deployer.cli:main" in entry_points
+    assert "deployer = deployer.cli.app:main" in entry_points
     for requirement in PYPROJECT["project"]["dependencies"]:
         assert f"Requires-Dist: {requirement}" in metadata
     with tarfile.open(sdist) as tf:

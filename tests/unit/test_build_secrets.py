@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deployer.build_secrets import SecretSource, from_config, looks_secret, merge, parse_flag, refuse_secret_build_args, resolve
-from deployer.errors import BadInput
+from deployer.image.secrets import (SecretSource, from_config, looks_secret, merge, parse_flag,
+    refuse_secret_build_args, resolve)
+from deployer.core.errors import BadInput
 
 
 @pytest.mark.parametrize("text, expected", [

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer import config
-from deployer.errors import BadInput
+from deployer.manifest import config
+from deployer.core.errors import BadInput
 
 TASK_DEF = '{"family": "web", "containerDefinitions": [{"name": "app", "image": "{{ image }}"}]}'
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer import definitions, normalize
-from deployer.errors import BadInput
+from deployer.manifest import definitions, normalize
+from deployer.core.errors import BadInput
 
 TD_PATH = Path("td.json.j2")
 SD_PATH = Path("sd.json.j2")
@@ -122,9 +122,9 @@ def test_normalised_equal_despite_ecs_defaults():
     assert normalize.task_definition(changed) != normalize.task_definition(live)
 
 
-# ---- task definitions as people have them (deployer/taskdef_input.py) ----------------------
+# ---- task definitions as people have them (deployer/manifest/taskdef_input.py) ----------------------
 
-from deployer import taskdef_input  # noqa: E402
+from deployer.manifest import taskdef_input  # noqa: E402
 
 
 class Notes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployer.dockerfile import scan
+from deployer.image.dockerfile import scan
 
 DOCKER_INIT = """\
 # syntax=docker/dockerfile:1

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from deployer import ecspresso
-from deployer.errors import BadInput
+from deployer.onboard import ecspresso
+from deployer.core.errors import BadInput
 
 
 def test_go_duration():

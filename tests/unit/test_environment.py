@@ -7,9 +7,10 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from deployer import environment
-from deployer.aws import Aws
-from deployer.config import DEFAULT_OUTPUTS, EnvironmentConfig, OutputNames
+from deployer.manifest import environment
+from deployer.aws import cloudformation
+from deployer.aws.session import Aws
+from deployer.manifest.config import DEFAULT_OUTPUTS, EnvironmentConfig, OutputNames
 
 OUTPUTS = OutputNames(
     cluster=DEFAULT_OUTPUTS["cluster"],
@@ -61,5 +62,5 @@ def test_proton_access_denied_is_not_mistaken_for_end_of_support():
     with Stubber(client) as stub:
         stub.add_client_error("list_environment_outputs", service_error_code="AccessDeniedException", service_message="no", http_status_code=403)
         with pytest.raises(Exception) as caught:
-            environment.proton_outputs(aws_with_proton(client), "prod")
+            cloudformation.proton_outputs(aws_with_proton(client), "prod")
     assert caught.value.exit_code == 3 and "AccessDeniedException" in caught.value.message

@@ -1,4 +1,4 @@
-"""deployer/files.py: the one rule for every file read from, or written into, the app repository (issue 17)."""
+"""deployer/manifest/files.py: the one rule for every file read from, or written into, the app repository (issue 17)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from deployer import files
-from deployer.errors import BadInput
+from deployer.manifest import files
+from deployer.core.errors import BadInput
 
 CANARY = "CANARY-93b1"
 

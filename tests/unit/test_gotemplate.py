@@ -1,11 +1,11 @@
-"""The Go template subset ecspresso projects use (deployer/gotemplate.py), and what ecspresso sends of a
-definition (deployer/ecspresso.py clean_*), as read from kayac/ecspresso and kayac/go-config."""
+"""The Go template subset ecspresso projects use (deployer/onboard/gotemplate.py), and what ecspresso sends of a
+definition (deployer/onboard/ecspresso.py clean_*), as read from kayac/ecspresso and kayac/go-config."""
 
 from __future__ import annotations
 
 import pytest
 
-from deployer import ecspresso, gotemplate
+from deployer.onboard import ecspresso, gotemplate
 
 
 def test_config_renders_with_go_configs_functions():

@@ -1,4 +1,4 @@
-"""The admins' guardrails (deployer/guardrails.py): the example policy of examples/platform against
+"""The admins' guardrails (deployer/manifest/guardrails.py): the example policy of examples/platform against
 rendered definitions shaped like examples/app's, the exact messages, policy documents in JSON and
 YAML behind each kind of reference, and bad policies refused (exit 2) naming their source."""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deployer import guardrails
-from deployer.errors import BadInput
-from deployer.guardrails import check, load_policy, load_reference, parse_policy_reference
+from deployer.manifest import guardrails
+from deployer.core.errors import BadInput
+from deployer.manifest.guardrails import check, load_policy, load_reference, parse_policy_reference
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "platform" / "deployer-policy.yaml"

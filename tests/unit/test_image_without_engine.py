@@ -1,4 +1,4 @@
-"""deployer/image.py without a Docker engine: the source tag of a checkout (git on a temporary repo),
+"""deployer/image/build.py without a Docker engine: the source tag of a checkout (git on a temporary repo),
 the platform a build targets, the public URL of the source and the buildx command line. Builds and
 pushes against a real engine and registry: tests/docker/test_image.py."""
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deployer import image
-from deployer.errors import BadInput
-from deployer.image import source_tag
+from deployer.image import build as image
+from deployer.manifest import config
+from deployer.core.errors import BadInput
+from deployer.image.build import source_tag
 
 
 def git(repo: Path, *args: str) -> str:
@@ -87,14 +88,14 @@ def test_build_platform_follows_the_task_definitions():
         image.build_platform("linux/amd64", {"web": arm})
     with pytest.raises(BadInput, match="different platforms"):
         image.build_platform(None, {"web": arm, "worker": {"runtimePlatform": {"cpuArchitecture": "X86_64"}}})
-    assert image.normalize_platform("linux/aarch64", "--platform") == "linux/arm64"
+    assert config.normalize_platform("linux/aarch64", "--platform") == "linux/arm64"
     with pytest.raises(BadInput, match="--platform: unknown platform 'linux/s390x'"):
-        image.normalize_platform("linux/s390x", "--platform")
+        config.normalize_platform("linux/s390x", "--platform")
 
 
 def test_the_buildx_command_line():
     """The buildx path cannot run here (no buildx plugin on this machine): its command line, checked as data."""
-    from deployer.buildkit import Builder, BuildRequest, command
+    from deployer.image.buildkit import Builder, BuildRequest, command
 
     builder = Builder("buildx", "/usr/bin/docker", "v0.17.1", "docker-container")
     assert builder.exports_registry_cache and not Builder("buildx", "/usr/bin/docker", "v0.17.1", "docker").exports_registry_cache

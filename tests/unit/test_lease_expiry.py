@@ -1,4 +1,4 @@
-"""deployer/lease.py's judgment of a lease, without trusting any client's clock (pure: no AWS).
+"""deployer/release/lease.py's judgment of a lease, without trusting any client's clock (pure: no AWS).
 
 A generation is stale when SSM's clock says its last write is older than its ttl (the answer's Date
 minus the parameter's LastModifiedDate), or when this reader watched it not change for its ttl on
@@ -13,9 +13,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from deployer import lease
-from deployer.console import Console
-from deployer.errors import ExternalError
+from deployer.release import lease
+from deployer.core.console import Console
+from deployer.core.errors import ExternalError
 
 PATH = lease.lease_path("demo", "web")
 T0 = datetime(2026, 12, 6, 10, 0, 0, tzinfo=timezone.utc)

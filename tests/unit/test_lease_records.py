@@ -1,4 +1,4 @@
-"""deployer/lease.py without AWS: a lease record parsed and judged live or expired, who owns a claim,
+"""deployer/release/lease.py without AWS: a lease record parsed and judged live or expired, who owns a claim,
 where the lease lives and how long a release waits for it. Acquiring, waiting, taking over and
 losing it against SSM of the local AWS: tests/e2e/test_lease.py."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from deployer import lease
+from deployer.release import lease
 
 PATH = lease.lease_path("demo", "web")
 
@@ -46,7 +46,7 @@ def test_owner_is_the_codebuild_build_id_else_user_at_host_and_pid(monkeypatch):
 def test_how_long_a_release_waits_for_the_lease():
     from types import SimpleNamespace
 
-    from deployer.context import Options
+    from deployer.commands.context import Options
 
     def run(**flags):
         return SimpleNamespace(options=Options(**flags), timeout=300, config=SimpleNamespace(deploy=SimpleNamespace(lock_ttl=120)))

@@ -1,11 +1,11 @@
-"""Canonical task and service definitions (deployer.normalize): what ECS fills in, reorders, or
+"""Canonical task and service definitions (deployer.manifest.normalize): what ECS fills in, reorders, or
 spells as an ARN must not count as a difference; a real change must."""
 
 from __future__ import annotations
 
 import copy
 
-from deployer import normalize
+from deployer.manifest import normalize
 
 ACCOUNT = "123456789012"
 EXEC_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ecsTaskExecutionRole"

@@ -1,9 +1,9 @@
-"""deployer/plan.py: what the planner compares (plain data, no AWS)."""
+"""deployer/release/plan.py: what the planner compares (plain data, no AWS)."""
 
 from __future__ import annotations
 
-from deployer import normalize
-from deployer.plan import comparable_live
+from deployer.manifest import normalize
+from deployer.release.plan import comparable_live
 
 CONNECT = {"enabled": True, "namespace": "demo.local", "services": [{"portName": "http", "clientAliases": [{"port": 80}]}]}
 ANSWERED = {"enabled": True, "namespace": "demo.local",

@@ -1,8 +1,8 @@
 """plan → execute → watch → verdict in one process, against FakeEcs: a fake of the ECS adapter
-(deployer.ecs.Ecs) that keeps services and task definitions in memory and plays each deployment's
+(deployer.aws.ecs.Ecs) that keeps services and task definitions in memory and plays each deployment's
 rollout one DescribeServices at a time. No AWS, no emulator, no subprocess: what the end-to-end tests
 (tests/e2e/test_e2e_deploy.py, test_e2e_verdicts.py) show through the real command, here at the
-level of deployer/plan.py, deployer/execute.py, deployer/rollout.py and deployer/pipeline.py.
+level of deployer/release/plan.py, deployer/release/execute.py, deployer/release/rollout.py and deployer/release/deploy.py.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from deployer import execute, pipeline, rollout
-from deployer.console import Console
-from deployer.ecs import TAG_HEALTHY, ApiUnavailable, Revision, arn_family, arn_revision, short_name
-from deployer.errors import DeploymentFailed
-from deployer.plan import REGISTERED, plan_service
+from deployer.release import execute, deploy as pipeline, rollout
+from deployer.core.console import Console
+from deployer.aws.ecs import TAG_HEALTHY, ApiUnavailable, Revision, arn_family, arn_revision, short_name
+from deployer.core.errors import DeploymentFailed
+from deployer.release.plan import REGISTERED, plan_service
 
 CLUSTER = "demo"
 ACCOUNT = "arn:aws:ecs:us-east-1:123456789012"
@@ -27,7 +27,7 @@ WRITES = {"register", "create_service", "update_service", "stop_service_deployme
 
 
 class FakeEcs:
-    """A FAKE of deployer.ecs.Ecs (the ECS adapter), not a mock of boto3: the methods plan, execute,
+    """A FAKE of deployer.aws.ecs.Ecs (the ECS adapter), not a mock of boto3: the methods plan, execute,
     rollout and pipeline call, on services and revisions held here.
 
     Each deployment a call starts gets the next fate from `fates` (default "complete"); it moves on
@@ -171,7 +171,7 @@ TASK_DEFINITION = {"family": "web", "networkMode": "awsvpc", "requiresCompatibil
 
 
 def rendered(image: str = "web:v1", desired: int = 2) -> SimpleNamespace:
-    """What deployer/render.py hands the pipeline for one service (the fields plan and pipeline read)."""
+    """What deployer/manifest/render.py hands the pipeline for one service (the fields plan and pipeline read)."""
     task_definition = copy.deepcopy(TASK_DEFINITION)
     task_definition["containerDefinitions"][0]["image"] = image
     return SimpleNamespace(
@@ -181,7 +181,7 @@ def rendered(image: str = "web:v1", desired: int = 2) -> SimpleNamespace:
 
 
 def fake_run(ecs: FakeEcs, *, dry_run: bool = False, rollback_on_failure: bool = True) -> SimpleNamespace:
-    """The parts of deployer.context's run that the pipeline reads."""
+    """The parts of deployer.commands.context's run that the pipeline reads."""
     return SimpleNamespace(
         ecs=ecs, aws=None, timeout=60, environment=SimpleNamespace(cluster=CLUSTER), console=Console(stream=io.StringIO()),
         options=SimpleNamespace(dry_run=dry_run, no_wait=False, wait_until=None, timeout=60),

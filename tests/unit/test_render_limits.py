@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deployer import definitions, files, jsonnet, sandbox, templating
-from deployer.errors import BadInput
-from deployer.jsonlines import first_duplicate
+from deployer.manifest import definitions, files, jsonnet, sandbox, templating
+from deployer.manifest import files as files_
+from deployer.core.errors import BadInput
+from deployer.manifest.jsonlines import first_duplicate
 
 
 @pytest.fixture
@@ -45,13 +46,13 @@ def repo(tmp_path):
 )
 def test_open_inside_refuses_without_reading_or_quoting(repo, tmp_path, name, said):
     with pytest.raises(BadInput) as caught:
-        templating.open_inside(repo, repo, name, what="import `x`")
+        files_.open_inside(repo, repo, name, what="import `x`")
     assert said in caught.value.message
     assert "OUTSIDE-CONTENT" not in caught.value.message and str(tmp_path) not in caught.value.message
 
 
 def test_open_inside_reads_a_file_of_the_repository(repo):
-    path, data = templating.open_inside(repo / "lib", repo, "ok.libsonnet", what="import")
+    path, data = files_.open_inside(repo / "lib", repo, "ok.libsonnet", what="import")
     assert path == (repo / "lib" / "ok.libsonnet").resolve() and data == b"{ a: 1 }"
 
 
@@ -152,4 +153,4 @@ def test_ecs_limits():
 
 def test_a_nul_byte_in_a_path_is_bad_input(tmp_path):
     with pytest.raises(BadInput, match=r"`task_definition` td\\x00.json: the path contains a NUL byte"):
-        templating.resolve_inside(tmp_path, tmp_path, "td\x00.json", what="`task_definition` td\x00.json")
+        files_.resolve_inside(tmp_path, tmp_path, "td\x00.json", what="`task_definition` td\x00.json")

@@ -1,4 +1,4 @@
-"""Cross-account image pull (deployer/repository_access.py): does the repository policy of the
+"""Cross-account image pull (deployer/image/repository_access.py): does the repository policy of the
 management account's ECR repository let an environment's account (or its execution role) pull?"""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from deployer.errors import BadInput
-from deployer.repository_access import PULL_ACTIONS, Repository, parse_repository, pull_access, pull_statement
+from deployer.core.errors import BadInput
+from deployer.image.repository_access import PULL_ACTIONS, Repository, parse_repository, pull_access, pull_statement
 
 MGMT, STAGING, PROD = "111111111111", "222222222222", "333333333333"
 URI = f"{MGMT}.dkr.ecr.us-east-1.amazonaws.com/demo-web"

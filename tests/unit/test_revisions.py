@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from deployer.commands.revisions import keepers, protected_revisions
-from deployer.ecs import TAG_HEALTHY, Revision
+from deployer.aws.ecs import TAG_HEALTHY, Revision
 
 
 def _arn(n: int) -> str:

@@ -1,6 +1,6 @@
 """The verdict: follow the deployment this run started, by id, and the task definition the service runs."""
 
-from deployer.rollout import Target, judge
+from deployer.release.rollout import Target, judge
 
 OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
 NEW = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:2"
@@ -88,7 +88,7 @@ class ScriptedEcs:
 def throttled():
     from botocore.exceptions import ClientError
 
-    from deployer.errors import ExternalError
+    from deployer.core.errors import ExternalError
 
     cause = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "DescribeServices")
     error = ExternalError("AWS refused while describing services: ThrottlingException: Rate exceeded")
@@ -110,8 +110,8 @@ class SimulatedClock:
 def test_polling_is_prompt_and_economical():
     import io
 
-    from deployer.console import Console
-    from deployer.rollout import watch
+    from deployer.core.console import Console
+    from deployer.release.rollout import watch
 
     for completes_at in (3.0, 60.0, 600.0):
         clock = SimulatedClock()
@@ -128,8 +128,8 @@ def test_polling_is_prompt_and_economical():
 def test_a_throttled_poll_is_retried_by_the_next_poll_not_by_backoff():
     import io
 
-    from deployer.console import Console
-    from deployer.rollout import watch
+    from deployer.core.console import Console
+    from deployer.release.rollout import watch
 
     clock = SimulatedClock()
     ecs = ScriptedEcs(clock, completes_at=10.0, throttled_calls=1)
@@ -143,8 +143,8 @@ def test_lost_sight_ends_the_watch_with_exit_3_and_how_to_resume():
 
     import pytest
 
-    from deployer.console import Console
-    from deployer.rollout import LOST_SIGHT_AFTER, LostSight, watch
+    from deployer.core.console import Console
+    from deployer.release.rollout import LOST_SIGHT_AFTER, LostSight, watch
 
     clock = SimulatedClock()
     ecs = ScriptedEcs(clock, completes_at=0.0, throttled_calls=1000)
@@ -160,8 +160,8 @@ def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_
 
     import pytest
 
-    from deployer.console import Console
-    from deployer.rollout import UNSEEN_WINDOW, LostSight, watch
+    from deployer.core.console import Console
+    from deployer.release.rollout import UNSEEN_WINDOW, LostSight, watch
 
     class StaleEcs:  # a stub of the ECS adapter (named as such): DescribeServices stuck on the old PRIMARY
         calls = 0
@@ -185,7 +185,7 @@ def record(status, **extra):
 
 
 def test_record_successful_is_success_and_in_progress_keeps_watching():
-    from deployer.rollout import judge_record
+    from deployer.release.rollout import judge_record
 
     service = svc(NEW, dep("ecs-svc/2", "PRIMARY", NEW, "IN_PROGRESS"))
     assert judge_record(record("IN_PROGRESS"), TARGET, service, None) is None
@@ -194,7 +194,7 @@ def test_record_successful_is_success_and_in_progress_keeps_watching():
 
 
 def test_record_rollback_successful_is_a_failure_naming_the_alarm():
-    from deployer.rollout import judge_record
+    from deployer.release.rollout import judge_record
 
     rec = record("ROLLBACK_SUCCESSFUL", rollback={"reason": "ECS deployment alarms: rolling back."},
                  alarms={"status": "TRIGGERED", "alarmNames": ["web-5xx"], "triggeredAlarmNames": ["web-5xx"]})
@@ -205,7 +205,7 @@ def test_record_rollback_successful_is_a_failure_naming_the_alarm():
 
 
 def test_record_stopped_by_a_newer_deployment_is_superseded():
-    from deployer.rollout import judge_record
+    from deployer.release.rollout import judge_record
 
     other = svc(OLD, dep("ecs-svc/9", "PRIMARY", OLD, "IN_PROGRESS"), dep("ecs-svc/2", "ACTIVE", NEW, "IN_PROGRESS"))
     v = judge_record(record("STOPPED", reason="stopped: a newer deployment started"), TARGET, other, None)
@@ -217,7 +217,7 @@ def test_record_stopped_by_a_newer_deployment_is_superseded():
 
 
 def test_following_ecs_rollback_succeeds_when_the_rollback_does():
-    from deployer.rollout import judge_record
+    from deployer.release.rollout import judge_record
 
     following = Target("web", None, OLD, rollback_of="arn:sd/1")
     assert judge_record(record("ROLLBACK_IN_PROGRESS"), following, None, OLD) is None

@@ -1,4 +1,4 @@
-"""The one credential predicate (deployer/secret_names.py) and what uses it: templates, build secrets,
+"""The one credential predicate (deployer/core/secret_names.py) and what uses it: templates, build secrets,
 build args, --var. Issue 17."""
 
 from __future__ import annotations
@@ -8,9 +8,12 @@ import uuid
 
 import pytest
 
-from deployer import build_secrets, templating
-from deployer.errors import BadInput
-from deployer.secret_names import is_aws_credential, is_credential_name, looks_like_credential_value, looks_secret, words
+from deployer.image import secrets as build_secrets
+from deployer.manifest import templating
+from deployer.core import secret_names
+from deployer.core.errors import BadInput
+from deployer.core.secret_names import (is_aws_credential, is_credential_name, looks_like_credential_value,
+    looks_secret, words)
 
 
 @pytest.mark.parametrize("name", [
@@ -64,7 +67,7 @@ def test_values_that_are_not(value):
 
 def test_the_duplicates_are_one_predicate():
     for name in ("NPM_TOKEN", "KMS_KEY_ID", "AUTH_URL", "apiKey"):
-        assert templating.looks_secret(name) == build_secrets.looks_secret(name) == looks_secret(name)
+        assert secret_names.looks_secret(name) == build_secrets.looks_secret(name) == looks_secret(name)
     assert templating.is_credential_variable("AWS_SESSION_TOKEN") and not templating.is_credential_variable("GITHUB_TOKEN")
 
 
@@ -105,7 +108,7 @@ def test_secret_vars_become_tokens():
 
 
 def test_run_masks_secret_vars():
-    from deployer.context import Options, Run
+    from deployer.commands.context import Options, Run
 
     run = Run(Options(vars={"api_token": "tok-0123456789", "log_level": "debug"}))
     assert run.secrets.mask("tok-0123456789 debug") == "**** debug"

@@ -1,4 +1,4 @@
-"""deployer/strategies.py: the pure parts (flag, timeout, wiring, early results, policy documents)."""
+"""deployer/manifest/strategies.py: the pure parts (flag, timeout, wiring, early results, policy documents)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from deployer import strategies
-from deployer.errors import BadInput
-from deployer.rollout import Verdict
+from deployer.manifest import strategies
+from deployer.release import stages
+from deployer.core.errors import BadInput
+from deployer.release.rollout import Verdict
 
 TRAFFIC = {"alternate_target_group": "arn:tg/green", "production_listener_rule": "arn:rule/prod",
            "test_listener_rule": "arn:rule/test", "traffic_role": "arn:role/ecs"}
@@ -64,14 +65,14 @@ def test_early_result_when_a_service_stopped_early_and_none_failed():
     paused = Verdict("web", True, strategies.PAUSED, "paused at POST_TEST_TRAFFIC_SHIFT")
     done = Verdict("api", True, "COMPLETED", "")
     failed = Verdict("api", False, "FAILED", "circuit breaker")
-    assert strategies.early_result({"status": "started", "services": []}, {"api": done}) is None  # nothing stopped early
+    assert stages.early_result({"status": "started", "services": []}, {"api": done}) is None  # nothing stopped early
     # Another service failed: the failure path (rollback) decides, not the pause.
-    assert strategies.early_result({"status": "started", "services": []}, {"web": paused, "api": failed}) is None
-    result = strategies.early_result({"status": "started", "services": [{"service": "web", "status": "deployed"}]}, {"web": paused})
+    assert stages.early_result({"status": "started", "services": []}, {"web": paused, "api": failed}) is None
+    result = stages.early_result({"status": "started", "services": [{"service": "web", "status": "deployed"}]}, {"web": paused})
     assert result["status"] == "paused"
     assert result["services"][0] == {"service": "web", "status": "paused", "stage": None, "reason": "paused at POST_TEST_TRAFFIC_SHIFT"}
     # A paused service next to a finished one is not reported deployed; the finished one keeps its status.
-    mixed = strategies.early_result(
+    mixed = stages.early_result(
         {"status": "started", "services": [{"service": "web", "status": "deployed"}, {"service": "api", "status": "deployed"}]},
         {"web": paused, "api": done},
     )
@@ -101,11 +102,11 @@ class RecordsClient:
 def stage_watch(record: dict, wait_until: str | None = None):
     import io
 
-    from deployer.console import Console
+    from deployer.core.console import Console
 
     client = RecordsClient(record)
     run = SimpleNamespace(aws=SimpleNamespace(client=lambda name: client), console=Console(io.StringIO(), quiet=True))
-    return strategies.StageWatch(run, wait_until), client
+    return stages.StageWatch(run, wait_until), client
 
 
 BLUE_GREEN_SERVICE = {"deploymentConfiguration": {"strategy": "BLUE_GREEN"}, "currentServiceDeployment": "arn:sd/1", "taskDefinition": "web:2"}
@@ -134,8 +135,8 @@ def test_stage_watch_makes_no_call_for_a_rolling_service():
 def test_the_watch_hands_undecided_polls_to_the_observer():
     import io
 
-    from deployer.console import Console
-    from deployer.rollout import watch
+    from deployer.core.console import Console
+    from deployer.release.rollout import watch
     from tests.unit.test_rollout import TARGET as ROLLOUT_TARGET, ScriptedEcs, SimulatedClock
 
     clock = SimulatedClock()

@@ -2,8 +2,9 @@
 
 import pytest
 
-from deployer import templating
-from deployer.errors import BadInput
+from deployer.manifest import templating
+from deployer.core import secret_names
+from deployer.core.errors import BadInput
 
 CONTEXT = {
     "app": "web",
@@ -198,4 +199,4 @@ def test_binary_templates_are_refused(tmp_path):
 
 @pytest.mark.parametrize("name, secret", [("DB_PASSWORD", True), ("NPM_TOKEN", True), ("API_KEY", True), ("GITHUB_TOKEN", True), ("client_secret", True), ("LOG_LEVEL", False), ("KEYSPACE", False), ("MONKEY", False), ("AUTHOR", False)])
 def test_looks_secret(name, secret):
-    assert templating.looks_secret(name) is secret
+    assert secret_names.looks_secret(name) is secret

@@ -10,8 +10,9 @@ import unicodedata
 
 import pytest
 
-from deployer.build_secrets import _maskable
-from deployer.console import MASK, Console, Secrets, quote_untrusted, untrusted_line
+from deployer.image.secrets import _maskable
+from deployer.core.secrets import MASK, Secrets
+from deployer.core.console import Console, quote_untrusted, untrusted_line
 
 FORGED = "connection refused\n10:00:00Z web: healthy on web:2\r\x1b[2K\x1b[32m✔ web: deployed\x1b[0m"
 
@@ -121,7 +122,7 @@ def test_build_secret_masking_covers_json_fields_and_tokens():
 
 
 def test_a_verdict_reason_from_ecs_is_one_escaped_line():
-    from deployer.rollout import Verdict
+    from deployer.release.rollout import Verdict
 
     verdict = Verdict("web", False, "FAILED", f"tasks failed\n{FORGED}")
     assert verdict.reason.splitlines() == [verdict.reason] and "\x1b" not in verdict.reason

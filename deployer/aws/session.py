@@ -1,0 +1,187 @@
+"""Thin boto3 adapter: one session, clients with adaptive retries, errors turned into exit codes.
+
+`AWS_ENDPOINT_URL` (and `AWS_ENDPOINT_URL_<SERVICE>`) are honoured by botocore itself, which is
+how the tests and `make demo` point the tool at the local AWS.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import Counter
+from typing import Any, Iterator
+
+from ..core.console import quote_untrusted
+from ..core.errors import BadInput, ExternalError
+
+
+class Aws:
+    """Lazily built clients that share one session; counts calls per operation for -v and benchmarks."""
+
+    def __init__(self, region: str | None = None, profile: str | None = None, console=None, assume_role_arn: str | None = None):
+        self._region = region
+        self._profile = profile
+        self._assume_role_arn = assume_role_arn
+        self._session = None
+        self._clients: dict[str, Any] = {}
+        self.console = console
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def session(self):
+        if self._session is None:
+            import boto3
+
+            with translate_errors("starting an AWS session"):
+                session = boto3.Session(region_name=self._region, profile_name=self._profile)
+                if self._assume_role_arn:
+                    session = _assumed_session(session, self._assume_role_arn)
+                    if self.console is not None:
+                        self.console.debug(f"aws sts.AssumeRole {self._assume_role_arn}")
+            if not session.region_name:
+                raise BadInput(
+                    "no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region"
+                )
+            self._session = session
+        return self._session
+
+    @property
+    def region(self) -> str:
+        return self.session.region_name
+
+    def client(self, service: str, *, attempts: int | None = None, timeout: float | None = None):
+        """A client with adaptive retries (throttling shares one token bucket per account and region).
+
+        attempts: None = AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive with 8 attempts.
+        A caller that gives attempts paces its own retries (the rollout watch's next poll, the
+        token-checked registration): its client uses standard mode, without adaptive mode's
+        client-side rate limiter, which would otherwise hold back the call that sees the verdict.
+        """
+        key = f"{service}/{attempts}/{timeout}"
+        if key not in self._clients:
+            import os
+
+            from botocore.config import Config
+
+            total = attempts or int(os.environ.get("AWS_MAX_ATTEMPTS") or 8)
+            mode = "standard" if attempts else os.environ.get("AWS_RETRY_MODE") or "adaptive"
+            config = Config(retries={"mode": mode, "total_max_attempts": total}, user_agent_extra="deployer")
+            if timeout is not None:
+                config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
+            client = self.session.client(service, config=config)
+            client.meta.events.register("before-call.*.*", self._count_call)
+            self._clients[key] = client
+        return self._clients[key]
+
+    def _count_call(self, model, **_kwargs):
+        name = f"{model.service_model.service_name}.{model.name}"
+        self.calls[name] += 1
+        if self.console is not None:
+            self.console.debug(f"aws {name}")
+
+    def account_id(self) -> str:
+        with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
+            return self.client("sts").get_caller_identity()["Account"]
+
+
+def _assumed_session(session, role_arn: str):
+    import boto3
+
+    creds = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="deployer")["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=session.region_name,
+    )
+
+
+RETRYABLE_CODES = {
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+    "InternalFailure",
+    "InternalError",
+    "ServerException",
+}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Throttling, a 5xx, or a connection that closed: the call may be tried again."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import HTTPClientError
+
+    if isinstance(exc, (BotoConnectionError, HTTPClientError)):
+        return True
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(exc) in RETRYABLE_CODES or status >= 500
+    return False
+
+
+def retry_transient(call, *, attempts: int = 8, before_retry=None):
+    """Run call() again on transient faults, with jittered exponential backoff (bounded).
+
+    before_retry() runs before each new attempt and may return a result instead: how a
+    non-idempotent call (RegisterTaskDefinition) finds out that a lost answer had succeeded.
+    """
+    from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_random_exponential
+
+    state = {"first": True}
+
+    def attempt():
+        if not state["first"] and before_retry is not None:
+            found = before_retry()
+            if found is not None:
+                return found
+        state["first"] = False
+        return call()
+
+    retrying = Retrying(
+        retry=retry_if_exception(is_transient),
+        stop=stop_after_attempt(attempts),
+        wait=wait_random_exponential(multiplier=0.2, max=5),
+        reraise=True,
+    )
+    return retrying(attempt)
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code")
+    return None
+
+
+@contextlib.contextmanager
+def translate_errors(doing: str) -> Iterator[None]:
+    """Turn botocore failures into ExternalError (exit 3) that says what the tool was doing."""
+    from botocore.exceptions import (
+        BotoCoreError,
+        ClientError,
+        NoCredentialsError,
+        NoRegionError,
+        ProfileNotFound,
+    )
+
+    try:
+        yield
+    except NoRegionError as exc:
+        raise BadInput("no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region") from exc
+    except ProfileNotFound as exc:
+        raise BadInput(f"AWS profile not found: {exc}") from exc
+    except NoCredentialsError as exc:
+        raise ExternalError(
+            f"no AWS credentials while {doing}",
+            hint="configure credentials (AWS_PROFILE, `aws sso login`, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+        ) from exc
+    except ClientError as exc:
+        err = exc.response.get("Error", {})
+        # AWS's message can quote what the app put in a request: data, on one line.
+        raise ExternalError(f"AWS refused while {doing}: {quote_untrusted(err.get('Code'))}: {quote_untrusted(err.get('Message'))}") from exc
+    except BotoCoreError as exc:
+        raise ExternalError(f"AWS unreachable while {doing}: {quote_untrusted(exc)}") from exc

@@ -1,0 +1,1 @@
+"""The container image: Dockerfile, BuildKit and legacy builds, build secrets, registry, push."""

@@ -1,0 +1,1 @@
+"""What the app repository says: config, environment outputs, templating, definitions, normalisation, strategies' meaning."""

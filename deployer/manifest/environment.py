@@ -1,0 +1,108 @@
+"""The admins' environment, read-only: its CloudFormation outputs (or, while it answered, Proton's).
+
+AWS Proton's API ended on 2026-10-07; the stacks it created live on as
+`AWSProton-<env name, possibly truncated>-cloudformation--<RANDOM>`. `environment.proton`
+asks the Proton API first and falls back to finding that stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..aws.session import Aws
+from .config import EnvironmentConfig
+from ..core.errors import BadInput
+from ..aws.cloudformation import find_proton_stack, proton_outputs, stack_outputs
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str  # the Proton environment name or the stack name
+    source: str  # "stack" or "proton"
+    stack: str | None  # the stack the outputs came from (None when the Proton API answered)
+    outputs: dict[str, str]
+    cluster: str
+    subnets: list[str]
+    security_groups: list[str]
+    target_group: str | None
+    repository: str
+    notes: list[str] = field(default_factory=list)
+    alarms: list[str] = field(default_factory=list)  # deployment alarms (environment.outputs.alarms)
+    # Blue/green, linear, canary: alternate_target_group, production_listener_rule, test_listener_rule,
+    # traffic_role (config.TRAFFIC_OUTPUTS keys) -> value, for those the stack has.
+    traffic: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "stack": self.stack,
+            "cluster": self.cluster,
+            "subnets": self.subnets,
+            "security_groups": self.security_groups,
+            "target_group": self.target_group,
+            "repository": self.repository,
+            "traffic": self.traffic,
+            "outputs": self.outputs,
+        }
+
+
+def resolve(aws: Aws, cfg: EnvironmentConfig, console=None) -> Environment:
+    notes: list[str] = []
+    stack = cfg.stack
+    if cfg.proton:
+        outputs = proton_outputs(aws, cfg.proton)
+        if outputs is None:
+            stack = find_proton_stack(aws, cfg.proton)
+            notes.append(f"Proton API did not answer; using its stack {stack}")
+            outputs = stack_outputs(aws, stack)
+        name, source = cfg.proton, "proton"
+    else:
+        outputs = stack_outputs(aws, stack)
+        name, source = stack, "stack"
+    if console is not None:
+        for note in notes:
+            console.info(note)
+    return _pick(cfg, outputs, name=name, source=source, stack=stack, notes=notes)
+
+
+def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environment:
+    where = f"stack {meta['stack']}" if meta.get("stack") else f"Proton environment {meta['name']}"
+    available = ", ".join(sorted(outputs)) or "(none)"
+
+    def need(field_name: str, output_key: str) -> str:
+        if output_key not in outputs:
+            raise BadInput(
+                f"environment.outputs.{field_name}: output `{output_key}` not found in {where}; it has: {available}",
+                hint=f"map it with `environment.outputs.{field_name}: <OutputKey>` in deployer.yaml",
+            )
+        return outputs[output_key]
+
+    target_group = None
+    notes = list(meta.pop("notes", []))
+    if cfg.outputs.target_group:
+        if cfg.outputs.target_group in outputs:
+            target_group = outputs[cfg.outputs.target_group]
+        elif cfg.outputs.target_group_explicit:
+            need("target_group", cfg.outputs.target_group)
+        else:
+            notes.append(f"no `{cfg.outputs.target_group}` output: the service gets no load balancer")
+    if not cfg.outputs.subnets:
+        raise BadInput("environment.outputs.subnets: at least one output must name a subnet")
+    return Environment(
+        outputs=dict(outputs),
+        cluster=need("cluster", cfg.outputs.cluster),
+        subnets=[v for key in cfg.outputs.subnets for v in _split(need("subnets", key))],
+        security_groups=[v for key in cfg.outputs.security_groups for v in _split(need("security_groups", key))],
+        target_group=target_group,
+        repository=need("repository", cfg.outputs.repository),
+        traffic={k: need(k, name) for k, name in cfg.outputs.traffic.items() if name and (name in outputs or k in cfg.outputs.traffic_explicit)},
+        notes=notes,
+        alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
+        **meta,
+    )
+
+
+def _split(value: str) -> list[str]:
+    # Proton templates often exported lists as one comma-joined output.
+    return [part.strip() for part in value.split(",") if part.strip()]

@@ -1,0 +1,400 @@
+"""Pre-flight checks, each pass/fail/warn with its reason. All reads, no writes.
+
+`release` and `deploy` run the cheap ones (cluster, target group, log group) before their first
+write, so a broken environment fails as bad input with nothing changed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from ..aws.session import error_code
+from ..core.errors import BadInput, DeployerError, ExternalError
+from ..manifest.render import Rendered
+from ..manifest.strategies import ECS_SERVICE, STRATEGIES, _policy_document, strategy_of
+
+ECS_TASKS = "ecs-tasks.amazonaws.com"
+
+
+@dataclass
+class Check:
+    name: str
+    status: str  # pass | fail | warn
+    reason: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "fail"
+
+
+def attempt(name: str, fn) -> Check:
+    """Run one check; an AWS error becomes a failed check that says what AWS said."""
+    try:
+        return fn()
+    except DeployerError as exc:
+        return Check(name, "fail", exc.message)
+    except Exception as exc:  # noqa: BLE001 - a refused read is a finding, not a crash
+        code = error_code(exc)
+        return Check(name, "fail", f"{code}: {exc}" if code else str(exc))
+
+
+def check_cluster(run) -> Check:
+    cluster = run.environment.cluster
+    found = run.aws.client("ecs").describe_clusters(clusters=[cluster]).get("clusters", [])
+    status = found[0].get("status") if found else "MISSING"
+    if status != "ACTIVE":
+        return Check("cluster", "fail", f"cluster {cluster} is {status}")
+    return Check("cluster", "pass", f"cluster {cluster} is ACTIVE")
+
+
+def check_network(run, rendered: Rendered) -> list[Check]:
+    vpc = rendered.service_definition.create_params.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
+    ec2 = run.aws.client("ec2")
+    checks = []
+    subnets, groups = vpc.get("subnets", []), vpc.get("securityGroups", [])
+
+    def subnets_exist():
+        found = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": subnets}])["Subnets"]}
+        missing = [s for s in subnets if s not in found]
+        return Check("subnets", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(subnets)} subnets exist")
+
+    def groups_exist():
+        found = {g["GroupId"] for g in ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": groups}])["SecurityGroups"]}
+        missing = [g for g in groups if g not in found]
+        return Check("security groups", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(groups)} security groups exist")
+
+    if subnets:
+        checks.append(attempt("subnets", subnets_exist))
+    if groups:
+        checks.append(attempt("security groups", groups_exist))
+    return checks
+
+
+def check_target_groups(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    td = rendered.task_definition
+    for lb in rendered.service_definition.create_params.get("loadBalancers", []):
+        arn = lb.get("targetGroupArn")
+        if not arn:
+            continue
+
+        def one(arn=arn, lb=lb):
+            groups = run.aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            group = groups[0]
+            problems = []
+            if td.get("networkMode") == "awsvpc" and group.get("TargetType") != "ip":
+                problems.append(f"target type is {group.get('TargetType')}, awsvpc tasks need `ip`")
+            container = next((c for c in td["containerDefinitions"] if c["name"] == lb.get("containerName")), None)
+            if container is None:
+                problems.append(f"container {lb.get('containerName')} is not in the task definition")
+            else:
+                ports = [m.get("containerPort") for m in container.get("portMappings", [])]
+                if lb.get("containerPort") not in ports:
+                    problems.append(f"container {container['name']} does not map port {lb.get('containerPort')} (maps {ports})")
+            if group.get("Port") != lb.get("containerPort"):
+                problems.append(f"target group port {group.get('Port')} ≠ container port {lb.get('containerPort')}")
+            name = group.get("TargetGroupName", arn)
+            if problems:
+                return Check("target group", "fail", f"{name}: " + "; ".join(problems))
+            return Check("target group", "pass", f"{name}: type ip, port {group.get('Port')} = container port")
+
+        checks.append(attempt("target group", one))
+    return checks
+
+
+def check_container(run, rendered: Rendered) -> Check:
+    name = rendered.service.container
+    names = [c["name"] for c in rendered.task_definition["containerDefinitions"]]
+    return Check("container", "pass", f"container {name} is in the task definition ({', '.join(names)})")
+
+
+def check_roles(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    iam = run.aws.client("iam")
+    for key in ("executionRoleArn", "taskRoleArn"):
+        ref = rendered.task_definition.get(key)
+        if not ref:
+            if key == "executionRoleArn" and _needs_execution_role(rendered.task_definition):
+                checks.append(Check("execution role", "fail", "the task pulls from ECR or uses awslogs/secrets but has no executionRoleArn"))
+            continue
+        label = "execution role" if key == "executionRoleArn" else "task role"
+
+        def one(ref=ref, label=label):
+            role = iam.get_role(RoleName=ref.rsplit("/", 1)[-1])["Role"]
+            document = role.get("AssumeRolePolicyDocument")
+            if isinstance(document, str):
+                from urllib.parse import unquote
+
+                document = json.loads(unquote(document))
+            if ECS_TASKS not in json.dumps(document):
+                return Check(label, "fail", f"{role['RoleName']} does not trust {ECS_TASKS}")
+            return Check(label, "pass", f"{role['RoleName']} exists and trusts {ECS_TASKS}")
+
+        checks.append(attempt(label, one))
+    return checks
+
+
+def _needs_execution_role(td: dict) -> bool:
+    for c in td.get("containerDefinitions", []):
+        if ".dkr.ecr." in c.get("image", "") or c.get("secrets") or (c.get("logConfiguration") or {}).get("logDriver") == "awslogs":
+            return True
+    return False
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """(repository, tag or sha256 digest) of an image reference; no tag means latest."""
+    if "@sha256:" in image or ":" in image.rsplit("/", 1)[-1]:
+        repo, _, ref = image.partition("@") if "@" in image else image.rpartition(":")
+        return repo, ref
+    return image, "latest"
+
+
+def check_image(run, rendered: Rendered) -> Check:
+    from ..image.build import existing_digest, source_tag
+
+    image = rendered.image
+    repo, ref = split_image(image)
+    if repo != run.environment.repository:
+        return Check("image", "warn", f"{image} is not in the environment's repository; not checked")
+    if ref.startswith("sha256:"):
+        return Check("image", "pass", f"pinned by digest {ref[:19]}…")
+    try:
+        tag = source_tag(run.config.root, None)
+    except BadInput:
+        tag = ref
+    digest = existing_digest(run.aws, repo, tag)
+    if digest:
+        return Check("image", "pass", f"{repo}:{tag} exists ({digest[:19]}…)")
+    return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
+
+
+def check_image_platform(run, rendered: Rendered) -> list[Check]:
+    """The image's platform is the one the task definition runs (runtimePlatform; Fargate's default
+    X86_64): otherwise every task stops at start-up with `exec format error`. Nothing to say about an
+    image outside the environment's ECR repository, or not pushed yet (check_image says so)."""
+    from ..image import registry
+    from ..image.build import task_platform
+
+    image = rendered.image
+    repo_uri, ref = split_image(image)
+    repo = registry.parse_repository(repo_uri)
+    if repo_uri != run.environment.repository or not repo.is_ecr:
+        return []
+
+    def one():
+        wanted = task_platform(rendered.task_definition) or "linux/amd64"
+        seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
+        if image not in seen:
+            try:
+                seen[image] = registry.image_platforms(run.aws, repo, ref)
+            except ExternalError as exc:  # the registry did not answer: unknown, not wrong
+                seen[image] = exc
+        platforms = seen[image]
+        if isinstance(platforms, ExternalError):
+            return Check("image platform", "warn", f"could not read the platform of {image}: {platforms.message}")
+        if platforms is None:
+            return None
+        if wanted in platforms:
+            return Check("image platform", "pass", f"{image.rsplit('/', 1)[-1][:60]} is {', '.join(platforms)} as the task definition runs")
+        return Check(
+            "image platform", "fail",
+            f"{image} is {', '.join(platforms) or 'of no platform'} but the task definition of {rendered.service.name} runs {wanted} "
+            "(runtimePlatform): its tasks would stop with `exec format error`; rebuild for that platform (`deployer release`) "
+            "or fix runtimePlatform",
+        )
+
+    found = attempt("image platform", one)
+    return [found] if found is not None else []
+
+
+def check_log_groups(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    logs = run.aws.client("logs")
+    for container in rendered.task_definition["containerDefinitions"]:
+        log = container.get("logConfiguration") or {}
+        group = (log.get("options") or {}).get("awslogs-group")
+        if log.get("logDriver") != "awslogs" or not group:
+            continue
+
+        def one(group=group, container=container):
+            found = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])]
+            if group in found:
+                return Check("log group", "pass", f"{group} exists")
+            create = (log.get("options") or {}).get("awslogs-create-group") == "true"
+            return Check("log group", "warn" if create else "fail", f"{group} does not exist" + (" (awslogs-create-group is set)" if create else f" (container {container['name']} logs there)"))
+
+        checks.append(attempt("log group", one))
+    return checks
+
+
+def check_secrets(run, rendered: Rendered) -> list[Check]:
+    checks = []
+    for container in rendered.task_definition["containerDefinitions"]:
+        for secret in container.get("secrets", []) or []:
+            ref = secret.get("valueFrom", "")
+
+            def one(ref=ref, name=secret.get("name")):
+                if ":secretsmanager:" in ref:
+                    # arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:id] → the secret's ARN
+                    run.aws.client("secretsmanager").describe_secret(SecretId=":".join(ref.split(":")[:7]))
+                    return Check("secret", "pass", f"{name}: secret exists")
+                parameter = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
+                run.aws.client("ssm").get_parameter(Name=parameter)
+                return Check("secret", "pass", f"{name}: SSM parameter {parameter} exists")
+
+            checks.append(attempt("secret", one))
+    return checks
+
+
+def check_alarms(run, rendered: Rendered) -> list[Check]:
+    """Deployment alarms must exist; one already in ALARM is ignored by ECS when a deployment starts."""
+    alarms = (rendered.service_definition.create_params.get("deploymentConfiguration") or {}).get("alarms") or {}
+    names = list(alarms.get("alarmNames") or []) if alarms.get("enable", True) else []
+    if not names:
+        return []
+
+    def one():
+        found = {a["AlarmName"]: a for a in run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])}
+        missing = [n for n in names if n not in found]
+        if missing:
+            return Check("alarms", "fail", f"no CloudWatch alarm {', '.join(missing)} (deploymentConfiguration.alarms.alarmNames)")
+        red = [n for n in names if found[n].get("StateValue") == "ALARM"]
+        if red:
+            return Check("alarms", "warn", f"{', '.join(red)} is in ALARM: ECS ignores an alarm already in ALARM when a deployment starts, so it would not catch this release")
+        return Check("alarms", "pass", f"{', '.join(names)} exist, none in ALARM")
+
+    return [attempt("alarms", one)]
+
+
+def release_image(run) -> str:
+    """The image `release` would deploy: the repository at the commit's tag."""
+    from ..image.build import source_tag
+
+    try:
+        return f"{run.environment.repository}:{source_tag(run.config.root, None)}"
+    except BadInput:
+        return f"{run.environment.repository}:latest"
+
+
+def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
+    """The cheap checks `release` and `deploy` run before their first write."""
+    checks = [attempt("cluster", lambda: check_cluster(run))]
+    for rendered in rendered_list:
+        checks += check_target_groups(run, rendered)
+        checks += check_log_groups(run, rendered)
+        checks += check_image_platform(run, rendered)
+    return checks
+
+
+def require(run, rendered_list: list[Rendered]) -> None:
+    """Failures stop the release before any write (exit 2); warnings are said and the release goes on."""
+    found = preflight(run, rendered_list)
+    for check in found:
+        if check.status == "warn":
+            run.console.warn(f"pre-flight {check.name}: {check.reason}")
+    failed = [c for c in found if not c.ok]
+    if failed:
+        raise BadInput("pre-flight check failed: " + "; ".join(f"{c.name}: {c.reason}" for c in failed), hint="`deployer verify` runs every check")
+
+
+def check_traffic(run, rendered) -> list:
+    """Blue/green, linear, canary: both target groups and the listener rules exist and belong
+    together, ECS's role exists; each Lambda hook exists and its role may invoke it."""
+
+    config = rendered.service_definition.update_params.get("deploymentConfiguration") or {}
+    strategy = strategy_of(config)
+    if strategy not in STRATEGIES:
+        return []
+    checks = []
+    for lb in rendered.service_definition.create_params.get("loadBalancers") or []:
+        advanced = lb.get("advancedConfiguration") or {}
+        checks.append(attempt("traffic wiring", lambda lb=lb, advanced=advanced: _check_wiring(run, lb, advanced, Check)))
+        if advanced.get("roleArn"):
+            checks.append(attempt("traffic role", lambda arn=advanced["roleArn"]: _check_role(run, "traffic role", arn, Check)[0]))
+    for hook in config.get("lifecycleHooks") or []:
+        if hook.get("targetType", "AWS_LAMBDA") == "AWS_LAMBDA":
+            checks.append(attempt("lifecycle hook", lambda hook=hook: _check_hook(run, hook, Check)))
+    return checks
+
+
+def _check_wiring(run, lb: dict, advanced: dict, Check):
+    blue, green = lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")
+    if not green or not advanced.get("productionListenerRule"):
+        return Check("traffic wiring", "fail", "loadBalancers[].advancedConfiguration needs alternateTargetGroupArn and productionListenerRule")
+    elbv2 = run.aws.client("elbv2")
+    groups = {g["TargetGroupArn"]: g for g in elbv2.describe_target_groups(TargetGroupArns=[blue, green])["TargetGroups"]}
+    problems = [f"target group {arn} does not exist" for arn in (blue, green) if arn not in groups]
+    if blue == green:
+        problems.append(f"the alternate target group is the service's own ({blue}): ECS needs two to alternate")
+    if not problems:
+        shape = lambda g: (g.get("TargetType"), g.get("Port"), g.get("Protocol"), g.get("VpcId"))  # noqa: E731
+        if shape(groups[blue]) != shape(groups[green]):
+            problems.append(f"the two target groups differ (type, port, protocol, VPC): {shape(groups[blue])} vs {shape(groups[green])}")
+    for field in ("productionListenerRule", "testListenerRule"):
+        arn = advanced.get(field)
+        if not arn:
+            continue
+        rules = elbv2.describe_rules(RuleArns=[arn])["Rules"]
+        forwards = {g.get("TargetGroupArn") for r in rules for a in r.get("Actions") or []
+                    for g in ((a.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": a.get("TargetGroupArn")}])}
+        if not rules:
+            problems.append(f"{field} {arn} does not exist")
+        elif not forwards & {blue, green}:
+            problems.append(f"{field} forwards to neither target group of the service")
+    if problems:
+        return Check("traffic wiring", "fail", "; ".join(problems))
+    return Check("traffic wiring", "pass", "both target groups and the listener rules exist and forward to each other's pair")
+
+
+def _check_role(run, label: str, arn: str, Check):
+    """(check, role name) — the role exists and ECS may assume it."""
+    import json
+
+    role = run.aws.client("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
+    document = _policy_document(role.get("AssumeRolePolicyDocument") or {})
+    if ECS_SERVICE not in json.dumps(document):
+        return Check(label, "fail", f"{role['RoleName']} does not trust {ECS_SERVICE}"), role["RoleName"]
+    return Check(label, "pass", f"{role['RoleName']} exists and trusts {ECS_SERVICE}"), role["RoleName"]
+
+
+def _check_hook(run, hook: dict, Check):
+    function = hook.get("hookTargetArn") or ""
+    try:
+        run.aws.client("lambda").get_function(FunctionName=function)
+    except Exception as exc:  # noqa: BLE001 - not found (or not readable) is the finding
+        return Check("lifecycle hook", "fail", f"Lambda {function} ({', '.join(hook.get('lifecycleStages') or [])}): {error_code(exc) or exc}")
+    if not hook.get("roleArn"):
+        return Check("lifecycle hook", "fail", f"Lambda {function}: the hook has no roleArn for ECS to invoke it with")
+    role_check, role_name = _check_role(run, "lifecycle hook", hook["roleArn"], Check)
+    if not role_check.ok:
+        return role_check
+    if not _may_invoke(run, role_name, function):
+        return Check("lifecycle hook", "fail", f"role {role_name} may not invoke {function} (no lambda:InvokeFunction on it)")
+    return Check("lifecycle hook", "pass", f"Lambda {function} exists; {role_name} may invoke it")
+
+
+def _may_invoke(run, role_name: str, function: str) -> bool:
+    """Whether one of the role's policies (inline or attached) allows lambda:InvokeFunction on the function."""
+    import fnmatch
+
+    iam = run.aws.client("iam")
+    documents = [iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+                 for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]]
+    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
+        try:
+            version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
+            documents.append(iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"])
+        except Exception:  # noqa: BLE001 - an AWS-managed policy we cannot read grants nothing we can prove
+            continue
+    for document in documents:
+        document = _policy_document(document)
+        statements = document.get("Statement") or []
+        for statement in statements if isinstance(statements, list) else [statements]:
+            actions = statement.get("Action") or []
+            resources = statement.get("Resource") or []
+            actions, resources = ([a] if isinstance(a, str) else a for a in (actions, resources))
+            if statement.get("Effect") == "Allow" and any(fnmatch.fnmatchcase("lambda:InvokeFunction", a) for a in actions) \
+                    and any(fnmatch.fnmatchcase(function, r) or fnmatch.fnmatchcase(function + ":*", r) for r in resources):
+                return True
+    return False

@@ -1,0 +1,118 @@
+"""Say why a rollout failed: its reason, the stopped tasks, their exit codes, their last log lines."""
+
+from __future__ import annotations
+
+from ..aws.session import translate_errors
+from ..core.console import untrusted_line
+from ..aws.ecs import short_name
+
+MAX_TASKS = 3
+LOG_LINES = 10
+
+
+def diagnose(run, cluster: str, verdict) -> list[str]:
+    """Print and return the diagnosis lines. Best effort: a failure here never hides the verdict.
+
+    Every piece of text from ECS (stopped reasons, container reasons, alarm reasons) and from the
+    app (its log lines) is quoted (masked, control characters escaped) before it is put in a line;
+    log lines are printed as `  app| ...` lines. The values of the stopped tasks' `secrets` are
+    learnt first, so an app that logs them, or exits with one in its reason, does not print them."""
+    lines: list[str] = []
+    try:
+        lines = _collect(run, cluster, verdict)
+    except Exception as exc:  # noqa: BLE001 - diagnosis must not mask the real failure
+        lines = [f"(could not collect the stopped tasks: {run.console.quote(exc)})"]
+    lines = [run.secrets.mask(line) for line in lines]  # the returned lines go into the JSON result too
+    for line in lines:
+        run.console.error(line) if not line.startswith(" ") else run.console.info(line)
+    return lines
+
+
+def _collect(run, cluster: str, verdict) -> list[str]:
+    if getattr(verdict, "triggered_alarms", None) or "alarm" in (verdict.reason or "").lower():
+        # An alarm failed the release: the tasks ECS's rollback stopped say nothing about why.
+        lines = _alarm_lines(run, cluster, verdict)
+        if lines:
+            return lines
+    ecs = run.aws.client("ecs")
+    lines: list[str] = []
+    with translate_errors("listing the stopped tasks"):
+        kwargs = {"cluster": cluster, "desiredStatus": "STOPPED"}
+        arns = ecs.list_tasks(startedBy=verdict.deployment_id, **kwargs).get("taskArns", []) if verdict.deployment_id else []
+        if not arns:
+            arns = ecs.list_tasks(serviceName=verdict.service, **kwargs).get("taskArns", [])
+        if not arns:
+            return [f"{verdict.service}: no stopped tasks found for deployment {verdict.deployment_id}"]
+        tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
+    tasks = [t for t in tasks if not verdict.deployment_id or t.get("startedBy") in (None, verdict.deployment_id)] or tasks
+    tasks.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
+    # Tasks that failed the same way are reported once, with their ids, and the logs of the newest.
+    groups: dict[tuple, list[dict]] = {}
+    for task in tasks:
+        signature = (
+            task.get("taskDefinitionArn"),
+            task.get("stoppedReason"),
+            tuple((c.get("name"), c.get("exitCode"), c.get("reason")) for c in task.get("containers", [])),
+        )
+        groups.setdefault(signature, []).append(task)
+    shown = list(groups.values())[:MAX_TASKS]
+    log_configs = _log_configs(run, [group[0] for group in shown])
+    quote = run.console.quote
+    for group in shown:
+        task = group[0]
+        ids = [t["taskArn"].rsplit("/", 1)[-1] for t in group]
+        label = f"task {ids[0]}" if len(ids) == 1 else f"{len(ids)} tasks ({', '.join(i[:8] for i in ids[:5])}{'…' if len(ids) > 5 else ''})"
+        lines.append(f"{label} of {short_name(task.get('taskDefinitionArn'))} stopped: {quote(task.get('stoppedReason', 'no reason given'))}")
+        for container in task.get("containers", []):
+            exit_code = container.get("exitCode")
+            reason = container.get("reason")
+            lines.append(f"  container {quote(container.get('name'))}: exit code {exit_code if exit_code is not None else '-'}" + (f", {quote(reason)}" if reason else ""))
+            cfg = log_configs.get((task.get("taskDefinitionArn"), container.get("name")))
+            if cfg:
+                lines.append(f"  last log lines of task {ids[0]}:")
+                lines.extend("  " + untrusted_line("app", line) for line in _log_tail(run, cfg, container.get("name"), ids[0]))
+    if len(groups) > MAX_TASKS:
+        lines.append(f"... and {len(groups) - MAX_TASKS} more kinds of stopped tasks")
+    return lines
+
+
+def _alarm_lines(run, cluster: str, verdict) -> list[str]:
+    names = list(getattr(verdict, "triggered_alarms", None) or [])
+    with translate_errors("reading the deployment alarms"):
+        if not names:  # without ECS's record: the service's alarms that are in ALARM now
+            service = run.ecs.describe_service(cluster, verdict.service) or {}
+            names = ((service.get("deploymentConfiguration") or {}).get("alarms") or {}).get("alarmNames") or []
+        if not names:
+            return []
+        alarms = run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+    fired = [a for a in alarms if a.get("StateValue") == "ALARM" or a["AlarmName"] in (getattr(verdict, "triggered_alarms", None) or [])]
+    quote = run.console.quote
+    return [f"alarm {quote(a['AlarmName'])} fired ({quote(a.get('StateValue'))} since {a.get('StateUpdatedTimestamp')}): {quote(a.get('StateReason'))}" for a in fired]
+
+
+def _log_configs(run, tasks: list[dict]) -> dict:
+    """(task definition ARN, container) → awslogs options, for containers that log to CloudWatch."""
+    from .secret_values import learn_container_secrets
+
+    found = {}
+    for arn in {t.get("taskDefinitionArn") for t in tasks if t.get("taskDefinitionArn")}:
+        containers = run.ecs.revision(arn).definition.get("containerDefinitions", [])
+        learn_container_secrets(run, containers)  # before any reason or log line is printed
+        for container in containers:
+            log = container.get("logConfiguration") or {}
+            if log.get("logDriver") == "awslogs":
+                found[(arn, container.get("name"))] = log.get("options", {})
+    return found
+
+
+def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
+    group, prefix = options.get("awslogs-group"), options.get("awslogs-stream-prefix")
+    if not group or not prefix:
+        return []
+    try:
+        events = run.aws.client("logs").get_log_events(
+            logGroupName=group, logStreamName=f"{prefix}/{container}/{task_id}", limit=LOG_LINES, startFromHead=False
+        ).get("events", [])
+    except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
+        return ["(no log stream)"]
+    return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]
