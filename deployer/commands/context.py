@@ -44,6 +44,15 @@ class Run:
         if isinstance(self.options.vars, dict):
             self.console.secrets.update(value for name, value in self.options.vars.items() if is_secret_var(name, value))
 
+    def for_config(self, path) -> "Run":
+        """The same flags and console (and AWS session) for another deployer.yaml: init checks what it wrote."""
+        options = self.options
+        other = Run(Options(config=str(path), region=options.region, profile=options.profile, assume_role_arn=options.assume_role_arn),
+                    console=self.console)
+        if "aws" in self.__dict__:
+            other.__dict__["aws"] = self.__dict__["aws"]
+        return other
+
     @cached_property
     def config(self):
         from ..manifest.config import load

@@ -84,20 +84,18 @@ def _written(run, aws, target: Path, files: list[str], warnings: list[str]) -> d
 
 def _verify(run, aws, config_path: Path) -> bool:
     """`deployer diff` on what was just written: True when it shows no difference (warned otherwise)."""
-    from ..commands.context import Options, Run
     from ..core.errors import DeployerError
-    from ..commands import diff as diff_command
     from ..release import diff
 
-    check = Run(Options(config=str(config_path.resolve()), region=run.options.region, profile=run.options.profile, assume_role_arn=run.options.assume_role_arn), console=run.console)
-    check.__dict__["aws"] = aws
+    run.__dict__.setdefault("aws", aws)
+    check = run.for_config(config_path.resolve())
     try:
         result = diff.diff(check, image=None, services=None)
     except DeployerError as exc:
         run.console.warn(f"the written files do not render against the live service yet: {exc.message}")
         return False
     if result["changed"]:
-        shown = diff_command.text(check, {**result}) or ""
+        shown = diff.text(result) or ""
         run.console.warn("`deployer diff` on the written files shows differences (edit the templates, or report it):\n" + shown)
         return False
     return True

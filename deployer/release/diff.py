@@ -7,13 +7,42 @@ import json
 
 from ..manifest import normalize
 from ..aws.ecs import short_name
-from ..commands.diff import _mask_secret_environment
+from ..core.secret_names import looks_secret
+from ..core.secrets import MASK
 from ..manifest.render import render_service
 from .plan import comparable_live
 
 
 # The image a service that does not exist yet would get: the one `release` builds or `--image` names.
 NEW_IMAGE = "<image: built by `deployer release`, or --image>"
+
+
+MASKED_CHANGED = MASK + " (changed)"
+
+
+def _mask_secret_environment(run, live_td: dict | None, wanted_td: dict) -> list[str]:
+    """Plaintext values of secret-looking environment variables (DB_PASSWORD, API_TOKEN, *_KEY...) in
+    either definition — the live one may be a revision someone else registered — are shown as ****
+    on both sides (the rendered one `**** (changed)` when it differs from the live one), and the live
+    values join the masker. Returns "container.NAME" of each masked variable, for the report."""
+    masked: set[str] = set()
+
+    def environments(td: dict | None) -> dict[str, list[dict]]:
+        return {str(c.get("name")): c.get("environment") or [] for c in (td or {}).get("containerDefinitions") or [] if isinstance(c, dict)}
+
+    live_env, wanted_env = environments(live_td), environments(wanted_td)
+    live_values = {(container, str(item.get("name"))): item.get("value") for container, items in live_env.items() for item in items if isinstance(item, dict)}
+    for side, envs in (("live", live_env), ("rendered", wanted_env)):
+        for container, items in envs.items():
+            for item in items:
+                if not isinstance(item, dict) or not looks_secret(str(item.get("name", ""))) or item.get("value") in (None, "", MASK, MASKED_CHANGED):
+                    continue
+                value = str(item["value"])
+                run.secrets.add(value)
+                masked.add(f"{container}.{item.get('name')}")
+                differs = side == "rendered" and (container, str(item.get("name"))) in live_values and live_values[(container, str(item.get("name")))] != item["value"]
+                item["value"] = MASKED_CHANGED if differs else MASK
+    return sorted(masked)
 
 
 def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
@@ -29,6 +58,13 @@ def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
         run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
                          + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
     return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
+
+
+def text(result: dict) -> str | None:
+    """The diffs of the services that differ, plain; None when none does."""
+    chunks = [part for entry in result.get("services", [])
+              for part in (entry.get("task_definition_diff"), entry.get("service_diff")) if part]
+    return "\n".join(chunks) if chunks else None
 
 
 def _service_diff(run, svc, rendered, live: dict | None, revision) -> dict:
