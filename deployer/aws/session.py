@@ -48,15 +48,16 @@ class Aws:
     def region(self) -> str:
         return self.session.region_name
 
-    def client(self, service: str, *, attempts: int | None = None, timeout: float | None = None):
+    def client(self, service: str, *, attempts: int | None = None, timeout: float | None = None, region: str | None = None):
         """A client with adaptive retries (throttling shares one token bucket per account and region).
 
         attempts: None = AWS_MAX_ATTEMPTS / AWS_RETRY_MODE when set, else adaptive with 8 attempts.
         A caller that gives attempts paces its own retries (the rollout watch's next poll, the
         token-checked registration): its client uses standard mode, without adaptive mode's
         client-side rate limiter, which would otherwise hold back the call that sees the verdict.
+        region: another region than the session's (ECR is regional: the repository's own).
         """
-        key = f"{service}/{attempts}/{timeout}"
+        key = f"{service}/{attempts}/{timeout}" + (f"/{region}" if region else "")
         if key not in self._clients:
             import os
 
@@ -67,7 +68,7 @@ class Aws:
             config = Config(retries={"mode": mode, "total_max_attempts": total}, user_agent_extra="deployer")
             if timeout is not None:
                 config = config.merge(Config(connect_timeout=timeout, read_timeout=timeout))
-            client = self.session.client(service, config=config)
+            client = self.session.client(service, config=config, **({"region_name": region} if region else {}))
             client.meta.events.register("before-call.*.*", self._count_call)
             self._clients[key] = client
         return self._clients[key]

@@ -193,10 +193,8 @@ class _LogFollower:
             run.console.warn(f"container `{self.name}` does not log to CloudWatch (awslogs): no log lines to show")
 
     def _client(self):
-        if self.region and self.region != self.run.aws.region:
-            # A log group in another region than the cluster's: rare, but ECS allows it.
-            return self.run.aws.session.client("logs", region_name=self.region)
-        return self.run.aws.client("logs")
+        # A log group in another region than the cluster's: rare, but ECS allows it.
+        return self.run.aws.client("logs", region=self.region if self.region and self.region != self.run.aws.region else None)
 
     def poll(self) -> int:
         """Read what is new; print it. Returns how many lines arrived. Never fails the run."""

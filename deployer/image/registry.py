@@ -75,11 +75,7 @@ def mapped_endpoint(repo: Repo) -> str | None:
 
 def ecr_client(aws, repo: Repo):
     """ECR is regional: talk to the repository's region even if the session's differs."""
-    if repo.region and repo.region != aws.region:
-        from botocore.config import Config
-
-        return aws.session.client("ecr", region_name=repo.region, config=Config(retries={"mode": "adaptive", "max_attempts": 8}))
-    return aws.client("ecr")
+    return aws.client("ecr", region=repo.region if repo.region and repo.region != aws.region else None)
 
 
 def ecr_digest(aws, repo: Repo, tag: str) -> str | None:

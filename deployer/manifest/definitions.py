@@ -164,24 +164,11 @@ def _plain(value: Any) -> Any:
 
 def validate_shape(params: dict, operation: str, what: str) -> None:
     """Check params against botocore's input shape for ecs.<operation>; BadInput names the field path."""
-    from botocore.session import get_session
-    from botocore.validate import ParamValidator
+    from ..aws.model import input_errors
 
-    model = _ecs_model(get_session)
-    shape = model.operation_model(operation).input_shape
-    report = ParamValidator().validate(params, shape)
-    if report.has_errors():
-        details = report.generate_report()
+    details = input_errors("ecs", operation, params)
+    if details:
         raise BadInput(f"{what}: invalid for ECS {operation}:\n{_indent(details)}")
-
-
-_MODEL_CACHE: dict = {}
-
-
-def _ecs_model(get_session):
-    if "ecs" not in _MODEL_CACHE:
-        _MODEL_CACHE["ecs"] = get_session().get_service_model("ecs")
-    return _MODEL_CACHE["ecs"]
 
 
 def _indent(text: str) -> str:

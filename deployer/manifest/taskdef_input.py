@@ -134,9 +134,9 @@ def task_size(value: Any, key: str, shown: str) -> str:
 
 
 def camel_case(value: dict, shown: str) -> dict:
-    from botocore.session import get_session
+    from ..aws.model import input_shape
 
-    shape = get_session().get_service_model("ecs").operation_model("RegisterTaskDefinition").input_shape
+    shape = input_shape("ecs", "RegisterTaskDefinition")
     return _convert(value, shape, shown, "")
 
 

@@ -1,0 +1,27 @@
+"""The AWS API's own description of its inputs (botocore's service model), for checking and converting
+definitions before any call: which fields an operation takes, and what is wrong with a request."""
+
+from __future__ import annotations
+
+_MODELS: dict = {}
+
+
+def _model(service: str):
+    if service not in _MODELS:
+        from botocore.session import get_session
+
+        _MODELS[service] = get_session().get_service_model(service)
+    return _MODELS[service]
+
+
+def input_shape(service: str, operation: str):
+    """The input shape of service.operation (walk it with .type_name, .members, .member, .key, .value)."""
+    return _model(service).operation_model(operation).input_shape
+
+
+def input_errors(service: str, operation: str, params: dict) -> str | None:
+    """What is wrong with params as the input of service.operation (botocore's report), None when nothing."""
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(params, input_shape(service, operation))
+    return report.generate_report() if report.has_errors() else None
