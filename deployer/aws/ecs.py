@@ -54,6 +54,10 @@ class Revision:
         return (self.container(name) or {}).get("image")
 
 
+class DeploymentsDenied(ExternalError):
+    """The Service Deployments API is denied to this role, or unknown to this endpoint."""
+
+
 class Ecs:
     def __init__(self, aws: Aws):
         self.aws = aws
@@ -222,6 +226,23 @@ class Ecs:
     def stop_service_deployment(self, arn: str) -> None:
         """ECS's own rollback of a deployment in progress: the whole service revision goes back."""
         self._deployments_api(f"rolling back {arn}", lambda c: c.stop_service_deployment(serviceDeploymentArn=arn, stopType="ROLLBACK"))
+
+    def service_deployment(self, arn: str) -> dict | None:
+        """One service deployment's record (lifecycle stage, hooks, rollback), None when there is none.
+        DeploymentsDenied when the API is denied or unknown (a watch goes on without stages)."""
+        try:
+            with translate_errors(f"describing service deployment {arn}"):
+                found = self.client.describe_service_deployments(serviceDeploymentArns=[arn]).get("serviceDeployments") or []
+        except ExternalError as exc:
+            if error_code(exc.__cause__) in ("AccessDeniedException", "UnknownOperationException"):
+                raise DeploymentsDenied(exc.message, hint=exc.hint) from exc.__cause__
+            raise
+        return found[0] if found else None
+
+    def continue_service_deployment(self, arn: str, hook_id: str, action: str, *, doing: str) -> None:
+        """ContinueServiceDeployment: a deployment paused at a hook goes on (CONTINUE) or back (ROLLBACK)."""
+        with translate_errors(doing):
+            self.client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id, action=action)
 
     def service_tags(self, service_arn: str) -> dict[str, str]:
         with translate_errors(f"reading the tags of {service_arn}"):

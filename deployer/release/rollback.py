@@ -6,7 +6,6 @@ import time
 
 from . import rollout
 from ..aws.ecs import ApiUnavailable, primary_deployment, short_name
-from ..aws.session import translate_errors
 from ..core.errors import BadInput, DeployerError, ExternalError, Interrupted
 from .outcome import ServiceOutcome
 from .rollout import ecs_rollback_target
@@ -141,11 +140,10 @@ def _rollback_summary(outcomes: list[ServiceOutcome]) -> str:
 # ---- control -------------------------------------------------------------------------------------
 def stoppable(run, live: dict[str, dict | None]) -> dict[str, dict]:
     """Services whose blue/green, linear or canary deployment is in flight: service -> its record."""
-    client = run.aws.client("ecs")
     found = {}
     for name, service in live.items():
         try:
-            record = in_flight(client, service)
+            record = in_flight(run.ecs, service)
         except DeployerError:
             record = None  # no Service Deployments API: the rollback goes the UpdateService way
         if record:
@@ -171,14 +169,12 @@ def stop(run, cluster: str, entry: dict, record: dict):
 
 def continue_deployment(run, name: str, service: dict, action: str) -> dict:
     """ContinueServiceDeployment for the hook the service's deployment is paused at."""
-    client = run.aws.client("ecs")
-    record = in_flight(client, service)
+    record = in_flight(run.ecs, service)
     hook = awaiting_hook(record)
     if hook is None:
         where = f"its deployment is at {record.get('lifecycleStage')}" if record else "no blue/green, linear or canary deployment is in progress"
         raise BadInput(f"{name}: nothing to continue: no deployment is paused at a lifecycle hook ({where})",
                        hint="`deployer status` shows the deployment; `deployer wait` follows it")
-    with translate_errors(f"continuing the deployment of {name}"):
-        client.continue_service_deployment(serviceDeploymentArn=record["serviceDeploymentArn"], hookId=hook["hookId"], action=action)
+    run.ecs.continue_service_deployment(record["serviceDeploymentArn"], hook["hookId"], action, doing=f"continuing the deployment of {name}")
     run.console.ok(f"{name}: {'continuing' if action == 'CONTINUE' else 'rolling back'} from {record.get('lifecycleStage')} (hook {hook['hookId']})")
     return {"service": name, "service_deployment": record["serviceDeploymentArn"], "stage": record.get("lifecycleStage"), "action": action}

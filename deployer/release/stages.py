@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-from ..aws.session import error_code, translate_errors
+from ..aws.ecs import DeploymentsDenied
 from ..core.console import quote_untrusted
 from ..core.errors import DeployerError
 from ..manifest.strategies import PAUSED, STAGES, STAGE_REACHED, STAGE_TEXT, STRATEGIES, strategy_of, wait_until_stage
-
-
-# ---- the ECS calls -----------------------------------------------------------------------------
-def describe_record(ecs_client, arn: str) -> dict | None:
-    with translate_errors(f"describing service deployment {arn}"):
-        found = ecs_client.describe_service_deployments(serviceDeploymentArns=[arn]).get("serviceDeployments") or []
-    return found[0] if found else None
 
 
 def awaiting_hook(record: dict | None) -> dict | None:
     return next((h for h in (record or {}).get("lifecycleHookDetails") or [] if h.get("status") == "AWAITING_ACTION"), None)
 
 
-def in_flight(ecs_client, service: dict | None) -> dict | None:
+def in_flight(ecs, service: dict | None) -> dict | None:
     """The service's strategy deployment still IN_PROGRESS (its record), if any."""
     if not service or strategy_of(service.get("deploymentConfiguration")) not in STRATEGIES or not service.get("currentServiceDeployment"):
         return None
-    record = describe_record(ecs_client, service["currentServiceDeployment"])
+    record = ecs.service_deployment(service["currentServiceDeployment"])
     return record if record and record.get("status") in ("PENDING", "IN_PROGRESS") else None
 
 
@@ -58,11 +51,12 @@ class StageWatch:
         if not arn:
             return None
         try:
-            record = describe_record(self.run.aws.client("ecs"), arn)
-        except DeployerError as exc:
-            if error_code(exc.__cause__) in ("AccessDeniedException", "UnknownOperationException"):
-                self.available = False
-                self.run.console.info(f"cannot read the deployment's lifecycle stage ({exc.message}); watching without it")
+            record = self.run.ecs.service_deployment(arn)
+        except DeploymentsDenied as exc:
+            self.available = False
+            self.run.console.info(f"cannot read the deployment's lifecycle stage ({exc.message}); watching without it")
+            return None
+        except DeployerError:
             return None
         if record is None:
             return None
@@ -105,7 +99,7 @@ class StageWatch:
                 if strategy_of(live.get("deploymentConfiguration")) not in STRATEGIES:
                     return []
                 arn = live.get("currentServiceDeployment")
-            record = describe_record(self.run.aws.client("ecs"), arn) if arn else None
+            record = self.run.ecs.service_deployment(arn) if arn else None
         except DeployerError:
             record = self.records.get(name)
         if record is None:
@@ -127,7 +121,7 @@ def status_of(run, service: dict) -> dict:
     if strategy not in STRATEGIES:
         return {}
     try:
-        record = describe_record(run.aws.client("ecs"), service["currentServiceDeployment"]) if service.get("currentServiceDeployment") else None
+        record = run.ecs.service_deployment(service["currentServiceDeployment"]) if service.get("currentServiceDeployment") else None
     except DeployerError:
         record = None
     hook = awaiting_hook(record) if record and record.get("status") == "IN_PROGRESS" else None

@@ -102,10 +102,11 @@ class RecordsClient:
 def stage_watch(record: dict, wait_until: str | None = None):
     import io
 
+    from deployer.aws.ecs import Ecs
     from deployer.core.console import Console
 
     client = RecordsClient(record)
-    run = SimpleNamespace(aws=SimpleNamespace(client=lambda name: client), console=Console(io.StringIO(), quiet=True))
+    run = SimpleNamespace(ecs=Ecs(SimpleNamespace(client=lambda name, **_: client)), console=Console(io.StringIO(), quiet=True))
     return stages.StageWatch(run, wait_until), client
 
 
