@@ -234,22 +234,18 @@ def _text(path: Path, source: SecretSource) -> str:
 
 
 def _read_aws(source: SecretSource, aws) -> str:
-    from ..aws.session import error_code, translate_errors
+    from ..aws.stores import parameter, secret_value
 
-    missing = ("ParameterNotFound", "ResourceNotFoundException")
     what = "SSM parameter" if source.kind == "ssm" else "Secrets Manager secret"
-    with translate_errors(f"reading build secret {source.id!r} from the {what} {source.ref}"):
-        try:
-            if source.kind == "ssm":
-                return aws.client("ssm").get_parameter(Name=source.ref, WithDecryption=True)["Parameter"]["Value"]
-            found = aws.client("secretsmanager").get_secret_value(SecretId=source.ref)
-        except Exception as exc:
-            if error_code(exc) in missing:
-                raise BadInput(f"build secret {source.id!r} ({source.origin}): {what} {source.ref} not found") from None
-            raise
-    if "SecretString" in found:
-        return found["SecretString"]
-    return found["SecretBinary"].decode("utf-8", errors="replace")
+    doing = f"reading build secret {source.id!r} from the {what} {source.ref}"
+    if source.kind == "ssm":
+        found = parameter(aws, source.ref, doing=doing)
+        value = None if found is None else found["Value"]
+    else:
+        value = secret_value(aws, source.ref, doing=doing)
+    if value is None:
+        raise BadInput(f"build secret {source.id!r} ({source.origin}): {what} {source.ref} not found") from None
+    return value
 
 
 def looks_secret(name: str) -> bool:

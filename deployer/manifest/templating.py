@@ -173,17 +173,14 @@ class TemplateFunctions:
         self.reads.add(("ssm", name))
 
         def fetch():
-            from ..aws.session import error_code, translate_errors
+            from ..aws.stores import InvalidName, parameter
 
             try:
-                param = self._aws.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]
-            except Exception as exc:  # noqa: BLE001
-                if error_code(exc) == "ParameterNotFound":
-                    raise BadInput(f"ssm({name!r}): SSM parameter not found") from None
-                if error_code(exc) == "ValidationException":
-                    raise BadInput(f"ssm({name!r}): not a valid SSM parameter name") from None
-                with translate_errors(f"reading SSM parameter {name}"):
-                    raise
+                param = parameter(self._aws, name, doing=f"reading SSM parameter {name}")
+            except InvalidName:
+                raise BadInput(f"ssm({name!r}): not a valid SSM parameter name") from None
+            if param is None:
+                raise BadInput(f"ssm({name!r}): SSM parameter not found") from None
             value = str(param.get("Value", ""))
             if param.get("Type") == "SecureString":
                 return self._secret(value, f"<secret:ssm:{name}>", f"the SecureString parameter {name}", param.get("ARN") or name)
@@ -203,15 +200,12 @@ class TemplateFunctions:
         self.reads.add(("secretsmanager", str(name)))
 
         def fetch():
-            from ..aws.session import error_code, translate_errors
+            from ..aws.stores import secret_arn
 
-            try:
-                return self._aws.client("secretsmanager").describe_secret(SecretId=name)["ARN"]
-            except Exception as exc:  # noqa: BLE001
-                if error_code(exc) == "ResourceNotFoundException":
-                    raise BadInput(f"secretsmanager_arn({name!r}): secret not found") from None
-                with translate_errors(f"describing secret {name}"):
-                    raise
+            arn = secret_arn(self._aws, name, doing=f"describing secret {name}")
+            if arn is None:
+                raise BadInput(f"secretsmanager_arn({name!r}): secret not found") from None
+            return arn
 
         return self._cached(("secret", name), fetch)
 
