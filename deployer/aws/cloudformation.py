@@ -1,9 +1,15 @@
-"""Read-only CloudFormation stack and Proton outputs."""
+"""CloudFormation and Proton: the environment's outputs (read only); a stack's template, updated or
+deleted when `deployer adopt` hands a service over."""
 
 from __future__ import annotations
 
+import json
+import time
+from typing import Any
+
+from ..core.console import quote_untrusted
+from ..core.errors import BadInput, ExternalError
 from .session import Aws, error_code, translate_errors
-from ..core.errors import BadInput
 
 
 COMPLETE_STATES = [
@@ -80,3 +86,55 @@ def find_proton_stack(aws: Aws, env_name: str) -> str:
             hint="set `environment.stack` to the one you mean",
         )
     return chosen[0]
+
+
+# ---- a stack that hands a service over (deployer adopt) -------------------------------------------
+_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+def template_body(aws, stack: str) -> Any:
+    """The stack's template as it was given (YAML or JSON text, or a parsed document)."""
+    cfn = aws.client("cloudformation")
+    with translate_errors(f"reading the template of stack {stack}"):
+        return cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
+
+
+def _parameters(cfn, stack: str) -> list[dict]:
+    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+    return [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in described.get("Parameters", [])]
+
+
+def update_stack(aws, stack: str, template: dict, timeout: float) -> None:
+    """UpdateStack with the same parameters, waited for; a template that changes nothing is no error."""
+    cfn = aws.client("cloudformation")
+    with translate_errors(f"updating stack {stack}"):
+        try:
+            cfn.update_stack(StackName=stack, TemplateBody=json.dumps(template), Parameters=_parameters(cfn, stack), Capabilities=_CAPABILITIES)
+        except Exception as exc:
+            if error_code(exc) == "ValidationError" and "No updates are to be performed" in str(exc):
+                return
+            raise
+    _wait(cfn, stack, "UPDATE_COMPLETE", timeout)
+
+
+def delete_stack(aws, stack: str, timeout: float) -> None:
+    """DeleteStack, waited for."""
+    cfn = aws.client("cloudformation")
+    with translate_errors(f"deleting stack {stack}"):
+        stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
+        cfn.delete_stack(StackName=stack)
+    _wait(cfn, stack_id, "DELETE_COMPLETE", timeout)  # by id: a deleted stack is not found by its name
+
+
+def _wait(cfn, stack: str, wanted: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        status = described["StackStatus"]
+        if status == wanted:
+            return
+        if not status.endswith("IN_PROGRESS"):
+            raise ExternalError(f"stack {stack} ended in {status}: {quote_untrusted(described.get('StackStatusReason', ''))}".rstrip(": "))
+        if time.monotonic() > deadline:
+            raise ExternalError(f"stack {stack} is still {status} after {timeout:.0f}s", hint="watch it in the CloudFormation console, then run `deployer adopt` again")
+        time.sleep(2)

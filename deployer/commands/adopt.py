@@ -20,17 +20,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..core.console import quote_untrusted
-from ..core.errors import BadInput, ExternalError
+from ..aws import cloudformation
+from ..core.errors import BadInput
 from ..onboard.ownership import describe_with_tags, find_owner
 
 _RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
-_CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -202,8 +200,7 @@ def adopt(run, *, cluster: str, service: str, stack: str | None, proton: str | N
                 f"adopt: service {service} belongs to {owner.stack}, the admins' environment stack; deployer never changes that stack",
                 hint="ask the platform admins to move the service out of the environment stack",
             )
-        cfn = aws.client("cloudformation")
-        hand_over = plan_hand_over(load_template(_template_body(cfn, owner.stack)), owner.resources, owner.stack)
+        hand_over = plan_hand_over(load_template(cloudformation.template_body(aws, owner.stack)), owner.resources, owner.stack)
         result["steps"] = hand_over.steps()
         result["handed_over"] = hand_over.handed_over
         run.console.step(f"{service} belongs to CloudFormation stack {owner.stack} (found by its {owner.how}); the hand-over:")
@@ -218,15 +215,15 @@ def adopt(run, *, cluster: str, service: str, stack: str | None, proton: str | N
         _ask(run, f"Hand {service} over from stack {owner.stack} to deployer?")
         timeout = run.options.timeout or 600
         if not hand_over.retained_already:
-            _update_stack(cfn, owner.stack, retained_template(hand_over), timeout)
+            cloudformation.update_stack(aws, owner.stack, retained_template(hand_over), timeout)
             result["done"].append("retained")
             run.console.ok(f"stack {owner.stack}: {', '.join(hand_over.handed_over)} retained")
         if hand_over.delete_stack:
-            _delete_stack(cfn, owner.stack, timeout)
+            cloudformation.delete_stack(aws, owner.stack, timeout)
             result["done"].append("stack deleted")
             run.console.ok(f"stack {owner.stack} deleted; {service} keeps running")
         else:
-            _update_stack(cfn, owner.stack, template_without(hand_over), timeout)
+            cloudformation.update_stack(aws, owner.stack, template_without(hand_over), timeout)
             result["done"].append("removed from stack")
             run.console.ok(f"stack {owner.stack} no longer has {', '.join(hand_over.handed_over)}; {service} keeps running")
     else:
@@ -270,51 +267,3 @@ def _proton_stack(aws, proton: str) -> str | None:
         return find_proton_stack(aws, proton)
     except BadInput:
         return None  # init says what is wrong with the environment
-
-
-def _template_body(cfn, stack: str) -> Any:
-    from ..aws.session import translate_errors
-
-    with translate_errors(f"reading the template of stack {stack}"):
-        return cfn.get_template(StackName=stack, TemplateStage="Original")["TemplateBody"]
-
-
-def _parameters(cfn, stack: str) -> list[dict]:
-    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    return [{"ParameterKey": p["ParameterKey"], "UsePreviousValue": True} for p in described.get("Parameters", [])]
-
-
-def _update_stack(cfn, stack: str, template: dict, timeout: float) -> None:
-    from ..aws.session import error_code, translate_errors
-
-    with translate_errors(f"updating stack {stack}"):
-        try:
-            cfn.update_stack(StackName=stack, TemplateBody=json.dumps(template), Parameters=_parameters(cfn, stack), Capabilities=_CAPABILITIES)
-        except Exception as exc:
-            if error_code(exc) == "ValidationError" and "No updates are to be performed" in str(exc):
-                return
-            raise
-    _wait(cfn, stack, "UPDATE_COMPLETE", timeout)
-
-
-def _delete_stack(cfn, stack: str, timeout: float) -> None:
-    from ..aws.session import translate_errors
-
-    with translate_errors(f"deleting stack {stack}"):
-        stack_id = cfn.describe_stacks(StackName=stack)["Stacks"][0]["StackId"]
-        cfn.delete_stack(StackName=stack)
-    _wait(cfn, stack_id, "DELETE_COMPLETE", timeout)  # by id: a deleted stack is not found by its name
-
-
-def _wait(cfn, stack: str, wanted: str, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-        status = described["StackStatus"]
-        if status == wanted:
-            return
-        if not status.endswith("IN_PROGRESS"):
-            raise ExternalError(f"stack {stack} ended in {status}: {quote_untrusted(described.get('StackStatusReason', ''))}".rstrip(": "))
-        if time.monotonic() > deadline:
-            raise ExternalError(f"stack {stack} is still {status} after {timeout:.0f}s", hint="watch it in the CloudFormation console, then run `deployer adopt` again")
-        time.sleep(2)
