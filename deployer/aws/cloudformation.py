@@ -138,3 +138,18 @@ def _wait(cfn, stack: str, wanted: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise ExternalError(f"stack {stack} is still {status} after {timeout:.0f}s", hint="watch it in the CloudFormation console, then run `deployer adopt` again")
         time.sleep(2)
+
+
+# ---- who owns a service ------------------------------------------------------------------------------
+def stack_resources(aws, stack: str) -> list[dict]:
+    """ListStackResources, all pages (StackResourceSummaries); untranslated errors (callers decide)."""
+    pages = aws.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=stack)
+    return [r for page in pages for r in page.get("StackResourceSummaries", [])]
+
+
+def active_stack_names(aws, states: list[str]):
+    """The names of the stacks in `states`, page by page (ListStacks)."""
+    with translate_errors("listing CloudFormation stacks"):
+        for page in aws.client("cloudformation").get_paginator("list_stacks").paginate(StackStatusFilter=list(states)):
+            for summary in page.get("StackSummaries", []):
+                yield summary["StackName"]

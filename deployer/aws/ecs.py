@@ -244,6 +244,16 @@ class Ecs:
         with translate_errors(doing):
             self.client.continue_service_deployment(serviceDeploymentArn=arn, hookId=hook_id, action=action)
 
+    def service_with_tags(self, cluster: str, name: str) -> dict | None:
+        """DescribeServices of one service with its tags (include=TAGS); None when missing or INACTIVE."""
+        with translate_errors(f"describing service {name}"):
+            services = self.client.describe_services(cluster=cluster, services=[name], include=["TAGS"]).get("services", [])
+        return next((s for s in services if s.get("status") != "INACTIVE"), None)
+
+    def task_definition_tags(self, ref: str) -> list[dict]:
+        """The tags of a task-definition revision ([{key, value}]), untranslated errors (callers decide)."""
+        return self.client.describe_task_definition(taskDefinition=ref, include=["TAGS"]).get("tags") or []
+
     def service_tags(self, service_arn: str) -> dict[str, str]:
         with translate_errors(f"reading the tags of {service_arn}"):
             tags = self.client.list_tags_for_resource(resourceArn=service_arn).get("tags", [])

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..aws.cloudformation import active_stack_names, stack_resources
+from ..aws.ecs import Ecs
 
 OWNER_TAG = "aws:cloudformation:stack-name"
-
-
 _ACTIVE_STACKS = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE")
 
 
@@ -22,25 +22,20 @@ def find_owner(aws, service: dict, *, scan: bool = True) -> Ownership | None:
     """The stack that owns the service or its task definition: named by CloudFormation's
     `aws:cloudformation:stack-name` tag and confirmed by the stack's resources (the tag stays after
     a hand-over), or, with scan=True, found among the stacks' resources."""
-    cfn = aws.client("cloudformation")
     wanted = {service.get("serviceArn"), service.get("taskDefinition")} - {None}
     named = list(dict.fromkeys(t.get("value") for t in [*(service.get("tags") or []), *_task_definition_tags(aws, service)] if t.get("key") == OWNER_TAG))
     for stack in named:
-        found = _owned_in(cfn, stack, wanted, service)
+        found = _owned_in(aws, stack, wanted, service)
         if found:
             return Ownership(stack, found, "tag")
     if not scan:
         return None
-    from ..aws.session import translate_errors
-
-    with translate_errors("listing CloudFormation stacks"):
-        for page in cfn.get_paginator("list_stacks").paginate(StackStatusFilter=list(_ACTIVE_STACKS)):
-            for summary in page.get("StackSummaries", []):
-                if summary["StackName"] in named:
-                    continue
-                found = _owned_in(cfn, summary["StackName"], wanted, service)
-                if found:
-                    return Ownership(summary["StackName"], found, "stack resources")
+    for stack in active_stack_names(aws, _ACTIVE_STACKS):
+        if stack in named:
+            continue
+        found = _owned_in(aws, stack, wanted, service)
+        if found:
+            return Ownership(stack, found, "stack resources")
     return None
 
 
@@ -49,18 +44,17 @@ def _task_definition_tags(aws, service: dict) -> list[dict]:
     if not service.get("taskDefinition"):
         return []
     try:
-        return aws.client("ecs").describe_task_definition(taskDefinition=service["taskDefinition"], include=["TAGS"]).get("tags") or []
+        return Ecs(aws).task_definition_tags(service["taskDefinition"])
     except Exception:  # noqa: BLE001 - no tags to go by; the stack scan still looks
         return []
 
 
-def _owned_in(cfn, stack: str, wanted: set[str], service: dict) -> dict[str, str]:
+def _owned_in(aws, stack: str, wanted: set[str], service: dict) -> dict[str, str]:
     from ..aws.session import error_code, translate_errors
 
     with translate_errors(f"listing the resources of stack {stack} (cloudformation ListStackResources)"):
         try:
-            pages = cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
-            resources = [r for page in pages for r in page.get("StackResourceSummaries", [])]
+            resources = stack_resources(aws, stack)
         except Exception as exc:
             if error_code(exc) == "ValidationError":  # a stack that is gone owns nothing we can hand over
                 return {}
@@ -102,8 +96,4 @@ def ownership_check(run, service_name: str):
 
 
 def describe_with_tags(aws, cluster: str, service_name: str) -> dict | None:
-    from ..aws.session import translate_errors
-
-    with translate_errors(f"describing service {service_name}"):
-        services = aws.client("ecs").describe_services(cluster=cluster, services=[service_name], include=["TAGS"]).get("services", [])
-    return next((s for s in services if s.get("status") != "INACTIVE"), None)
+    return Ecs(aws).service_with_tags(cluster, service_name)
