@@ -254,6 +254,29 @@ class Ecs:
         """The tags of a task-definition revision ([{key, value}]), untranslated errors (callers decide)."""
         return self.client.describe_task_definition(taskDefinition=ref, include=["TAGS"]).get("tags") or []
 
+    def stopped_tasks(self, cluster: str, *, started_by: str | None, service: str) -> list[dict]:
+        """The stopped tasks a deployment started (by its id), else the service's; [] when there are none."""
+        client = self.client
+        with translate_errors("listing the stopped tasks"):
+            kwargs = {"cluster": cluster, "desiredStatus": "STOPPED"}
+            arns = client.list_tasks(startedBy=started_by, **kwargs).get("taskArns", []) if started_by else []
+            if not arns:
+                arns = client.list_tasks(serviceName=service, **kwargs).get("taskArns", [])
+            if not arns:
+                return []
+            return client.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
+
+    def run_task(self, params: dict, *, doing: str) -> dict:
+        """RunTask as given; the response (tasks, failures)."""
+        with translate_errors(doing):
+            return self.client.run_task(**params)
+
+    def task(self, cluster: str, arn: str) -> dict | None:
+        """DescribeTasks of one task; None when ECS does not know it (any more)."""
+        with translate_errors(f"describing task {arn.rsplit('/', 1)[-1]}"):
+            found = self.client.describe_tasks(cluster=cluster, tasks=[arn]).get("tasks") or []
+        return found[0] if found else None
+
     def service_tags(self, service_arn: str) -> dict[str, str]:
         with translate_errors(f"reading the tags of {service_arn}"):
             tags = self.client.list_tags_for_resource(resourceArn=service_arn).get("tags", [])

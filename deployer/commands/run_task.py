@@ -14,7 +14,7 @@ import sys
 import time
 import uuid
 
-from ..aws.session import error_code, translate_errors
+from ..aws import monitoring
 from ..core.console import quote_untrusted, untrusted_line
 from ..aws.ecs import short_name
 from ..core.errors import BadInput, DeploymentFailed, ExternalError, Interrupted
@@ -124,8 +124,7 @@ def _run_task_params(run, cluster: str, svc, live: dict, td_arn: str, td: dict, 
 
 
 def _start(run, params: dict) -> dict:
-    with translate_errors(f"starting a one-off task of {short_name(params['taskDefinition'])}"):
-        response = run.aws.client("ecs").run_task(**params)
+    response = run.ecs.run_task(params, doing=f"starting a one-off task of {short_name(params['taskDefinition'])}")
     tasks = response.get("tasks") or []
     if not tasks:
         failures = "; ".join(quote_untrusted(f"{f.get('arn', '')} {f.get('reason', '')} {f.get('detail', '')}".strip()) for f in response.get("failures") or [])
@@ -138,7 +137,6 @@ def _wait(run, cluster: str, task: dict, follower: "_LogFollower", started: floa
     deadline = started + run.timeout
     interval = FIRST_INTERVAL
     shown_status = None
-    ecs = run.aws.client("ecs")
     while True:
         status = task.get("lastStatus")
         if status != shown_status:
@@ -158,10 +156,7 @@ def _wait(run, cluster: str, task: dict, follower: "_LogFollower", started: floa
             )
         time.sleep(min(interval, remaining))
         interval = min(MAX_INTERVAL, interval * STRETCH)
-        with translate_errors(f"describing task {task_id}"):
-            found = ecs.describe_tasks(cluster=cluster, tasks=[task["taskArn"]]).get("tasks") or []
-        if found:
-            task = found[0]
+        task = run.ecs.task(cluster, task["taskArn"]) or task
 
 
 def _stop_command(run, cluster: str, task_id: str) -> str:
@@ -192,10 +187,6 @@ class _LogFollower:
         if self.group is None:
             run.console.warn(f"container `{self.name}` does not log to CloudWatch (awslogs): no log lines to show")
 
-    def _client(self):
-        # A log group in another region than the cluster's: rare, but ECS allows it.
-        return self.run.aws.client("logs", region=self.region if self.region and self.region != self.run.aws.region else None)
-
     def poll(self) -> int:
         """Read what is new; print it. Returns how many lines arrived. Never fails the run."""
         if self.group is None:
@@ -203,19 +194,18 @@ class _LogFollower:
         count = 0
         try:
             while True:
-                kwargs = {"logGroupName": self.group, "logStreamName": self.stream, "startFromHead": True}
-                if self.token:
-                    kwargs["nextToken"] = self.token
-                page = self._client().get_log_events(**kwargs)
-                events = page.get("events") or []
-                self.token = page.get("nextForwardToken") or self.token
+                # (a log group in another region than the cluster's: rare, but ECS allows it)
+                events, token = monitoring.log_events(self.run.aws, self.group, self.stream, region=self.region, token=self.token)
+                self.token = token or self.token
                 for event in events:
                     self._show(event.get("message", ""))
                 count += len(events)
                 if not events:
                     return count
-        except Exception as exc:  # noqa: BLE001 - the stream appears once the container runs
-            if error_code(exc) != "ResourceNotFoundException" and not self.warned:
+        except monitoring.NoLogStream:  # the stream appears once the container runs
+            return count
+        except Exception as exc:  # noqa: BLE001 - the log is shown best effort, it never fails the run
+            if not self.warned:
                 self.warned = True
                 self.run.console.warn(f"could not read the log stream {self.group}/{self.stream}: {self.run.console.quote(exc)}")
             return count

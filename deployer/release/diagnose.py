@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..aws.session import translate_errors
+from ..aws import monitoring
 from ..core.console import untrusted_line
 from ..aws.ecs import short_name
 
@@ -34,16 +34,10 @@ def _collect(run, cluster: str, verdict) -> list[str]:
         lines = _alarm_lines(run, cluster, verdict)
         if lines:
             return lines
-    ecs = run.aws.client("ecs")
     lines: list[str] = []
-    with translate_errors("listing the stopped tasks"):
-        kwargs = {"cluster": cluster, "desiredStatus": "STOPPED"}
-        arns = ecs.list_tasks(startedBy=verdict.deployment_id, **kwargs).get("taskArns", []) if verdict.deployment_id else []
-        if not arns:
-            arns = ecs.list_tasks(serviceName=verdict.service, **kwargs).get("taskArns", [])
-        if not arns:
-            return [f"{verdict.service}: no stopped tasks found for deployment {verdict.deployment_id}"]
-        tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[:100]).get("tasks", [])
+    tasks = run.ecs.stopped_tasks(cluster, started_by=verdict.deployment_id, service=verdict.service)
+    if not tasks:
+        return [f"{verdict.service}: no stopped tasks found for deployment {verdict.deployment_id}"]
     tasks = [t for t in tasks if not verdict.deployment_id or t.get("startedBy") in (None, verdict.deployment_id)] or tasks
     tasks.sort(key=lambda t: str(t.get("stoppedAt") or ""), reverse=True)
     # Tasks that failed the same way are reported once, with their ids, and the logs of the newest.
@@ -78,13 +72,12 @@ def _collect(run, cluster: str, verdict) -> list[str]:
 
 def _alarm_lines(run, cluster: str, verdict) -> list[str]:
     names = list(getattr(verdict, "triggered_alarms", None) or [])
-    with translate_errors("reading the deployment alarms"):
-        if not names:  # without ECS's record: the service's alarms that are in ALARM now
-            service = run.ecs.describe_service(cluster, verdict.service) or {}
-            names = ((service.get("deploymentConfiguration") or {}).get("alarms") or {}).get("alarmNames") or []
-        if not names:
-            return []
-        alarms = run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+    if not names:  # without ECS's record: the service's alarms that are in ALARM now
+        service = run.ecs.describe_service(cluster, verdict.service) or {}
+        names = ((service.get("deploymentConfiguration") or {}).get("alarms") or {}).get("alarmNames") or []
+    if not names:
+        return []
+    alarms = monitoring.alarms(run.aws, names)
     fired = [a for a in alarms if a.get("StateValue") == "ALARM" or a["AlarmName"] in (getattr(verdict, "triggered_alarms", None) or [])]
     quote = run.console.quote
     return [f"alarm {quote(a['AlarmName'])} fired ({quote(a.get('StateValue'))} since {a.get('StateUpdatedTimestamp')}): {quote(a.get('StateReason'))}" for a in fired]
@@ -110,9 +103,7 @@ def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
     if not group or not prefix:
         return []
     try:
-        events = run.aws.client("logs").get_log_events(
-            logGroupName=group, logStreamName=f"{prefix}/{container}/{task_id}", limit=LOG_LINES, startFromHead=False
-        ).get("events", [])
+        events, _ = monitoring.log_events(run.aws, group, f"{prefix}/{container}/{task_id}", limit=LOG_LINES, from_head=False)
     except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
         return ["(no log stream)"]
     return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]

@@ -1,0 +1,35 @@
+"""CloudWatch: alarms and log streams, read only."""
+
+from __future__ import annotations
+
+from ..core.errors import ExternalError
+from .session import error_code, translate_errors
+
+
+class NoLogStream(ExternalError):
+    """The log stream is not there (yet: it appears once the container runs)."""
+
+
+def alarms(aws, names: list[str]) -> list[dict]:
+    """DescribeAlarms of the named metric alarms (MetricAlarms: AlarmName, StateValue, StateReason...)."""
+    with translate_errors("reading the deployment alarms"):
+        return aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])
+
+
+def log_events(aws, group: str, stream: str, *, region: str | None = None, limit: int | None = None,
+               from_head: bool = True, token: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of the stream's events and the token of the next one (GetLogEvents). NoLogStream when the
+    stream (or its group) does not exist; other refusals are ExternalError."""
+    kwargs = {"logGroupName": group, "logStreamName": stream, "startFromHead": from_head}
+    if limit is not None:
+        kwargs["limit"] = limit
+    if token:
+        kwargs["nextToken"] = token
+    try:
+        with translate_errors(f"reading the log stream {group}/{stream}"):
+            page = aws.client("logs", region=region if region and region != aws.region else None).get_log_events(**kwargs)
+    except ExternalError as exc:
+        if error_code(exc.__cause__) == "ResourceNotFoundException":
+            raise NoLogStream(exc.message) from exc.__cause__
+        raise
+    return page.get("events") or [], page.get("nextForwardToken")
