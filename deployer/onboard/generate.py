@@ -328,9 +328,9 @@ def _config_text(imported: dict, *, region: str, stack: str | None, proton: str 
 def _autoscaled(run, cluster: str, service: str) -> bool:
     """Whether Application Auto Scaling has a scalable target on the service's DesiredCount."""
     try:
-        targets = run.aws.client("application-autoscaling").describe_scalable_targets(
-            ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"], ScalableDimension="ecs:service:DesiredCount"
-        ).get("ScalableTargets", [])
+        from ..aws.resources import scalable_targets
+
+        targets = scalable_targets(run.aws, cluster, service)
     except Exception as exc:  # noqa: BLE001 - no permission to look: keep the count, as before, and say so
         from ..aws.session import error_code
 

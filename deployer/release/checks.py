@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from ..aws import resources as aws_resources
 from ..aws.session import error_code
 from ..core.errors import BadInput, DeployerError, ExternalError
 from ..manifest.render import Rendered
@@ -41,7 +42,7 @@ def attempt(name: str, fn) -> Check:
 
 def check_cluster(run) -> Check:
     cluster = run.environment.cluster
-    found = run.aws.client("ecs").describe_clusters(clusters=[cluster]).get("clusters", [])
+    found = aws_resources.clusters(run.aws, [cluster])
     status = found[0].get("status") if found else "MISSING"
     if status != "ACTIVE":
         return Check("cluster", "fail", f"cluster {cluster} is {status}")
@@ -50,17 +51,16 @@ def check_cluster(run) -> Check:
 
 def check_network(run, rendered: Rendered) -> list[Check]:
     vpc = rendered.service_definition.create_params.get("networkConfiguration", {}).get("awsvpcConfiguration", {})
-    ec2 = run.aws.client("ec2")
     checks = []
     subnets, groups = vpc.get("subnets", []), vpc.get("securityGroups", [])
 
     def subnets_exist():
-        found = {s["SubnetId"] for s in ec2.describe_subnets(Filters=[{"Name": "subnet-id", "Values": subnets}])["Subnets"]}
+        found = aws_resources.subnet_ids(run.aws, subnets)
         missing = [s for s in subnets if s not in found]
         return Check("subnets", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(subnets)} subnets exist")
 
     def groups_exist():
-        found = {g["GroupId"] for g in ec2.describe_security_groups(Filters=[{"Name": "group-id", "Values": groups}])["SecurityGroups"]}
+        found = aws_resources.security_group_ids(run.aws, groups)
         missing = [g for g in groups if g not in found]
         return Check("security groups", "fail" if missing else "pass", f"missing: {', '.join(missing)}" if missing else f"{len(groups)} security groups exist")
 
@@ -80,7 +80,7 @@ def check_target_groups(run, rendered: Rendered) -> list[Check]:
             continue
 
         def one(arn=arn, lb=lb):
-            groups = run.aws.client("elbv2").describe_target_groups(TargetGroupArns=[arn])["TargetGroups"]
+            groups = aws_resources.target_groups(run.aws, [arn])
             group = groups[0]
             problems = []
             if td.get("networkMode") == "awsvpc" and group.get("TargetType") != "ip":
@@ -111,7 +111,6 @@ def check_container(run, rendered: Rendered) -> Check:
 
 def check_roles(run, rendered: Rendered) -> list[Check]:
     checks = []
-    iam = run.aws.client("iam")
     for key in ("executionRoleArn", "taskRoleArn"):
         ref = rendered.task_definition.get(key)
         if not ref:
@@ -121,7 +120,7 @@ def check_roles(run, rendered: Rendered) -> list[Check]:
         label = "execution role" if key == "executionRoleArn" else "task role"
 
         def one(ref=ref, label=label):
-            role = iam.get_role(RoleName=ref.rsplit("/", 1)[-1])["Role"]
+            role = aws_resources.role(run.aws, ref.rsplit("/", 1)[-1])
             document = role.get("AssumeRolePolicyDocument")
             if isinstance(document, str):
                 from urllib.parse import unquote
@@ -210,7 +209,6 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
 
 def check_log_groups(run, rendered: Rendered) -> list[Check]:
     checks = []
-    logs = run.aws.client("logs")
     for container in rendered.task_definition["containerDefinitions"]:
         log = container.get("logConfiguration") or {}
         group = (log.get("options") or {}).get("awslogs-group")
@@ -218,7 +216,7 @@ def check_log_groups(run, rendered: Rendered) -> list[Check]:
             continue
 
         def one(group=group, container=container):
-            found = [g["logGroupName"] for g in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", [])]
+            found = aws_resources.log_group_names(run.aws, group)
             if group in found:
                 return Check("log group", "pass", f"{group} exists")
             create = (log.get("options") or {}).get("awslogs-create-group") == "true"
@@ -237,10 +235,10 @@ def check_secrets(run, rendered: Rendered) -> list[Check]:
             def one(ref=ref, name=secret.get("name")):
                 if ":secretsmanager:" in ref:
                     # arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:id] → the secret's ARN
-                    run.aws.client("secretsmanager").describe_secret(SecretId=":".join(ref.split(":")[:7]))
+                    aws_resources.secret_exists(run.aws, ":".join(ref.split(":")[:7]))
                     return Check("secret", "pass", f"{name}: secret exists")
                 parameter = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
-                run.aws.client("ssm").get_parameter(Name=parameter)
+                aws_resources.parameter_exists(run.aws, parameter)
                 return Check("secret", "pass", f"{name}: SSM parameter {parameter} exists")
 
             checks.append(attempt("secret", one))
@@ -255,7 +253,7 @@ def check_alarms(run, rendered: Rendered) -> list[Check]:
         return []
 
     def one():
-        found = {a["AlarmName"]: a for a in run.aws.client("cloudwatch").describe_alarms(AlarmNames=names).get("MetricAlarms", [])}
+        found = {a["AlarmName"]: a for a in aws_resources.metric_alarms(run.aws, names)}
         missing = [n for n in names if n not in found]
         if missing:
             return Check("alarms", "fail", f"no CloudWatch alarm {', '.join(missing)} (deploymentConfiguration.alarms.alarmNames)")
@@ -322,8 +320,7 @@ def _check_wiring(run, lb: dict, advanced: dict, Check):
     blue, green = lb.get("targetGroupArn"), advanced.get("alternateTargetGroupArn")
     if not green or not advanced.get("productionListenerRule"):
         return Check("traffic wiring", "fail", "loadBalancers[].advancedConfiguration needs alternateTargetGroupArn and productionListenerRule")
-    elbv2 = run.aws.client("elbv2")
-    groups = {g["TargetGroupArn"]: g for g in elbv2.describe_target_groups(TargetGroupArns=[blue, green])["TargetGroups"]}
+    groups = {g["TargetGroupArn"]: g for g in aws_resources.target_groups(run.aws, [blue, green])}
     problems = [f"target group {arn} does not exist" for arn in (blue, green) if arn not in groups]
     if blue == green:
         problems.append(f"the alternate target group is the service's own ({blue}): ECS needs two to alternate")
@@ -335,7 +332,7 @@ def _check_wiring(run, lb: dict, advanced: dict, Check):
         arn = advanced.get(field)
         if not arn:
             continue
-        rules = elbv2.describe_rules(RuleArns=[arn])["Rules"]
+        rules = aws_resources.listener_rules(run.aws, [arn])
         forwards = {g.get("TargetGroupArn") for r in rules for a in r.get("Actions") or []
                     for g in ((a.get("ForwardConfig") or {}).get("TargetGroups") or [{"TargetGroupArn": a.get("TargetGroupArn")}])}
         if not rules:
@@ -351,7 +348,7 @@ def _check_role(run, label: str, arn: str, Check):
     """(check, role name) — the role exists and ECS may assume it."""
     import json
 
-    role = run.aws.client("iam").get_role(RoleName=arn.rsplit("/", 1)[-1])["Role"]
+    role = aws_resources.role(run.aws, arn.rsplit("/", 1)[-1])
     document = _policy_document(role.get("AssumeRolePolicyDocument") or {})
     if ECS_SERVICE not in json.dumps(document):
         return Check(label, "fail", f"{role['RoleName']} does not trust {ECS_SERVICE}"), role["RoleName"]
@@ -361,7 +358,7 @@ def _check_role(run, label: str, arn: str, Check):
 def _check_hook(run, hook: dict, Check):
     function = hook.get("hookTargetArn") or ""
     try:
-        run.aws.client("lambda").get_function(FunctionName=function)
+        aws_resources.lambda_function(run.aws, function)
     except Exception as exc:  # noqa: BLE001 - not found (or not readable) is the finding
         return Check("lifecycle hook", "fail", f"Lambda {function} ({', '.join(hook.get('lifecycleStages') or [])}): {error_code(exc) or exc}")
     if not hook.get("roleArn"):
@@ -378,16 +375,7 @@ def _may_invoke(run, role_name: str, function: str) -> bool:
     """Whether one of the role's policies (inline or attached) allows lambda:InvokeFunction on the function."""
     import fnmatch
 
-    iam = run.aws.client("iam")
-    documents = [iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
-                 for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]]
-    for attached in iam.list_attached_role_policies(RoleName=role_name)["AttachedPolicies"]:
-        try:
-            version = iam.get_policy(PolicyArn=attached["PolicyArn"])["Policy"]["DefaultVersionId"]
-            documents.append(iam.get_policy_version(PolicyArn=attached["PolicyArn"], VersionId=version)["PolicyVersion"]["Document"])
-        except Exception:  # noqa: BLE001 - an AWS-managed policy we cannot read grants nothing we can prove
-            continue
-    for document in documents:
+    for document in aws_resources.role_policy_documents(run.aws, role_name):
         document = _policy_document(document)
         statements = document.get("Statement") or []
         for statement in statements if isinstance(statements, list) else [statements]:

@@ -14,6 +14,7 @@ from . import checks, execute, lease, plan as planner, rollout
 from ..aws import credentials
 from ..manifest import strategies
 from . import stages as stages_
+from ..aws import resources
 from ..aws.ecs import (TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, TAG_HEALTHY, find_in_progress,
     primary_deployment, short_name, TAG_COMMIT, TAG_IMAGE)
 from ..core.errors import DeployerError, DeploymentFailed, ExternalError, Interrupted
@@ -300,9 +301,8 @@ def watch_timeout(run, live: dict, services: list[str]) -> int:
             if not arn:
                 continue
             try:
-                elb = run.aws.client("elbv2")
-                group = elb.describe_target_groups(TargetGroupArns=[arn])["TargetGroups"][0]
-                attrs = {a["Key"]: a["Value"] for a in elb.describe_target_group_attributes(TargetGroupArn=arn)["Attributes"]}
+                group = resources.target_groups(run.aws, [arn])[0]
+                attrs = resources.target_group_attributes(run.aws, arn)
             except Exception as exc:  # noqa: BLE001 - the timeout stays deploy.timeout; say why
                 run.console.debug(f"could not read target group {arn}: {exc}")
                 continue

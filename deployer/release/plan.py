@@ -84,7 +84,9 @@ def _same_namespace(aws, wanted: str | None, live: str | None) -> bool:
         return False
     arn, name = (live, wanted) if live.startswith("arn:") else (wanted, live)
     try:
-        namespace = aws.client("servicediscovery").get_namespace(Id=arn.rsplit("/", 1)[-1])["Namespace"]
+        from ..aws.resources import namespace as cloud_map_namespace
+
+        namespace = cloud_map_namespace(aws, arn.rsplit("/", 1)[-1])
     except Exception:  # noqa: BLE001 - not readable: the difference shows, as it did before
         return False
     http_name = ((namespace.get("Properties") or {}).get("HttpProperties") or {}).get("HttpName")
