@@ -1,4 +1,5 @@
-"""Parameters and secrets: SSM Parameter Store and Secrets Manager, read only.
+"""Parameters and secrets: SSM Parameter Store and Secrets Manager (and the plain String
+parameters the release lease is kept in).
 
 Each reader returns plain data, or None when the parameter or secret does not exist; any other
 refusal is an ExternalError that says what the tool was doing (InvalidName when AWS says the
@@ -48,3 +49,48 @@ def secret_value(aws, secret_id: str, *, doing: str, attempts: int | None = None
     if "SecretString" in found:
         return found["SecretString"]
     return found["SecretBinary"].decode("utf-8", errors="replace")
+
+
+# ---- String parameters a release writes (the lease) ------------------------------------------------
+def _ssm(aws, attempts: int | None, timeout: float | None):
+    if attempts:
+        return aws.client("ssm", attempts=attempts, timeout=timeout)
+    return aws.client("ssm")
+
+
+def parameters_under(aws, path: str, *, doing: str, attempts: int | None = None, timeout: float | None = None) -> list[dict]:
+    """The parameters directly under path (GetParametersByPath, all pages): Name, Value, Version,
+    LastModifiedDate, and ServerDate — the Date header of the answer that carried it (SSM's clock)."""
+    found = []
+    with translate_errors(doing):
+        for page in _ssm(aws, attempts, timeout).get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+            server_date = ((page.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}).get("date")
+            found += [{**p, "ServerDate": server_date} for p in page.get("Parameters", [])]
+    return found
+
+
+def create_parameter(aws, name: str, value: str, *, doing: str, attempts: int | None = None, timeout: float | None = None) -> bool:
+    """PutParameter without overwrite: False when the name exists already."""
+    with translate_errors(doing):
+        try:
+            _ssm(aws, attempts, timeout).put_parameter(Name=name, Value=value, Type="String", Overwrite=False)
+        except Exception as exc:
+            if error_code(exc) == "ParameterAlreadyExists":
+                return False
+            raise
+    return True
+
+
+def overwrite_parameter(aws, name: str, value: str, *, doing: str, attempts: int | None = None, timeout: float | None = None) -> None:
+    with translate_errors(doing):
+        _ssm(aws, attempts, timeout).put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
+
+
+def delete_parameter(aws, name: str, *, doing: str, attempts: int | None = None, timeout: float | None = None) -> None:
+    """DeleteParameter; one that is gone already is no error."""
+    with translate_errors(doing):
+        try:
+            _ssm(aws, attempts, timeout).delete_parameter(Name=name)
+        except Exception as exc:
+            if error_code(exc) != "ParameterNotFound":
+                raise

@@ -229,17 +229,16 @@ def staleness(record: Record | None, watcher: Watcher, default_ttl: int) -> str 
 
 
 class LeaseStore:
-    """Thin adapter over the SSM calls the lease needs."""
+    """The lease's records, kept as SSM parameters under the lease's path (aws/stores.py makes the calls)."""
 
     def __init__(self, aws, *, attempts: int | None = None):
         self.aws = aws
         self.attempts = attempts
 
     @property
-    def client(self):
-        if self.attempts:
-            return self.aws.client("ssm", attempts=self.attempts, timeout=10)
-        return self.aws.client("ssm")
+    def _call(self) -> dict:
+        """How each SSM call is made: the heartbeat's store makes few attempts with a short timeout."""
+        return {"attempts": self.attempts, "timeout": 10} if self.attempts else {}
 
     def for_heartbeat(self) -> "LeaseStore":
         """The heartbeat paces its own retries (sooner than ttl/4): a call must not sit in botocore's
@@ -247,54 +246,37 @@ class LeaseStore:
         return LeaseStore(self.aws, attempts=HEARTBEAT_ATTEMPTS)
 
     def read(self, path: str) -> list[Record]:
-        from ..aws.session import translate_errors
+        from ..aws.stores import parameters_under
 
         records = []
-        with translate_errors(f"reading the lease {path} (ssm GetParametersByPath)"):
-            for page in self.client.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
-                server_now = server_time(page)
-                for parameter in page.get("Parameters", []):
-                    record = Record.parse(parameter["Name"], parameter.get("Value", ""), version=parameter.get("Version"),
-                                          modified_at=_aware(parameter.get("LastModifiedDate")), server_now=server_now)
-                    if record is not None:
-                        records.append(record)
+        for parameter in parameters_under(self.aws, path, doing=f"reading the lease {path} (ssm GetParametersByPath)", **self._call):
+            record = Record.parse(parameter["Name"], parameter.get("Value", ""), version=parameter.get("Version"),
+                                  modified_at=_aware(parameter.get("LastModifiedDate")), server_now=server_time(parameter.get("ServerDate")))
+            if record is not None:
+                records.append(record)
         return records
 
     def create(self, name: str, value: dict) -> bool:
         """Create-if-absent: False when the name exists (another release got there first)."""
-        from ..aws.session import error_code, translate_errors
+        from ..aws.stores import create_parameter
 
-        with translate_errors(f"taking the lease {name} (ssm PutParameter)"):
-            try:
-                self.client.put_parameter(Name=name, Value=json.dumps(value), Type="String", Overwrite=False)
-            except Exception as exc:
-                if error_code(exc) == "ParameterAlreadyExists":
-                    return False
-                raise
-        return True
+        return create_parameter(self.aws, name, json.dumps(value), doing=f"taking the lease {name} (ssm PutParameter)", **self._call)
 
     def overwrite(self, name: str, value: dict) -> None:
-        from ..aws.session import translate_errors
+        from ..aws.stores import overwrite_parameter
 
-        with translate_errors(f"renewing the lease {name} (ssm PutParameter)"):
-            self.client.put_parameter(Name=name, Value=json.dumps(value), Type="String", Overwrite=True)
+        overwrite_parameter(self.aws, name, json.dumps(value), doing=f"renewing the lease {name} (ssm PutParameter)", **self._call)
 
     def delete(self, name: str) -> None:
-        from ..aws.session import error_code, translate_errors
+        from ..aws.stores import delete_parameter
 
-        with translate_errors(f"deleting the old lease generation {name} (ssm DeleteParameter)"):
-            try:
-                self.client.delete_parameter(Name=name)
-            except Exception as exc:
-                if error_code(exc) != "ParameterNotFound":
-                    raise
+        delete_parameter(self.aws, name, doing=f"deleting the old lease generation {name} (ssm DeleteParameter)", **self._call)
 
 
-def server_time(answer: dict) -> datetime | None:
+def server_time(date: str | None) -> datetime | None:
     """SSM's clock: the Date header of its answer (whole seconds; None when absent or unreadable)."""
     from email.utils import parsedate_to_datetime
 
-    date = ((answer or {}).get("ResponseMetadata") or {}).get("HTTPHeaders", {}).get("date")
     try:
         return _aware(parsedate_to_datetime(date)) if date else None
     except (TypeError, ValueError, IndexError):
