@@ -506,21 +506,15 @@ def _newest_image(aws, repo, *, exclude: str) -> str | None:
     """repo:<tag> of the most recently pushed tagged image (ECR), the likeliest to share layers."""
     if not repo.is_ecr:
         return None
-    client = registry.ecr_client(aws, repo)
     newest, pages = None, 0
-    from ..aws.session import translate_errors
-
-    with translate_errors(f"listing the images of {repo.uri} (the build cache source)"):
-        for page in client.get_paginator("describe_images").paginate(
-            registryId=repo.account, repositoryName=repo.path, filter={"tagStatus": "TAGGED"}
-        ):
-            for detail in page.get("imageDetails", []):
-                tags = [t for t in detail.get("imageTags", []) if t != exclude and t != "buildcache"]
-                if tags and (newest is None or detail["imagePushedAt"] > newest[0]):
-                    newest = (detail["imagePushedAt"], tags[0])
-            pages += 1
-            if pages >= 5:
-                break
+    for details in registry.ecr_of(aws, repo).tagged_image_pages(doing=f"listing the images of {repo.uri} (the build cache source)"):
+        for detail in details:
+            tags = [t for t in detail.get("imageTags", []) if t != exclude and t != "buildcache"]
+            if tags and (newest is None or detail["imagePushedAt"] > newest[0]):
+                newest = (detail["imagePushedAt"], tags[0])
+        pages += 1
+        if pages >= 5:
+            break
     return f"{repo.uri}:{newest[1]}" if newest else None
 
 

@@ -19,7 +19,6 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from ..aws.session import error_code, translate_errors
 from ..core.console import quote_untrusted
 from ..core.errors import ExternalError
 
@@ -73,33 +72,21 @@ def mapped_endpoint(repo: Repo) -> str | None:
     return endpoint.split("://", 1)[-1]  # accept http://host:port too; docker wants host:port
 
 
-def ecr_client(aws, repo: Repo):
-    """ECR is regional: talk to the repository's region even if the session's differs."""
-    return aws.client("ecr", region=repo.region if repo.region and repo.region != aws.region else None)
+def ecr_of(aws, repo: Repo):
+    """The repository's ECR adapter (its own region even if the session's differs)."""
+    from ..aws.ecr import Ecr
+
+    return Ecr(aws, region=repo.region, account=repo.account, repository=repo.path, shown=repo.uri)
 
 
 def ecr_digest(aws, repo: Repo, tag: str) -> str | None:
     """The digest ECR holds for tag, or None when the tag is not there."""
-    client = ecr_client(aws, repo)
-    with translate_errors(f"looking up {repo.uri}:{tag} in ECR"):
-        try:
-            found = client.describe_images(
-                registryId=repo.account, repositoryName=repo.path, imageIds=[{"imageTag": tag}]
-            )
-        except Exception as exc:
-            if error_code(exc) == "ImageNotFoundException":
-                return None
-            raise
-    details = found.get("imageDetails") or []
-    return details[0]["imageDigest"] if details else None
+    return ecr_of(aws, repo).digest(tag)
 
 
 def ecr_credentials(aws, repo: Repo) -> dict[str, str]:
     """docker auth_config from an ECR token; kept in memory, never written to docker's config."""
-    client = ecr_client(aws, repo)
-    with translate_errors("getting an ECR login token (ecr GetAuthorizationToken)"):
-        data = client.get_authorization_token()["authorizationData"][0]
-    user, _, password = base64.b64decode(data["authorizationToken"]).decode().partition(":")
+    user, password = ecr_of(aws, repo).login()
     return {"username": user, "password": password, "serveraddress": mapped_endpoint(repo) or repo.host}
 
 
@@ -145,17 +132,8 @@ def register_with_emulated_ecr(aws, repo: Repo, tag: str, digest: str, auth_conf
     if not endpoint:
         return
     body, media_type = fetch_manifest(endpoint, repo.path, tag, auth_config)
-    client = ecr_client(aws, repo)
-    with translate_errors(f"registering {repo.uri}:{tag} with the emulated ECR"):
-        try:
-            # imageDigest given: moto otherwise derives a digest of its own from the layers
-            client.put_image(
-                repositoryName=repo.path, imageManifest=body, imageManifestMediaType=media_type,
-                imageTag=tag, imageDigest=digest,
-            )
-        except Exception as exc:
-            if error_code(exc) != "ImageAlreadyExistsException":
-                raise
+    # imageDigest given: moto otherwise derives a digest of its own from the layers
+    ecr_of(aws, repo).put_image(tag, body, media_type, digest, doing=f"registering {repo.uri}:{tag} with the emulated ECR")
 
 
 def fetch_manifest(endpoint: str, path: str, tag: str, auth_config: dict | None) -> tuple[str, str]:
@@ -185,12 +163,8 @@ def image_platforms(aws, repo: Repo, reference: str) -> list[str] | None:
     holds it (the mapped one in tests and local use, else ECR's layer download URL).
     """
     image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
-    client = ecr_client(aws, repo)
     shown = f"{repo.uri}{'@' if reference.startswith('sha256:') else ':'}{reference}"
-    with translate_errors(f"reading the manifest of {shown} (ecr BatchGetImage)"):
-        found = client.batch_get_image(
-            registryId=repo.account, repositoryName=repo.path, imageIds=[image_id], acceptedMediaTypes=list(MANIFEST_TYPES)
-        ).get("images") or []
+    found = ecr_of(aws, repo).manifests(image_id, list(MANIFEST_TYPES), doing=f"reading the manifest of {shown} (ecr BatchGetImage)")
     if not found:
         return None
     manifest = json.loads(found[0]["imageManifest"])
@@ -205,8 +179,7 @@ def _config_blob(aws, repo: Repo, digest: str) -> str:
     endpoint = mapped_endpoint(repo)
     if endpoint:
         return _registry_get(endpoint, f"{repo.path}/blobs/{digest}", ecr_credentials(aws, repo), accept="*/*")[0]
-    with translate_errors(f"reading the image config {digest} (ecr GetDownloadUrlForLayer)"):
-        url = ecr_client(aws, repo).get_download_url_for_layer(registryId=repo.account, repositoryName=repo.path, layerDigest=digest)["downloadUrl"]
+    url = ecr_of(aws, repo).layer_url(digest, doing=f"reading the image config {digest} (ecr GetDownloadUrlForLayer)")
     try:
         with urllib.request.urlopen(url, timeout=30) as response:
             return response.read().decode()
