@@ -2,8 +2,9 @@
 
 Lowest first: core < aws < manifest < image < release < onboard < commands < cli. A module imports only
 its own layer or a lower one (lazy imports inside functions count too); no two modules import each
-other, directly or round a loop; boto3/botocore are imported in deployer/aws/ only; a command does
-not import another command (what two commands share lives in release/ or onboard/).
+other, directly or round a loop; boto3/botocore are imported, and AWS clients made, in deployer/aws/
+only; a command does not import another command (what two commands share lives in release/ or
+onboard/).
 Each failure names file:line and the import.
 """
 from __future__ import annotations
@@ -92,6 +93,19 @@ def test_the_aws_sdk_is_imported_in_deployer_aws_only():
     outside = [f"{_where(m, line)}: {text}" for m, edges in EDGES.items() for line, t, text in edges
                if t.split(".")[0] in AWS_SDK and not (m == "deployer.aws" or m.startswith("deployer.aws."))]
     assert outside == [], "boto3/botocore outside deployer/aws/:\n" + "\n".join(outside)
+
+
+def test_aws_clients_are_made_in_deployer_aws_only():
+    """`x.client("ssm")` outside deployer/aws/: the call, its retries and its error codes belong in an adapter."""
+    found = []
+    for module, path in MODULES.items():
+        if module == "deployer.aws" or module.startswith("deployer.aws."):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "client"
+                    and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+                found.append(f"{_where(module, node.lineno)}: .client({node.args[0].value!r})")
+    assert found == [], "AWS clients made outside deployer/aws/ (add an adapter method there):\n" + "\n".join(found)
 
 
 def test_no_command_imports_another_command():
