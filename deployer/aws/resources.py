@@ -89,3 +89,21 @@ def scalable_targets(aws, cluster: str, service: str) -> list[dict]:
     return aws.client("application-autoscaling").describe_scalable_targets(
         ServiceNamespace="ecs", ResourceIds=[f"service/{cluster}/{service}"], ScalableDimension="ecs:service:DesiredCount"
     ).get("ScalableTargets", [])
+
+
+def s3_object(aws, bucket: str, key: str, *, max_bytes: int) -> bytes:
+    """An S3 object's bytes (GetObject), at most max_bytes; AWS's own errors for the caller to judge."""
+    body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+    data = body.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise ValueError(f"s3://{bucket}/{key} is larger than {max_bytes} bytes")
+    return data
+
+
+def cloudformation_export(aws, name: str) -> str | None:
+    """The value of a CloudFormation export (ListExports, all pages), or None when there is none."""
+    for page in aws.client("cloudformation").get_paginator("list_exports").paginate():
+        for export in page.get("Exports", []):
+            if export.get("Name") == name:
+                return export.get("Value")
+    return None

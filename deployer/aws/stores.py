@@ -41,6 +41,12 @@ def secret_arn(aws, secret_id: str, *, doing: str) -> str | None:
     return _read(lambda: aws.client("secretsmanager").describe_secret(SecretId=secret_id)["ARN"], doing)
 
 
+def secret(aws, secret_id: str, *, doing: str, stage: str | None = None, version: str | None = None, attempts: int | None = None) -> dict | None:
+    """GetSecretValue as AWS answers it (SecretString or SecretBinary, at a version stage or id), or None when there is none."""
+    kwargs = {"SecretId": secret_id, **({"VersionStage": stage} if stage else {}), **({"VersionId": version} if version else {})}
+    return _read(lambda: aws.client("secretsmanager", attempts=attempts).get_secret_value(**kwargs), doing)
+
+
 def secret_value(aws, secret_id: str, *, doing: str, attempts: int | None = None) -> str | None:
     """A Secrets Manager secret's value (SecretString, else SecretBinary as UTF-8), or None when there is none."""
     found = _read(lambda: aws.client("secretsmanager", attempts=attempts).get_secret_value(SecretId=secret_id), doing)

@@ -2,7 +2,7 @@
 way ecspresso reads it (kayac/ecspresso config.go, plugin.go, ecspresso.go, deploy.go, create.go).
 
 Pure conversion: what needs AWS (a Terraform state in S3, a CloudFormation export) comes in as
-`readers`. `deployer init --from-ecspresso` (deployer/commands/init.py) adds the environment,
+`readers`. `deployer init --from-ecspresso` (deployer/onboard/importing.py) adds the environment,
 checks that the result renders, and writes the files.
 
 - The config is a Go template rendered with go-config's functions (env, must_env, json_escape)
@@ -472,10 +472,9 @@ def json_to_jinja(text: str, context: _Context, kind: str) -> str:
 
 
 def _ecs_shape(operation: str):
-    from ..manifest.definitions import _ecs_model
-    from botocore.session import get_session
+    from ..aws.model import input_shape
 
-    return _ecs_model(get_session).operation_model(operation).input_shape
+    return input_shape("ecs", operation)
 
 
 def clean_task_definition(document: Any, dropped: list[str]) -> Any:

@@ -1,11 +1,26 @@
-"""Definitions moved out of deployer.commands.init."""
+"""`deployer init` (and `adopt`, which hands over through it): adopt deployer for a service that already runs.
+
+Reads the live service and its task-definition revision, and the admins' environment outputs,
+and writes deployer.yaml, ecs-task-def.json.j2 and ecs-service-def.json.j2 such that
+`deployer diff` right after shows no difference:
+
+- every string equal to an environment output becomes `{{ environment.outputs.<Key> }}`, the
+  app container's image `{{ image }}`, the family `{{ service.family }}`;
+- network configuration and load balancer are left out of the service definition when they are
+  what deployer derives from the outputs (else kept, with outputs substituted);
+- settings deployer would otherwise default (the circuit breaker) are written as they are.
+`init --from-ecspresso` converts an ecspresso project (onboard/ecspresso.py) and writes it here too.
+
+There is no deployer.yaml yet, so nothing here touches `run.config`.
+"""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from ..manifest import normalize
-from ..commands.init import _ecspresso_document, _ecspresso_readers, _staging_dir, _write_files
 from ..core.errors import BadInput
 from ..manifest.config import DEFAULT_OUTPUTS
 from .generate import (CONFIG_FILE, SERVICE_DEF_FILE, TASK_DEF_FILE, _FILES, _autoscaled, _config_text,
@@ -234,3 +249,83 @@ def from_ecspresso_text(run, result: dict) -> str:
     else:
         lines.append("checked: `deployer diff` shows no difference against the live service" if result["verified"] else "check: `deployer diff` shows differences (see the warning above)")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing the files, and what an ecspresso conversion reads and writes
+
+
+def _write_files(target: Path, contents: dict[str, str]) -> list[str]:
+    """Every file checked first (a symlink that leads out of the app repository is refused: nothing is
+    written), then each written atomically; a symlink is never written through (deployer/manifest/files.py)."""
+    from ..manifest import files
+
+    repo = files.repo_root_of(target)
+    places = {name: files.writable(target / name, repo, what=str(target / name)) for name in contents}
+    target.mkdir(parents=True, exist_ok=True)
+    for name, content in contents.items():
+        files.write_text(places[name], content)
+    return [str(target / name) for name in contents]
+
+
+def _staging_dir(target: Path) -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=".deployer-init-", dir=target)
+
+
+def _ecspresso_readers(run):
+    """What the conversion reads from AWS: a Terraform state in S3, a CloudFormation export."""
+    from ..onboard import ecspresso
+
+    from ..aws.resources import cloudformation_export, s3_object
+
+    def tfstate(url: str) -> dict | None:
+        bucket, _, key = url.removeprefix("s3://").partition("/")
+        try:
+            aws, _ = _adapters(run)
+            return json.loads(s3_object(aws, bucket, key, max_bytes=16 * 1024 * 1024))
+        except Exception:  # noqa: BLE001 - unreadable: the values are left to fill, and said so
+            return None
+
+    def cfn_export(name: str) -> str | None:
+        try:
+            aws, _ = _adapters(run)
+            return cloudformation_export(aws, name)
+        except Exception:  # noqa: BLE001 - unreadable: the value is left to fill, and said so
+            return None
+
+    return ecspresso.Readers(tfstate=tfstate, cfn_export=cfn_export)
+
+
+def _ecspresso_document(converted, task_def: dict, service_def: dict, service: str, cluster_key: str, aws, stack, proton, source_file: Path):
+    lbs = [lb for lb in service_def.get("loadBalancers") or [] if isinstance(lb, dict)]
+    containers = task_def.get("containerDefinitions") or []
+    if not containers:
+        raise BadInput(f"{converted.task_definition}: no containerDefinitions after rendering")
+    # The image `release` replaces: the load balancer's container, else the first.
+    container = lbs[0].get("containerName") if lbs and lbs[0].get("containerName") else containers[0]["name"]
+    if len(containers) > 1:
+        converted.warnings.append(f"{len(containers)} containers: `{container}` gets the new image on release (service.container in {CONFIG_FILE})")
+    port = lbs[0].get("containerPort") if lbs else None
+    family = task_def.get("family") or service
+    outputs_config: dict[str, Any] = {"cluster": cluster_key}
+    if not lbs:
+        outputs_config["target_group"] = None  # the service has no load balancer: deployer must not add one
+    service_config: dict[str, Any] = {"name": service} if service != family else {}
+    if converted.service_definition:
+        service_config["definition"] = converted.service_definition
+    service_config["container"] = container
+    if port is not None:
+        service_config["port"] = port
+    document = {"app": family}
+    if not converted.region_from_env:
+        document["region"] = aws.region
+    document.update({
+        "environment": {**({"stack": stack} if stack else {"proton": proton}), "outputs": outputs_config},
+        "image": {"context": ".", "dockerfile": "Dockerfile"},
+        "task_definition": converted.task_definition,
+        "service": service_config,
+        "deploy": {"timeout": converted.timeout or 600, "rollback_on_failure": True},
+    })
+    return document, container, port, family

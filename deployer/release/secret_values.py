@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 
+from ..aws import stores
 from ..core.secrets import Secrets
 
 
@@ -38,12 +39,9 @@ def _learn(run, ref: str, secrets: Secrets) -> None:
         parts = ref.split(":")
         secret_id = ":".join(parts[:7])  # arn:aws:secretsmanager:region:account:secret:name
         json_key = parts[7] if len(parts) > 7 else ""
-        kwargs = {"SecretId": secret_id}
-        if len(parts) > 8 and parts[8]:
-            kwargs["VersionStage"] = parts[8]
-        if len(parts) > 9 and parts[9]:
-            kwargs["VersionId"] = parts[9]
-        found = run.aws.client("secretsmanager", attempts=2).get_secret_value(**kwargs)
+        stage = parts[8] if len(parts) > 8 and parts[8] else None
+        version = parts[9] if len(parts) > 9 and parts[9] else None
+        found = stores.secret(run.aws, secret_id, stage=stage, version=version, doing=f"reading secret {secret_id}", attempts=2) or {}
         if found.get("SecretBinary") is not None and found.get("SecretString") is None:
             binary = found["SecretBinary"]
             if isinstance(binary, str):  # some clients hand it over base64-encoded
@@ -54,7 +52,7 @@ def _learn(run, ref: str, secrets: Secrets) -> None:
         add_text_secret(secrets, found.get("SecretString") or "", json_key=json_key)
         return
     name = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
-    value = run.aws.client("ssm", attempts=2).get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"]
+    value = (stores.parameter(run.aws, name, doing=f"reading SSM parameter {name}", attempts=2) or {}).get("Value") or ""
     add_text_secret(secrets, value)
 
 

@@ -15,7 +15,7 @@ from deployer.manifest import guardrails
 from deployer.core.errors import BadInput
 from deployer.manifest.guardrails import check, load_policy, load_reference, parse_policy_reference
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "platform" / "deployer-policy.yaml"
 REGISTRY = "111111111111.dkr.ecr.us-east-1.amazonaws.com"
 DIGEST = "sha256:" + "ab" * 32

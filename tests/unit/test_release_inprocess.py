@@ -182,8 +182,9 @@ def rendered(image: str = "web:v1", desired: int = 2) -> SimpleNamespace:
 
 def fake_run(ecs: FakeEcs, *, dry_run: bool = False, rollback_on_failure: bool = True) -> SimpleNamespace:
     """The parts of deployer.commands.context's run that the pipeline reads."""
+    console = Console(stream=io.StringIO())
     return SimpleNamespace(
-        ecs=ecs, aws=None, timeout=60, environment=SimpleNamespace(cluster=CLUSTER), console=Console(stream=io.StringIO()),
+        ecs=ecs, aws=None, timeout=60, environment=SimpleNamespace(cluster=CLUSTER), console=console, secrets=console.secrets,
         options=SimpleNamespace(dry_run=dry_run, no_wait=False, wait_until=None, timeout=60),
         config=SimpleNamespace(deploy=SimpleNamespace(rollback_on_failure=rollback_on_failure, timeout=60, timeout_set=False)))
 
