@@ -344,8 +344,10 @@ def _dependency_cycles(containers: list[tuple[int, dict]]) -> list[Problem]:
 # the service
 
 
-def check_service(service: dict, td: dict | None = None) -> list[Problem]:
-    """CreateService input (without taskDefinition) against the task definition it will run."""
+def check_service(service: dict, td: dict | None = None, written: dict | None = None) -> list[Problem]:
+    """CreateService input (without taskDefinition) against the task definition it will run.
+    `written`: the service definition as the file has it (before deployer derived the launch type),
+    so a message says where a value came from."""
     problems: list[Problem] = []
 
     def add(path: str, message: str) -> None:
@@ -425,10 +427,12 @@ def check_service(service: dict, td: dict | None = None) -> list[Problem]:
         features = ec2_only_features(td)
         if features:
             listed = "; ".join(f"{path} ({what})" for path, what in features)
+            derived = written is not None and not written.get("launchType") and not written.get("capacityProviderStrategy")
             add(
                 field,
-                f"runs the service on FARGATE, but ECS computes the task definition as EC2-only (it has {listed}), "
-                "so CreateService would refuse it after the revision is registered; set \"launchType\": \"EC2\" here "
+                ("FARGATE, which deployer derives from networkMode awsvpc (the service definition sets no launchType), runs the service on Fargate"
+                 if derived else "runs the service on FARGATE") + f", but ECS computes the task definition as EC2-only (it has {listed}), "
+                "so CreateService would refuse it after the revision is registered; set \"launchType\": \"EC2\" in the service definition "
                 "(or \"requiresCompatibilities\": [\"EC2\"] in the task definition), or remove those from the task definition",
             )
     return problems
@@ -437,17 +441,18 @@ def check_service(service: dict, td: dict | None = None) -> list[Problem]:
 # ---------------------------------------------------------------------------------------
 
 
-def check(task_definition: dict, service: dict | None = None) -> list[Problem]:
+def check(task_definition: dict, service: dict | None = None, written: dict | None = None) -> list[Problem]:
     """Everything ECS would refuse in this task definition and (optionally) the service that runs it."""
     problems = check_task_definition(task_definition)
     if service is not None:
-        problems += check_service(service, task_definition)
+        problems += check_service(service, task_definition, written)
     return problems
 
 
-def enforce(task_definition: dict, service: dict | None, *, task_file: str, service_file: str | None = None) -> None:
-    """BadInput (exit 2) listing every problem, each naming its file and field."""
-    problems = check(task_definition, service)
+def enforce(task_definition: dict, service: dict | None, *, task_file: str, service_file: str | None = None, written: dict | None = None) -> None:
+    """BadInput (exit 2) listing every problem, each naming its file and field. `written`: the service
+    definition as its file has it ({} without a file); None when not known."""
+    problems = check(task_definition, service, written)
     if not problems:
         return
     from .errors import BadInput

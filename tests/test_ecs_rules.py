@@ -203,3 +203,10 @@ def test_odd_values_are_reported_not_crashed_on():
     problems = ecs_rules.check(odd, {"launchType": "FARGATE", "capacityProviderStrategy": "x", "deploymentConfiguration": {"alarms": None}})
     assert "family" in paths(problems)
     assert ecs_rules.check({"family": "web"}, {}) == [ecs_rules.Problem("task", "containerDefinitions", "at least one container is required")]
+
+
+def test_a_derived_launch_type_is_said_to_be_derived():
+    derived = ecs_rules.check_service(service(), EC2_ONLY, written={})
+    assert "deployer derives from networkMode awsvpc" in derived[0].message
+    written = ecs_rules.check_service(service(), EC2_ONLY, written={"launchType": "FARGATE"})
+    assert written[0].message.startswith("runs the service on FARGATE")
