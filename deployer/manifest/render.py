@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import definitions, templating
+from . import definitions, ecs_rules, templating
 from ..core import secret_names
 from .config import ServiceConfig
 from .definitions import ServiceDefinition
@@ -55,6 +55,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         )
     except RecursionError:
         raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None
+    ecs_rules.enforce(td, sd.create_params, written=sd_raw or {}, task_file=os.path.relpath(service.task_definition), service_file=os.path.relpath(service.definition) if service.definition else None)
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
     _warn_plain_secrets(run.console, service, td)
     return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"], reads=set(functions.reads))

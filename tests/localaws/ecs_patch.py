@@ -17,6 +17,7 @@ from moto.ecs.exceptions import EcsClientException, InvalidParameterException
 from moto.ecs.models import EC2ContainerServiceBackend
 from moto.ecs.responses import EC2ContainerServiceResponse
 
+from . import ecs_validation
 from .rollout import Engine
 
 ENGINE: Engine | None = None
@@ -28,7 +29,8 @@ _orig_list_tasks = EC2ContainerServiceBackend.list_tasks
 _orig_run_task = EC2ContainerServiceBackend.run_task
 _orig_create_service_response = EC2ContainerServiceResponse.create_service
 _orig_responses = {name: getattr(EC2ContainerServiceResponse, name)
-                   for name in ("list_task_definitions", "list_tasks", "list_services")}
+                   for name in ("list_task_definitions", "list_tasks", "list_services",
+                                "register_task_definition", "update_service")}
 
 
 def install() -> None:
@@ -40,6 +42,8 @@ def install() -> None:
     EC2ContainerServiceBackend.list_tasks = list_tasks
     EC2ContainerServiceBackend.run_task = run_task
     EC2ContainerServiceResponse.create_service = create_service_response
+    EC2ContainerServiceResponse.register_task_definition = register_task_definition_response
+    EC2ContainerServiceResponse.update_service = update_service_response
     EC2ContainerServiceResponse.list_task_definitions = list_task_definitions_response
     EC2ContainerServiceResponse.list_tasks = list_tasks_response
     EC2ContainerServiceResponse.list_services = list_services_response
@@ -139,15 +143,61 @@ def _require_active(backend: EC2ContainerServiceBackend, td_str: str):
     return td
 
 
+# ---- ECS's own validation (ecs_validation.py) ----------------------------------------
+def _request_of(td) -> dict[str, Any]:
+    """The RegisterTaskDefinition request a task definition came from (kept at registration;
+    rebuilt from moto's attributes for one CloudFormation registered)."""
+    kept = getattr(td, "localaws_request", None)
+    if kept is not None:
+        return kept
+    return {"family": td.family, "containerDefinitions": td.container_definitions, "volumes": td.volumes,
+            "networkMode": td.network_mode, "requiresCompatibilities": td.requires_compatibilities,
+            "cpu": td.cpu, "memory": td.memory, "placementConstraints": td.placement_constraints,
+            "ipcMode": getattr(td, "ipc_mode", None), "pidMode": getattr(td, "pid_mode", None)}
+
+
+def register_task_definition_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
+    if ENGINE is None:
+        return _orig_responses["register_task_definition"](self, *args, **kwargs)
+    request = copy.deepcopy(self._get_params())
+    ecs_validation.validate_register(request)
+    result = _orig_responses["register_task_definition"](self, *args, **kwargs)
+    revisions = self.ecs_backend.task_definitions[request["family"]]
+    td = revisions[max(revisions)]
+    td.localaws_request = request
+    td.compatibilities = ecs_validation.compatibilities(request)  # moto answers ["EC2"] without requiresCompatibilities
+    return result
+
+
+def update_service_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
+    if ENGINE is None:
+        return _orig_responses["update_service"](self, *args, **kwargs)
+    request = self._get_params()
+    service = self.ecs_backend._get_service(request.get("cluster", "default"), request["service"].split("/")[-1])
+    td_str = request.get("taskDefinition") or service.task_definition
+    td = _request_of(self.ecs_backend.describe_task_definition(td_str))
+    created = getattr(service, "localaws_request", {})
+    strategy = request.get("capacityProviderStrategy") or created.get("capacityProviderStrategy")
+    launch = None if request.get("capacityProviderStrategy") else service.launch_type
+    ecs_validation.validate_service(request, td, launch=launch, strategy=strategy)
+    return _orig_responses["update_service"](self, *args, **kwargs)
+
+
 # ---- responses ---------------------------------------------------------------------
 def create_service_response(self: EC2ContainerServiceResponse, *args: Any, **kwargs: Any) -> ActionResult:
     """moto's handler drops these parameters; keep them on the service object (the
     serializer picks snake_case attributes)."""
-    result = _orig_create_service_response(self, *args, **kwargs)
     if ENGINE is None:
-        return result
+        return _orig_create_service_response(self, *args, **kwargs)
+    request = self._get_params()
+    if request.get("taskDefinition"):
+        td = _request_of(self.ecs_backend.describe_task_definition(request["taskDefinition"]))
+        ecs_validation.validate_service(request, td, launch=request.get("launchType"),
+                                        strategy=request.get("capacityProviderStrategy"))
+    result = _orig_create_service_response(self, *args, **kwargs)
     service = self.ecs_backend._get_service(self._get_param("cluster", "default"),
                                             self._get_param("serviceName"))
+    service.localaws_request = copy.deepcopy(request)
     config = self._get_param("deploymentConfiguration")
     if config:
         service.deployment_configuration = config
