@@ -50,6 +50,7 @@ def install() -> None:
     EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions_response
     EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment_response
     EC2ContainerServiceResponse.continue_service_deployment = continue_service_deployment_response
+    EC2ContainerServiceResponse.execute_command = execute_command_response
     _installed = True
 
 
@@ -244,3 +245,40 @@ def continue_service_deployment_response(self: EC2ContainerServiceResponse) -> A
     ENGINE.strategies.continue_deployment(self.ecs_backend, arn, self._get_param("hookId"),
                                           self._get_param("action") or "CONTINUE")
     return ActionResult({"serviceDeploymentArn": arn})
+
+
+# ---- ECS Exec ---------------------------------------------------------------------------
+EXEC_SESSIONS: list[dict[str, Any]] = []  # what ExecuteCommand was asked (tests read it through state())
+
+
+def execute_command_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    """ExecuteCommand: a session for the Session Manager plugin (nothing connects to it here).
+    Refused as ECS does when the task was not started with ECS Exec enabled."""
+    import uuid as uuid_
+    from moto.ecs.exceptions import InvalidParameterException
+
+    cluster_str = self._get_param("cluster", "default")
+    task_id = self._get_param("task").split("/")[-1]
+    tasks = self.ecs_backend.describe_tasks(cluster_str, [task_id])
+    if not tasks:
+        raise InvalidParameterException(f"The task {task_id} was not found.")
+    task = tasks[0]
+    if not getattr(task, "enable_execute_command", False):
+        raise InvalidParameterException("The execute command failed because execute command was not enabled when the task was run "
+                                        "or the execute command agent isn\u2019t running. Wait and try again or run a new task with "
+                                        "execute command enabled and try again.")
+    name = self._get_param("container") or task.containers[0]["name"]
+    container = next((c for c in task.containers if isinstance(c, dict) and c.get("name") == name), None)
+    if container is None:
+        raise InvalidParameterException(f"The container {name} was not found in task {task_id}.")
+    session_id = f"ecs-execute-command-{uuid_.uuid4().hex[:17]}"
+    region = self.ecs_backend.region_name
+    asked = {"cluster": cluster_str, "task": task.task_arn, "container": name, "command": self._get_param("command"),
+             "interactive": self._get_param("interactive")}
+    EXEC_SESSIONS.append(asked)
+    return ActionResult({
+        "clusterArn": task.cluster_arn, "containerArn": container["containerArn"], "containerName": name,
+        "interactive": True, "taskArn": task.task_arn,
+        "session": {"sessionId": session_id, "streamUrl": f"wss://ssmmessages.{region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe",
+                    "tokenValue": "AAEAA" + uuid_.uuid4().hex},
+    })
