@@ -243,3 +243,64 @@ def test_exec_hands_the_session_to_the_plugin_as_the_aws_cli_does(app, aws, plat
     assert json.loads(request) == {"Target": f"ecs:{cluster(platform)}_{task_id}_{runtime}"}
     assert endpoint == aws.env()["AWS_ENDPOINT_URL"]
     assert f"ls -la /app in task {task_id}, container app" in result.stderr
+
+
+def test_logs_follow_prints_new_lines_until_ctrl_c_which_exits_0(app, aws, platform):
+    import signal
+    import subprocess
+    import sys
+
+    with_secret(app, aws)
+    deploy(app, platform, "v1")
+    task_id = running_tasks(aws, platform)[0]["taskArn"].rsplit("/", 1)[-1]
+    env = {**os.environ, **aws.env(), "CI": "1"}
+    env.pop("AWS_PROFILE", None)
+    proc = subprocess.Popen([sys.executable, "-m", "deployer", "logs", "--follow", "--since", "1m", "--task", task_id],
+                            cwd=app.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        first = proc.stdout.readline()  # the lines already there
+        assert f" {task_id[:8]}/app| starting " in first
+        write_app_lines(aws, platform, task_id, [f"new line after the start, password {SECRET}"])
+        deadline = time.monotonic() + 30
+        while "new line after the start" not in (line := proc.stdout.readline()):
+            assert time.monotonic() < deadline and line, "the new line never came"
+        assert line.rstrip().endswith("| new line after the start, password ****")
+        proc.send_signal(signal.SIGINT)
+        rest, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr and SECRET not in rest + stderr
+
+
+# ---- verify and iam-policy for ECS Exec --------------------------------------------------------
+def test_verify_checks_the_task_role_for_ecs_exec(app, aws, platform):
+    app.edit("ecs-service-def.json.j2", '"enableExecuteCommand": false', '"enableExecuteCommand": true')
+    result = app.cli("verify")
+    lines = [line for line in result.stdout.splitlines() if "ecs exec" in line]
+    assert len(lines) == 1 and lines[0].startswith(("WARN", "PASS")), result.stdout
+    assert "ssmmessages" in lines[0]
+
+
+def test_exec_runs_under_exactly_the_iam_policy_for_exec(app, aws, platform, tmp_path):
+    app.edit("ecs-service-def.json.j2", '"enableExecuteCommand": false', '"enableExecuteCommand": true')
+    deploy(app, platform, "v1")
+    printed = app.cli("iam-policy", "--for", "exec")
+    assert printed.code == 0, printed.stderr
+    policy = json.loads(printed.stdout)
+    by_sid = {s["Sid"]: s for s in policy["Statement"]}
+    assert by_sid["EcsExec"] == {"Sid": "EcsExec", "Effect": "Allow", "Action": ["ecs:ExecuteCommand"],
+                                 "Resource": ["arn:aws:ecs:us-east-1:123456789012:cluster/demo", "arn:aws:ecs:us-east-1:123456789012:task/demo/*"]}
+    assert "arn:aws:ssm:us-east-1::document/AWS-StartPortForwardingSession" in by_sid["PortForwarding"]["Resource"]
+    env, record = fake_plugin(tmp_path)
+    aws.iam.clear()
+    aws.iam.policy = policy
+    try:
+        result = app.cli("exec", "--", "id", env=env)
+    finally:
+        aws.iam.policy = None
+    assert result.code == 0, result.stderr
+    assert record.exists()
+    granted = {a for s in policy["Statement"] for a in s["Action"]}
+    assert {"ecs:ExecuteCommand", "ecs:DescribeTasks", "ecs:ListTasks", "ecs:DescribeServices"} <= aws.iam.recorded <= granted | {"sts:GetCallerIdentity"}
