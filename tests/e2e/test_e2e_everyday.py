@@ -304,3 +304,37 @@ def test_exec_runs_under_exactly_the_iam_policy_for_exec(app, aws, platform, tmp
     assert record.exists()
     granted = {a for s in policy["Statement"] for a in s["Action"]}
     assert {"ecs:ExecuteCommand", "ecs:DescribeTasks", "ecs:ListTasks", "ecs:DescribeServices"} <= aws.iam.recorded <= granted | {"sts:GetCallerIdentity"}
+
+
+# ---- port-forward ----------------------------------------------------------------------------
+def test_port_forward_starts_an_ssm_session_on_the_task_for_the_plugin(app, aws, platform, tmp_path):
+    app.edit("ecs-service-def.json.j2", '"enableExecuteCommand": false', '"enableExecuteCommand": true')
+    deploy(app, platform, "v1")
+    env, record = fake_plugin(tmp_path)
+    task = running_tasks(aws, platform)[0]
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    ecs_target = f"ecs:{cluster(platform)}_{task_id}_{task['containers'][0]['runtimeId']}"
+
+    own = app.cli("port-forward", "--local-port", "18080", "--task", task_id, env=env)
+    assert own.code == 0, own.stderr
+    session, region, operation, profile, request, endpoint = json.loads(record.read_text())
+    assert set(json.loads(session)) == {"SessionId", "TokenValue", "StreamUrl"}
+    assert (region, operation) == ("us-east-1", "StartSession")
+    # The remote port defaults to service.port (8080 in deployer.yaml).
+    assert json.loads(request) == {"Target": ecs_target, "DocumentName": "AWS-StartPortForwardingSession",
+                                   "Parameters": {"portNumber": ["8080"], "localPortNumber": ["18080"]}}
+    assert endpoint == aws.env()["AWS_ENDPOINT_URL"]
+    assert f"localhost:18080 → port 8080 of task {task_id}" in own.stderr
+
+    remote = app.cli("port-forward", "--local-port", "15432", "--remote-host", "db.internal", "--remote-port", "5432", env=env)
+    assert remote.code == 0, remote.stderr
+    request = json.loads(json.loads(record.read_text())[4])
+    assert request["DocumentName"] == "AWS-StartPortForwardingSessionToRemoteHost"
+    assert request["Parameters"] == {"portNumber": ["5432"], "localPortNumber": ["15432"], "host": ["db.internal"]}
+
+
+def test_port_forward_without_the_plugin_is_exit_2(app, aws, platform, tmp_path):
+    deploy(app, platform, "v1")
+    (tmp_path / "empty").mkdir()
+    result = app.cli("port-forward", "--local-port", "18080", env={"PATH": str(tmp_path / "empty")})
+    assert result.code == 2 and "session-manager-plugin" in result.stderr

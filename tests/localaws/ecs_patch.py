@@ -51,6 +51,9 @@ def install() -> None:
     EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment_response
     EC2ContainerServiceResponse.continue_service_deployment = continue_service_deployment_response
     EC2ContainerServiceResponse.execute_command = execute_command_response
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    SimpleSystemManagerResponse.start_session = start_session_response  # port forwarding to an ECS Exec target
     _installed = True
 
 
@@ -282,3 +285,32 @@ def execute_command_response(self: EC2ContainerServiceResponse) -> ActionResult:
         "session": {"sessionId": session_id, "streamUrl": f"wss://ssmmessages.{region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe",
                     "tokenValue": "AAEAA" + uuid_.uuid4().hex},
     })
+
+
+PORT_FORWARDING_DOCUMENTS = ("AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost")
+
+
+def start_session_response(self: Any) -> ActionResult:
+    """SSM StartSession on an ECS Exec target (ecs:<cluster>_<task id>_<runtime id>) with a port-forwarding
+    document: a session for the Session Manager plugin. Refused, as SSM does, for another target or document."""
+    import uuid as uuid_
+    from moto.ecs.models import ecs_backends
+    from moto.ssm.exceptions import InvalidDocument, ValidationException
+
+    target = self._get_param("Target") or ""
+    document = self._get_param("DocumentName") or "SSM-SessionManagerRunShell"
+    if document not in PORT_FORWARDING_DOCUMENTS:
+        raise InvalidDocument(f"Document {document} is not a port-forwarding document here")
+    parts = target[4:].split("_") if target.startswith("ecs:") else []
+    if len(parts) != 3:
+        raise ValidationException(f"Target {target} is not an ECS Exec target")
+    cluster, task_id, runtime_id = parts
+    tasks = ecs_backends[self.current_account][self.region].describe_tasks(cluster, [task_id])
+    ok = bool(tasks) and getattr(tasks[0], "enable_execute_command", False) and any(
+        isinstance(c, dict) and c.get("runtimeId") == runtime_id for c in tasks[0].containers)
+    if not ok:
+        raise ValidationException(f"{target} is not connected.")
+    session_id = f"deployer-{uuid_.uuid4().hex[:17]}"
+    EXEC_SESSIONS.append({"target": target, "document": document, "parameters": self._get_param("Parameters")})
+    return ActionResult({"SessionId": session_id, "TokenValue": "AAEAA" + uuid_.uuid4().hex,
+                         "StreamUrl": f"wss://ssmmessages.{self.region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe"})
