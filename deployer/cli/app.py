@@ -439,7 +439,7 @@ def restart(
                                          lambda: cmd.restart(run, service=service, force=force)), cmd.text)
 
 
-tasks_app = typer.Typer(help="The service's tasks (running and recently stopped); `tasks stop ID` stops one.", no_args_is_help=False)
+tasks_app = typer.Typer(no_args_is_help=False)
 app.add_typer(tasks_app, name="tasks")
 
 

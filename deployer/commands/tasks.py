@@ -65,13 +65,13 @@ def stop(run, *, task: str, service: str | None = None) -> dict:
     arn = found[0]["taskArn"]
     task_id = arn.rsplit("/", 1)[-1]
     run.confirm(f"Stop task {task_id} of {svc.name}? (ECS starts a replacement)")
-    reason = f"stopped by deployer (deployer tasks stop, {whoami()})"[:255]
+    reason = f"stopped by deployer tasks stop ({whoami()})"[:255]
     result = {"cluster": cluster, "service": svc.name, "task": task_id, "task_arn": arn, "reason": reason, "status": "planned"}
     if run.options.dry_run:
         return result
     stopped = run.ecs.stop_task(cluster, arn, reason)
     result.update(status="stopping", desired_status=stopped.get("desiredStatus"), last_status=stopped.get("lastStatus"))
-    run.console.ok(f"task {task_id}: stopping ({reason}); ECS replaces it to keep the desired count")
+    run.console.ok(f"task {task_id}: stopping, reason: {reason}; ECS replaces it to keep the desired count")
     return result
 
 

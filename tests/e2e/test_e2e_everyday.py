@@ -201,7 +201,7 @@ def test_tasks_lists_and_stop_stops_one_with_a_reason_naming_deployer(app, aws, 
     stopped = app.cli("tasks", "stop", victim[:10], "--yes")
     assert stopped.code == 0, stopped.stderr
     task = aws.client("ecs").describe_tasks(cluster=cluster(platform), tasks=[victim])["tasks"][0]
-    assert task["desiredStatus"] == "STOPPED" and task["stoppedReason"].startswith("stopped by deployer (deployer tasks stop")
+    assert task["desiredStatus"] == "STOPPED" and task["stoppedReason"].startswith("stopped by deployer tasks stop (")
     unknown = app.cli("tasks", "stop", "0" * 32, "--yes")
     assert unknown.code == 2 and "no running task of web with this id" in unknown.stderr
 
@@ -338,3 +338,14 @@ def test_port_forward_without_the_plugin_is_exit_2(app, aws, platform, tmp_path)
     (tmp_path / "empty").mkdir()
     result = app.cli("port-forward", "--local-port", "18080", env={"PATH": str(tmp_path / "empty")})
     assert result.code == 2 and "session-manager-plugin" in result.stderr
+
+
+def test_the_new_commands_have_help_with_an_example():
+    import subprocess
+    import sys
+
+    for command in (["logs"], ["scale"], ["restart"], ["tasks"], ["tasks", "stop"], ["exec"], ["port-forward"]):
+        shown = subprocess.run([sys.executable, "-m", "deployer", *command, "--help"], capture_output=True, text=True,
+                               env={"COLUMNS": "200", "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")})
+        assert shown.returncode == 0, (command, shown.stderr)
+        assert "Example:" in shown.stdout, command
