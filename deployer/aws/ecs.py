@@ -277,6 +277,34 @@ class Ecs:
             found = self.client.describe_tasks(cluster=cluster, tasks=[arn]).get("tasks") or []
         return found[0] if found else None
 
+    def service_tasks(self, cluster: str, service: str, *, stopped: bool = True) -> list[dict]:
+        """The service's tasks (DescribeTasks): running ones, and with `stopped` the recently stopped
+        ones ECS still lists (about an hour); [] when there are none."""
+        client = self.client
+        arns: list[str] = []
+        with translate_errors(f"listing the tasks of {service}"):
+            for status in ("RUNNING", "STOPPED") if stopped else ("RUNNING",):
+                for page in client.get_paginator("list_tasks").paginate(cluster=cluster, serviceName=service, desiredStatus=status):
+                    arns.extend(page.get("taskArns", []))
+            tasks: list[dict] = []
+            for start in range(0, len(arns), 100):
+                tasks.extend(client.describe_tasks(cluster=cluster, tasks=arns[start:start + 100]).get("tasks", []))
+        return tasks
+
+    def stop_task(self, cluster: str, task: str, reason: str) -> dict:
+        """StopTask with the reason ECS shows (stoppedReason)."""
+        with translate_errors(f"stopping task {task.rsplit('/', 1)[-1]}"):
+            return self.client.stop_task(cluster=cluster, task=task, reason=reason).get("task") or {}
+
+    def execute_command(self, cluster: str, task: str, container: str, command: str) -> dict:
+        """ExecuteCommand (interactive): the response, whose `session` the Session Manager plugin opens."""
+        with translate_errors(f"starting ECS Exec in task {task.rsplit('/', 1)[-1]}"):
+            return self.client.execute_command(cluster=cluster, task=task, container=container, command=command, interactive=True)
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.client.meta.endpoint_url
+
     def service_tags(self, service_arn: str) -> dict[str, str]:
         with translate_errors(f"reading the tags of {service_arn}"):
             tags = self.client.list_tags_for_resource(resourceArn=service_arn).get("tags", [])

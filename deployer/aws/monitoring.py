@@ -33,3 +33,23 @@ def log_events(aws, group: str, stream: str, *, region: str | None = None, limit
             raise NoLogStream(exc.message) from exc.__cause__
         raise
     return page.get("events") or [], page.get("nextForwardToken")
+
+
+def filter_log_events(aws, group: str, streams: list[str], *, start_ms: int | None = None, region: str | None = None,
+                      token: str | None = None) -> tuple[list[dict], str | None]:
+    """A page of FilterLogEvents over the named streams of one group (at most 100 streams a call),
+    oldest first, and the token of the next page (None: no more for now). A missing group is
+    NoLogStream; other refusals are ExternalError. Each event: logStreamName, timestamp, message."""
+    kwargs: dict = {"logGroupName": group, "logStreamNames": list(streams)[:100]}
+    if start_ms is not None:
+        kwargs["startTime"] = int(start_ms)
+    if token:
+        kwargs["nextToken"] = token
+    try:
+        with translate_errors(f"reading the log group {group}"):
+            page = aws.client("logs", region=region if region and region != aws.region else None).filter_log_events(**kwargs)
+    except ExternalError as exc:
+        if error_code(exc.__cause__) == "ResourceNotFoundException":
+            raise NoLogStream(exc.message) from exc.__cause__
+        raise
+    return page.get("events") or [], page.get("nextToken")

@@ -351,7 +351,7 @@ def continue_command(
 
 @app.command(name="iam-policy")
 def iam_policy(
-    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
+    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run), exec (a developer's: deployer exec, port-forward) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="--for adopt: the live service's cluster.")] = None,
     service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
     stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,
@@ -368,6 +368,156 @@ def iam_policy(
     options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     adopt_flags = {"cluster": cluster, "service": service, "stack": stack, "proton": proton}
     _execute(options, lambda run: cmd.iam_policy(run, use=use, adopt=adopt_flags), cmd.text)
+
+
+# ---- the everyday commands (docs/operations.md) ---------------------------------------------
+OneServiceOpt = Annotated[Optional[str], typer.Option("--service", "-s", help="The service (default: the first in the config).")]
+
+
+@app.command()
+def logs(
+    since: Annotated[str, typer.Option("--since", help="From this long ago (30s, 10m, 2h, 1d) or this ISO 8601 time.")] = "10m",
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C (which exits 0).")] = False,
+    task: Annotated[Optional[str], typer.Option("--task", help="Only this task (its id, or the first characters of it).")] = None,
+    container: Annotated[Optional[str], typer.Option("--container", help="Only this container.")] = None,
+    service: OneServiceOpt = None,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Print the service's container logs from CloudWatch Logs (awslogs), interleaved by time, secrets masked.
+
+    Example: deployer logs --since 1h --container app       deployer logs -f
+    """
+    from ..commands import logs as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: cmd.logs(run, since=since, follow=follow, task=task, container=container, service=service), cmd.text)
+
+
+@app.command()
+def scale(
+    desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Run this many tasks; returns when the service is steady at it.")] = None,
+    minimum: Annotated[Optional[int], typer.Option("--min", min=0, help="Application Auto Scaling: the range's minimum.")] = None,
+    maximum: Annotated[Optional[int], typer.Option("--max", min=0, help="Application Auto Scaling: the range's maximum.")] = None,
+    service: OneServiceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Set the count even when Application Auto Scaling owns it, or a deployment is in progress.")] = False,
+    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+) -> None:
+    """Set the service's desired count and watch it to steady (or --min/--max: the autoscaling range).
+
+    Example: deployer scale --desired-count 4        deployer scale --min 2 --max 10
+    """
+    from ..commands import scale as cmd
+    from ..release.lease import leased
+
+    _check_flags(desired_count=desired_count)
+    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "scale",
+                                         lambda: cmd.scale(run, desired_count=desired_count, minimum=minimum, maximum=maximum, service=service, force=force)), cmd.text)
+
+
+@app.command()
+def restart(
+    service: OneServiceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Restart even while a deployment is in progress.")] = False,
+    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+) -> None:
+    """Replace every task with a new deployment of the running revision (a rotated secret, say), and watch it.
+
+    Example: deployer restart
+    """
+    from ..commands import restart as cmd
+    from ..release.lease import leased
+
+    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "restart",
+                                         lambda: cmd.restart(run, service=service, force=force)), cmd.text)
+
+
+tasks_app = typer.Typer(no_args_is_help=False)
+app.add_typer(tasks_app, name="tasks")
+
+
+@tasks_app.callback(invoke_without_command=True)
+def tasks_command(
+    ctx: typer.Context,
+    service: OneServiceOpt = None,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """List the service's tasks: id, revision, status, health, started, stopped reason.
+
+    Example: deployer tasks        deployer tasks stop 0123abcd --yes
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from ..commands import tasks as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: cmd.tasks(run, service=service), cmd.text)
+
+
+@tasks_app.command(name="stop")
+def tasks_stop(
+    task: Annotated[str, typer.Argument(help="The task's id (or its first characters).")],
+    service: OneServiceOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False,
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Stop one task of the service (StopTask, reason naming deployer); ECS starts a replacement.
+
+    Example: deployer tasks stop 0123abcd --yes
+    """
+    from ..commands import tasks as cmd
+
+    options = _opts(config=config, yes=yes, dry_run=dry_run, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, lambda run: cmd.stop(run, task=task, service=service), cmd.stop_text)
+
+
+@app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_command(
+    ctx: typer.Context,
+    task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
+    container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
+    service: OneServiceOpt = None,
+    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Run a command (default: /bin/sh) in a running task through ECS Exec (needs the Session Manager plugin).
+
+    Example: deployer exec -- ./manage.py shell
+    """
+    from ..commands import exec_ as cmd
+
+    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    result = _execute(options, lambda run: cmd.exec_(run, command=list(ctx.args), task=task, container=container, service=service))
+    if result.get("exit_code"):
+        raise typer.Exit(int(result["exit_code"]))
+
+
+@app.command(name="port-forward")
+def port_forward(
+    local_port: Annotated[int, typer.Option("--local-port", min=1, max=65535, help="The port to listen on, on this machine.")],
+    remote_port: Annotated[Optional[int], typer.Option("--remote-port", min=1, max=65535, help="The port to reach (default: service.port).")] = None,
+    remote_host: Annotated[Optional[str], typer.Option("--remote-host", help="A host the task reaches (a database, say); default: the task itself.")] = None,
+    task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
+    container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
+    service: OneServiceOpt = None,
+    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Forward a local port into a running task, or through it to --remote-host (ECS Exec + the Session Manager plugin).
+
+    Example: deployer port-forward --local-port 5432 --remote-host db.internal --remote-port 5432
+    """
+    from ..commands import port_forward as cmd
+
+    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    result = _execute(options, lambda run: cmd.port_forward(run, local_port=local_port, remote_port=remote_port, remote_host=remote_host,
+                                                            task=task, container=container, service=service))
+    if result.get("exit_code"):
+        raise typer.Exit(int(result["exit_code"]))
 
 
 def main() -> None:

@@ -18,7 +18,7 @@ from ..manifest import strategies
 from ..core.errors import BadInput
 from ..manifest.render import render_service
 
-USES = ("release", "prune", "run", "adopt")
+USES = ("release", "prune", "run", "exec", "adopt")
 
 ECR_PUSH = [
     "ecr:BatchCheckLayerAvailability",
@@ -65,7 +65,7 @@ def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
         raise BadInput(f"--{given[0]}: only with --for adopt (the other uses read deployer.yaml)")
     names = _Names(run)
     rendered = [render_service(run, svc, f"{run.environment.repository}:policy") for svc in names.services]
-    statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run}[use](run, names, rendered)
+    statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run, "exec": _exec}[use](run, names, rendered)
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
 
 
@@ -241,6 +241,24 @@ def _run(run, names: _Names, rendered) -> list[dict]:
     if parameters:
         statements.append(_decrypt_via_ssm(names))
     return statements
+
+
+def _exec(run, names: _Names, rendered) -> list[dict]:
+    """The caller of `deployer exec` and `port-forward` (a developer's role): find a running task of the
+    service, open ECS Exec in it (ExecuteCommand) or a port-forwarding session to it (StartSession with
+    AWS's two port-forwarding documents), and end or resume the session the plugin holds."""
+    cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
+    tasks = names.arn("ecs", f"task/{names.cluster}/*")
+    documents = [names.arn("ssm", f"document/{d}", account=False) for d in ("AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost")]
+    return [
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": _service_arns(names)},
+        {"Sid": "FindTasks", "Effect": "Allow", "Action": ["ecs:ListTasks"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+        {"Sid": "DescribeTasks", "Effect": "Allow", "Action": ["ecs:DescribeTasks"], "Resource": tasks},
+        {"Sid": "EcsExec", "Effect": "Allow", "Action": ["ecs:ExecuteCommand"], "Resource": [cluster_arn, tasks]},
+        {"Sid": "PortForwarding", "Effect": "Allow", "Action": ["ssm:StartSession"], "Resource": [tasks, *documents]},
+        {"Sid": "OwnSessions", "Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+         "Resource": names.arn("ssm", "session/${aws:userid}-*")},
+    ]
 
 
 def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack: str | None = None, proton: str | None = None) -> dict:

@@ -386,3 +386,43 @@ def _may_invoke(run, role_name: str, function: str) -> bool:
                     and any(fnmatch.fnmatchcase(function, r) or fnmatch.fnmatchcase(function + ":*", r) for r in resources):
                 return True
     return False
+
+
+# What the ECS Exec agent in a task needs from the task role (the SSM Session Manager channels).
+EXEC_TASK_ACTIONS = ("ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                     "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel")
+
+
+def check_exec(run, rendered: Rendered) -> list[Check]:
+    """When the service enables ECS Exec: a task role, and (best effort: the role's readable policies,
+    wildcards understood, conditions and boundaries not) the ssmmessages actions the agent needs."""
+    if not rendered.service_definition.create_params.get("enableExecuteCommand"):
+        return []
+    ref = rendered.task_definition.get("taskRoleArn")
+    if not ref:
+        return [Check("ecs exec", "fail", "enableExecuteCommand is true but the task definition has no taskRoleArn: "
+                                          "the ECS Exec agent needs a task role with " + ", ".join(EXEC_TASK_ACTIONS))]
+
+    def one() -> Check:
+        import fnmatch
+
+        name = ref.rsplit("/", 1)[-1]
+        granted: list[str] = []
+        for document in aws_resources.role_policy_documents(run.aws, name):
+            if isinstance(document, str):
+                from urllib.parse import unquote
+
+                document = json.loads(unquote(document))
+            statements = document.get("Statement") or []
+            for statement in statements if isinstance(statements, list) else [statements]:
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = statement.get("Action") or []
+                granted += [actions] if isinstance(actions, str) else list(actions)
+        missing = [a for a in EXEC_TASK_ACTIONS if not any(fnmatch.fnmatch(a.lower(), g.lower()) for g in granted)]
+        if missing:
+            return Check("ecs exec", "warn", f"task role {name} does not seem to allow {', '.join(missing)} (what the ECS Exec agent needs; "
+                                             "read from its policies, best effort)")
+        return Check("ecs exec", "pass", f"task role {name} allows the ECS Exec agent's ssmmessages actions")
+
+    return [attempt("ecs exec", one)]

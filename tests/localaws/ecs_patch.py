@@ -54,6 +54,10 @@ def install() -> None:
     EC2ContainerServiceResponse.describe_service_revisions = describe_service_revisions_response
     EC2ContainerServiceResponse.stop_service_deployment = stop_service_deployment_response
     EC2ContainerServiceResponse.continue_service_deployment = continue_service_deployment_response
+    EC2ContainerServiceResponse.execute_command = execute_command_response
+    from moto.ssm.responses import SimpleSystemManagerResponse
+
+    SimpleSystemManagerResponse.start_session = start_session_response  # port forwarding to an ECS Exec target
     _installed = True
 
 
@@ -294,3 +298,69 @@ def continue_service_deployment_response(self: EC2ContainerServiceResponse) -> A
     ENGINE.strategies.continue_deployment(self.ecs_backend, arn, self._get_param("hookId"),
                                           self._get_param("action") or "CONTINUE")
     return ActionResult({"serviceDeploymentArn": arn})
+
+
+# ---- ECS Exec ---------------------------------------------------------------------------
+EXEC_SESSIONS: list[dict[str, Any]] = []  # what ExecuteCommand was asked (tests read it through state())
+
+
+def execute_command_response(self: EC2ContainerServiceResponse) -> ActionResult:
+    """ExecuteCommand: a session for the Session Manager plugin (nothing connects to it here).
+    Refused as ECS does when the task was not started with ECS Exec enabled."""
+    import uuid as uuid_
+    from moto.ecs.exceptions import InvalidParameterException
+
+    cluster_str = self._get_param("cluster", "default")
+    task_id = self._get_param("task").split("/")[-1]
+    tasks = self.ecs_backend.describe_tasks(cluster_str, [task_id])
+    if not tasks:
+        raise InvalidParameterException(f"The task {task_id} was not found.")
+    task = tasks[0]
+    if not getattr(task, "enable_execute_command", False):
+        raise InvalidParameterException("The execute command failed because execute command was not enabled when the task was run "
+                                        "or the execute command agent isn\u2019t running. Wait and try again or run a new task with "
+                                        "execute command enabled and try again.")
+    name = self._get_param("container") or task.containers[0]["name"]
+    container = next((c for c in task.containers if isinstance(c, dict) and c.get("name") == name), None)
+    if container is None:
+        raise InvalidParameterException(f"The container {name} was not found in task {task_id}.")
+    session_id = f"ecs-execute-command-{uuid_.uuid4().hex[:17]}"
+    region = self.ecs_backend.region_name
+    asked = {"cluster": cluster_str, "task": task.task_arn, "container": name, "command": self._get_param("command"),
+             "interactive": self._get_param("interactive")}
+    EXEC_SESSIONS.append(asked)
+    return ActionResult({
+        "clusterArn": task.cluster_arn, "containerArn": container["containerArn"], "containerName": name,
+        "interactive": True, "taskArn": task.task_arn,
+        "session": {"sessionId": session_id, "streamUrl": f"wss://ssmmessages.{region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe",
+                    "tokenValue": "AAEAA" + uuid_.uuid4().hex},
+    })
+
+
+PORT_FORWARDING_DOCUMENTS = ("AWS-StartPortForwardingSession", "AWS-StartPortForwardingSessionToRemoteHost")
+
+
+def start_session_response(self: Any) -> ActionResult:
+    """SSM StartSession on an ECS Exec target (ecs:<cluster>_<task id>_<runtime id>) with a port-forwarding
+    document: a session for the Session Manager plugin. Refused, as SSM does, for another target or document."""
+    import uuid as uuid_
+    from moto.ecs.models import ecs_backends
+    from moto.ssm.exceptions import InvalidDocument, ValidationException
+
+    target = self._get_param("Target") or ""
+    document = self._get_param("DocumentName") or "SSM-SessionManagerRunShell"
+    if document not in PORT_FORWARDING_DOCUMENTS:
+        raise InvalidDocument(f"Document {document} is not a port-forwarding document here")
+    parts = target[4:].split("_") if target.startswith("ecs:") else []
+    if len(parts) != 3:
+        raise ValidationException(f"Target {target} is not an ECS Exec target")
+    cluster, task_id, runtime_id = parts
+    tasks = ecs_backends[self.current_account][self.region].describe_tasks(cluster, [task_id])
+    ok = bool(tasks) and getattr(tasks[0], "enable_execute_command", False) and any(
+        isinstance(c, dict) and c.get("runtimeId") == runtime_id for c in tasks[0].containers)
+    if not ok:
+        raise ValidationException(f"{target} is not connected.")
+    session_id = f"deployer-{uuid_.uuid4().hex[:17]}"
+    EXEC_SESSIONS.append({"target": target, "document": document, "parameters": self._get_param("Parameters")})
+    return ActionResult({"SessionId": session_id, "TokenValue": "AAEAA" + uuid_.uuid4().hex,
+                         "StreamUrl": f"wss://ssmmessages.{self.region}.amazonaws.com/v1/data-channel/{session_id}?role=publish_subscribe"})

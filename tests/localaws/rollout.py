@@ -95,7 +95,10 @@ class LocalTask(Task):
             "lastStatus": "PENDING",
             "healthStatus": "UNKNOWN",
             "networkInterfaces": [{"attachmentId": attachment_id, "privateIpv4Address": self.private_ip}],
-        } for c in td.container_definitions]
+            "runtimeId": f"{self.id}-{n}",  # ECS Exec's target: ecs:<cluster>_<task id>_<runtime id>
+        } for n, c in enumerate(td.container_definitions)]
+        # ECS Exec: a task can be exec'd into when its service enabled it as the task started.
+        self.enable_execute_command = bool(getattr(service, "enable_execute_command", False))
 
     # Plain attribute: no state-manager progression.
     @property
