@@ -111,6 +111,29 @@ def deploy(
 
 
 @app.command()
+def promote(
+    source: Annotated[str, typer.Option("--from", help="The environment whose running, healthy image is promoted.")],
+    target: Annotated[str, typer.Option("--to", help="The environment it is released to.")],
+    digest: Annotated[Optional[str], typer.Option("--digest", help="Promote only if the source runs exactly this digest (sha256:…).")] = None,
+    service: ServiceOpt = None,
+    force: ForceOpt = False,
+    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+) -> None:
+    """Release the exact image digest one environment runs (and proved healthy) to another: nothing is built.
+
+    Example: deployer promote --from staging --to prod --yes
+    """
+    from ..commands.promote import promote as run_promote
+
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    _execute(options, lambda run: run_promote(run, source=source, target=target, digest=digest, services=service, force=force), _summary)
+
+
+@app.command()
 def rollback(
     to: Annotated[Optional[int], typer.Option("--to", help="Roll back to this revision number (must be ACTIVE).")] = None,
     service: ServiceOpt = None,
