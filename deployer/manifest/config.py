@@ -266,6 +266,7 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
 _CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
+_ACCOUNT = "a 12-digit AWS account id"  # a string, or YAML's integer for an unquoted one
 
 _OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR, **{k: _STR for k in TRAFFIC_OUTPUTS}}
 class _Named(dict):
@@ -278,7 +279,7 @@ class _Named(dict):
 
 _ENV_SERVICE_SCHEMA = {"desired_count": _INT, "alarms": _STR_LIST}
 _ENVIRONMENT_SCHEMA = {
-    "stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA, "role_arn": _STR, "account": _STR, "region": _STR,
+    "stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA, "role_arn": _STR, "account": _ACCOUNT, "region": _STR,
     "vars": _ANY_MAP, "services": _Named(_ENV_SERVICE_SCHEMA, "service"),
 }
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
@@ -316,6 +317,8 @@ def _type_ok(expected: str, value: Any) -> bool:
         return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) for v in value.values())
     if expected == _ANY_MAP:
         return isinstance(value, dict)
+    if expected == _ACCOUNT:
+        return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
     if expected == _CACHE:
         return value is False or value in ("registry", "inline", "off")
     raise AssertionError(expected)
@@ -594,6 +597,7 @@ def _environment(checker: _Checker, node: dict, defaults: dict, where: str, line
     )
     role_arn = _role_arn(checker, node, where) if node.get("role_arn") else _role_arn(checker, defaults, "environment")
     account = node.get("account") if node.get("account") is not None else defaults.get("account")
+    account = str(account) if account is not None else None
     if account is not None and not re.match(r"^\d{12}$", str(account)):
         source = node if node.get("account") is not None else defaults
         checker.fail(_line(source, "account"), f"{where}.account", f"must be a 12-digit AWS account id (quote it: \"012345678901\"), got {account!r}")
