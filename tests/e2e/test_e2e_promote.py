@@ -92,3 +92,15 @@ def test_deployment_in_progress_in_staging_is_refused(aws, app):
     promoted = app.cli("promote", "--from", "staging", "--to", "prod", "--yes")
     assert promoted.code == 0, promoted.stderr
     assert prod_image(accounts)[0] == f"{accounts.repository}@{second}"
+
+
+def test_the_repository_side_runs_under_image_role_arn(aws, app):
+    """image.role_arn: ECR is read under that role (in the repository's account), the environments under theirs."""
+    accounts, digest = released_to_staging(aws, app)
+    app.edit("deployer.yaml", "image:\n", "image:\n  role_arn: arn:aws:iam::123456789012:role/ecr-reader\n")
+    app.commit("image role")
+    promoted = app.cli("promote", "--from", "staging", "--to", "prod", "--yes", "-v")
+    assert promoted.code == 0, promoted.stderr
+    assert "sts.AssumeRole arn:aws:iam::123456789012:role/ecr-reader as deployer-web-image" in promoted.stderr
+    assert f"sts.AssumeRole arn:aws:iam::{ma.PROD}:role/deployer-release as deployer-web-prod" in promoted.stderr
+    assert prod_image(accounts)[0] == f"{accounts.repository}@{digest}"
