@@ -130,7 +130,12 @@ def promote(
 
     options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
-    _execute(options, lambda run: run_promote(run, source=source, target=target, digest=digest, services=service, force=force), _summary)
+    def text(run, result: dict) -> str | None:
+        source_line = [f"{p['service']}: promoted {p['image']} from {result['promoted_from']['environment']} ({p['revision']})"
+                       for p in (result.get("promoted_from") or {}).get("services", [])]
+        return "\n".join(filter(None, [_summary(run, result), *source_line])) or None
+
+    _execute(options, lambda run: run_promote(run, source=source, target=target, digest=digest, services=service, force=force), text)
 
 
 @app.command()

@@ -60,9 +60,8 @@ class Run:
         from dataclasses import replace
 
         other = Run(replace(self.options, env=name, env_from_variable=False), console=self.console)
-        for shared in ("base_config", "caller_aws"):
-            if shared in self.__dict__:
-                other.__dict__[shared] = self.__dict__[shared]
+        other.__dict__["base_config"] = self.base_config
+        other.__dict__["caller_aws"] = self.caller_aws  # one caller session: each environment's role assumed from it
         return other
 
     @cached_property
