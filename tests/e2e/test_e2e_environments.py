@@ -113,3 +113,17 @@ def test_environment_sessions_are_named_and_ecr_is_read_as_the_caller(aws, app):
     assert image == {"name": "image", "status": "pass", "reason": f"{accounts.repository}:{commit} exists ({digest[:19]}…)"}
     cluster = next(c for c in checked.json["checks"] if c["name"] == "cluster")
     assert cluster["reason"] == "cluster staging is ACTIVE"  # staging's cluster, in staging's account
+
+
+def test_iam_policy_of_an_environment_role(aws, app):
+    """`iam-policy --env prod`: the policy of prod's deployer-release role — prod's resources, and no ECR
+    statement (the repository is in the management account, pushed to with the caller's role)."""
+    import json
+
+    ma.setup(aws, app)
+    printed = app.cli("iam-policy", "--env", "prod")
+    assert printed.code == 0, printed.stderr
+    statements = json.loads(printed.stdout)["Statement"]
+    assert not [s["Sid"] for s in statements if s["Sid"].startswith("Ecr")]
+    cluster = next(s for s in statements if s["Sid"] == "EcsCluster")
+    assert cluster["Resource"] == f"arn:aws:ecs:us-east-1:{ma.PROD}:cluster/prod"
