@@ -90,3 +90,9 @@ clean:
 .PHONY: demo-bluegreen
 demo-bluegreen: install
 	$(VPY) scripts/demo_bluegreen.py
+
+# Build once, promote: a release to staging and a promotion of its digest to prod, in three accounts
+# of the local AWS (no Docker).
+.PHONY: demo-promote
+demo-promote: install
+	$(VPY) scripts/demo_promote.py

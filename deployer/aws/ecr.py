@@ -35,6 +35,19 @@ class Ecr:
         details = found.get("imageDetails") or []
         return details[0]["imageDigest"] if details else None
 
+    def has_digest(self, digest: str) -> bool | None:
+        """The repository holds an image with this digest (True/False); None: the repository itself is not there."""
+        with translate_errors(f"looking up {self.shown}@{digest} in ECR"):
+            try:
+                found = self.client.describe_images(**self._ids(), imageIds=[{"imageDigest": digest}])
+            except Exception as exc:
+                if error_code(exc) == "ImageNotFoundException":
+                    return False
+                if error_code(exc) == "RepositoryNotFoundException":
+                    return None
+                raise
+        return bool(found.get("imageDetails"))
+
     def login(self) -> tuple[str, str]:
         """(user, password) from an ECR authorization token."""
         with translate_errors("getting an ECR login token (ecr GetAuthorizationToken)"):

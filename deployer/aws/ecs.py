@@ -11,6 +11,7 @@ TAG_IMAGE = "deployer:image"
 TAG_COMMIT = "deployer:commit"
 TAG_HEALTHY = "deployer:healthy"  # set once a deployment of the revision reached the success verdict
 TAG_SERVICE = "deployer:service"
+TAG_PROMOTED_FROM = "deployer:promoted-from"  # <source env>:<family>:<revision> of a revision `deployer promote` registered
 TAG_TOKEN = "deployer:token"  # one per registration: makes retried registrations idempotent
 # On the service, written right after the UpdateService/CreateService of a release: the deployment it
 # started, the revision it sent, when (epoch seconds). `deployer wait` judges that deployment.

@@ -7,6 +7,7 @@ how the tests and `make demo` point the tool at the local AWS.
 from __future__ import annotations
 
 import contextlib
+import re
 from collections import Counter
 from typing import Any, Iterator
 
@@ -17,10 +18,13 @@ from ..core.errors import BadInput, ExternalError
 class Aws:
     """Lazily built clients that share one session; counts calls per operation for -v and benchmarks."""
 
-    def __init__(self, region: str | None = None, profile: str | None = None, console=None, assume_role_arn: str | None = None):
+    def __init__(self, region: str | None = None, profile: str | None = None, console=None, assume_role_arn: str | None = None,
+                 *, session_name: str = "deployer", source: "Aws | None" = None):
         self._region = region
         self._profile = profile
         self._assume_role_arn = assume_role_arn
+        self._session_name = session_name
+        self._source = source  # the caller's Aws whose credentials assume the role (an environment's session)
         self._session = None
         self._clients: dict[str, Any] = {}
         self.console = console
@@ -32,11 +36,16 @@ class Aws:
             import boto3
 
             with translate_errors("starting an AWS session"):
-                session = boto3.Session(region_name=self._region, profile_name=self._profile)
+                if self._source is not None:
+                    session = self._source.session
+                    region = self._region or session.region_name
+                else:
+                    session = boto3.Session(region_name=self._region, profile_name=self._profile)
+                    region = session.region_name
                 if self._assume_role_arn:
-                    session = _assumed_session(session, self._assume_role_arn)
+                    session = _assumed_session(session, self._assume_role_arn, self._session_name, region)
                     if self.console is not None:
-                        self.console.debug(f"aws sts.AssumeRole {self._assume_role_arn}")
+                        self.console.debug(f"aws sts.AssumeRole {self._assume_role_arn} as {self._session_name}")
             if not session.region_name:
                 raise BadInput(
                     "no AWS region: set `region:` in deployer.yaml, AWS_REGION, or a profile region"
@@ -47,6 +56,15 @@ class Aws:
     @property
     def region(self) -> str:
         return self.session.region_name
+
+    @property
+    def role_arn(self) -> str | None:
+        return self._assume_role_arn
+
+    def assumed(self, role_arn: str, *, session_name: str, region: str | None = None) -> "Aws":
+        """Another Aws whose calls run under role_arn, assumed with this one's credentials (refreshed
+        before they expire: a long watch outlives the hour of an AssumeRole answer)."""
+        return Aws(region=region, console=self.console, assume_role_arn=role_arn, session_name=session_name, source=self)
 
     def client(self, service: str, *, attempts: int | None = None, timeout: float | None = None, region: str | None = None):
         """A client with adaptive retries (throttling shares one token bucket per account and region).
@@ -84,16 +102,33 @@ class Aws:
             return self.client("sts").get_caller_identity()["Account"]
 
 
-def _assumed_session(session, role_arn: str):
-    import boto3
+SESSION_NAME = re.compile(r"[^\w+=,.@-]")
 
-    creds = session.client("sts").assume_role(RoleArn=role_arn, RoleSessionName="deployer")["Credentials"]
-    return boto3.Session(
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=session.region_name,
+
+def session_name(*parts: str) -> str:
+    """An AssumeRole session name (2-64 of word characters and +=,.@-): deployer-<app>-<env> shows in CloudTrail."""
+    name = SESSION_NAME.sub("-", "-".join(p for p in parts if p))
+    return name[:64] if len(name) >= 2 else "deployer"
+
+
+def _assumed_session(session, role_arn: str, name: str = "deployer", region: str | None = None):
+    """A session with role_arn's credentials, refreshed by botocore before they expire. The first
+    AssumeRole happens now, so a role that cannot be assumed is found before anything else."""
+    import boto3
+    import botocore.session
+    from botocore.credentials import AssumeRoleCredentialFetcher, RefreshableCredentials
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=session._session.create_client,
+        source_credentials=session.get_credentials(),
+        role_arn=role_arn,
+        extra_args={"RoleSessionName": name},
     )
+    credentials = RefreshableCredentials.create_from_metadata(
+        metadata=fetcher.fetch_credentials(), refresh_using=fetcher.fetch_credentials, method="assume-role")
+    core = botocore.session.Session()
+    core._credentials = credentials
+    return boto3.Session(botocore_session=core, region_name=region or session.region_name)
 
 
 RETRYABLE_CODES = {

@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 import typer  # TYPER_USE_RICH=0 is set in deployer/cli/__init__.py
 from .options import (AssumeOpt, BuildArgOpt, ConfigOpt, DryRunOpt, ForceOpt, LockTimeoutOpt, NoLockOpt, NoWaitOpt,
     OutputOpt, PlatformOpt, ProfileOpt, RebuildOpt, RegionOpt, SecretOpt, ServiceOpt, SshOpt, TagOpt, TimeoutOpt,
-    VarOpt, VerboseOpt, WaitLockOpt, WaitUntilOpt, YesOpt, _build_flags, _check_flags, _lock_options, _opts)
+    VarOpt, VerboseOpt, WaitLockOpt, WaitUntilOpt, YesOpt, EnvOpt, _build_flags, _check_flags, _lock_options, _opts)
 from .output import _crash, _execute, _summary
 
 
@@ -50,7 +50,7 @@ def release(
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
@@ -63,7 +63,7 @@ def release(
 
     _check_flags(desired_count=desired_count)
     flags = _build_flags(build_arg, secret, ssh, platform)
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    options = _opts(config=config, env=env, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_release(run, tag=tag, rebuild=rebuild, services=service, desired_count=desired_count, force=force, flags=flags), _summary)
 
@@ -73,7 +73,7 @@ def build(
     push: Annotated[bool, typer.Option("--push", help="Also push to the environment's repository.")] = False,
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
     secret: SecretOpt = None, ssh: SshOpt = None, platform: PlatformOpt = None,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Build the image (and --push it) without deploying.
 
@@ -82,7 +82,7 @@ def build(
     from ..commands.build import build as run_build
 
     flags = _build_flags(build_arg, secret, ssh, platform)
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: run_build(run, tag=tag, rebuild=rebuild, push=push, flags=flags), lambda run, r: f"{r['status']}: {r['image']}")
 
 
@@ -93,7 +93,7 @@ def deploy(
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
@@ -105,9 +105,37 @@ def deploy(
     from ..commands.deploy import deploy as run_deploy
 
     _check_flags(image=image, revision=revision, desired_count=desired_count)
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    options = _opts(config=config, env=env, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
+
+
+@app.command()
+def promote(
+    source: Annotated[str, typer.Option("--from", help="The environment whose running, healthy image is promoted.")],
+    target: Annotated[str, typer.Option("--to", help="The environment it is released to.")],
+    digest: Annotated[Optional[str], typer.Option("--digest", help="Promote only if the source runs exactly this digest (sha256:…).")] = None,
+    service: ServiceOpt = None,
+    force: ForceOpt = False,
+    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
+    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
+    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+) -> None:
+    """Release the exact image digest one environment runs (and proved healthy) to another: nothing is built.
+
+    Example: deployer promote --from staging --to prod --yes
+    """
+    from ..commands.promote import promote as run_promote
+
+    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
+    def text(run, result: dict) -> str | None:
+        source_line = [f"{p['service']}: promoted {p['image']} from {result['promoted_from']['environment']} ({p['revision']})"
+                       for p in (result.get("promoted_from") or {}).get("services", [])]
+        return "\n".join(filter(None, [_summary(run, result), *source_line])) or None
+
+    _execute(options, lambda run: run_promote(run, source=source, target=target, digest=digest, services=service, force=force), text)
 
 
 @app.command()
@@ -115,7 +143,7 @@ def rollback(
     to: Annotated[Optional[int], typer.Option("--to", help="Roll back to this revision number (must be ACTIVE).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
     timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
@@ -128,7 +156,7 @@ def rollback(
     from ..release.lease import leased
 
     _check_flags(to=to)
-    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, service, "rollback", lambda: run_rollback(run, to=to, services=service, force=force)), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
 
@@ -137,7 +165,7 @@ def rollback(
 def render(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the template's).")] = None,
     service: ServiceOpt = None,
-    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the rendered task definition and service definition (validated; secrets masked).
@@ -147,27 +175,35 @@ def render(
     from ..commands import render as cmd
 
     _check_flags(image=image)
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.render(run, image=image, services=service), cmd.text)
 
 
 @app.command(name="env")
 def env_command(
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Every environment of `environments:`: its account (STS under its role), region, stack and outputs.")] = False,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the admin environment's resolved outputs (cluster, subnets, target group, repository).
 
-    Example: deployer env --output json
+    Example: deployer env --output json        deployer env --all
     """
     from ..commands import env as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    if all_:
+        if env:
+            typer.echo("error: --all lists every environment; drop --env", err=True)
+            raise typer.Exit(2)
+        options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+        _execute(options, cmd.env_all, lambda run, r: cmd.all_text(r))
+        return
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.env, lambda run, r: cmd.text(r))
 
 
 @app.command()
 def status(
-    service: ServiceOpt = None, config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Show the service, its deployments (revision, image, commit, rollout state) and recent events.
@@ -176,7 +212,7 @@ def status(
     """
     from ..commands import status as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.status(run, services=service), lambda run, r: cmd.text(r))
 
 
@@ -187,7 +223,7 @@ def revisions(
     prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never a way back: the running one, the rollback target, the last healthy one, one any service of the cluster runs or deploys).")] = False,
     keep: Annotated[int, typer.Option("--keep", help="With --prune: how many revisions to keep, healthy ones first, then the newest.")] = 10,
     dry_run: DryRunOpt = False, yes: YesOpt = False,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
     """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
@@ -197,7 +233,7 @@ def revisions(
     from ..commands import revisions as cmd
 
     _check_flags(limit=limit, keep=keep)
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     if prune:
         _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
@@ -210,7 +246,7 @@ def diff(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the one running).")] = None,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is a difference.")] = False,
     service: ServiceOpt = None,
-    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Show what would change: rendered definitions against what runs (normalised unified diff).
@@ -221,7 +257,7 @@ def diff(
     from ..release import diff as diff_
 
     _check_flags(image=image)
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: diff_.diff(run, image=image, services=service), cmd.text)
     if exit_code and result.get("changed"):
         raise typer.Exit(1)
@@ -279,7 +315,7 @@ def adopt(
 def run_command(
     ctx: typer.Context,
     service: Annotated[Optional[str], typer.Option("--service", "-s", help="Service whose definition and network to use (default: the first).")] = None,
-    config: ConfigOpt = None, var: VarOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Run a one-off task (a migration, say) from the service's revision with the command overridden.
@@ -289,7 +325,7 @@ def run_command(
     """
     from ..commands import run_task as cmd
 
-    options = _opts(config=config, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
     code = result.get("exit_code")
     if code:
@@ -299,7 +335,7 @@ def run_command(
 @app.command()
 def verify(
     service: ServiceOpt = None,
-    config: ConfigOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Pre-flight checks: cluster, subnets, security groups, target group ↔ port, roles, image, log group, secrets.
@@ -308,7 +344,7 @@ def verify(
     """
     from ..commands import verify as cmd
 
-    options = _opts(config=config, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
     if not result.get("ok", True):
         raise typer.Exit(1)
@@ -316,7 +352,7 @@ def verify(
 
 @app.command()
 def wait(
-    service: ServiceOpt = None, config: ConfigOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
+    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
 ) -> None:
     """Follow the service's current deployment until it completes or fails (exit 0 / 1).
@@ -325,14 +361,14 @@ def wait(
     """
     from ..release.follow import wait as run_wait
 
-    options = _opts(config=config, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    options = _opts(config=config, env=env, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _execute(options, lambda run: run_wait(run, services=service), _summary)
 
 
 @app.command(name="continue")
 def continue_command(
     rollback: Annotated[bool, typer.Option("--rollback", help="Roll back instead of continuing (traffic back on the previous revision).")] = False,
-    service: ServiceOpt = None, config: ConfigOpt = None, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
     verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
@@ -344,7 +380,7 @@ def continue_command(
 
     from ..release.lease import leased
 
-    options = _opts(config=config, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
+    options = _opts(config=config, env=env, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, service, "continue", lambda: run_continue(run, rollback=rollback, services=service)), _summary)
 
@@ -356,7 +392,7 @@ def iam_policy(
     service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
     stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,
     proton: Annotated[Optional[str], typer.Option("--proton", help="--for adopt: the Proton environment name (instead of --stack).")] = None,
-    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the least-privilege IAM policy of one use (a role each), from the config (--for adopt: from its flags).
 
@@ -365,7 +401,7 @@ def iam_policy(
     """
     from ..commands import iam_policy as cmd
 
-    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     adopt_flags = {"cluster": cluster, "service": service, "stack": stack, "proton": proton}
     _execute(options, lambda run: cmd.iam_policy(run, use=use, adopt=adopt_flags), cmd.text)
 

@@ -61,8 +61,18 @@ LockTimeoutOpt = Annotated[Optional[int], typer.Option("--lock-timeout", min=0, 
 NoLockOpt = Annotated[bool, typer.Option("--no-lock", help="Take no lease (a role without the SSM permissions); only the in-progress check then guards against a concurrent release.")]
 
 
+EnvOpt = Annotated[Optional[str], typer.Option("--env", "-e", help="The environment of deployer.yaml's `environments:` (default: $DEPLOYER_ENV; required when it has them).")]
+
+
 def _opts(**kwargs) -> Options:
     _check_flags(region=kwargs.get("region"), assume_role_arn=kwargs.get("assume_role_arn"), timeout=kwargs.get("timeout"), wait_until=kwargs.get("wait_until"))
+    if "env" in kwargs and not kwargs["env"]:
+        import os
+
+        from ..manifest.config import ENV_VARIABLE
+
+        kwargs["env"] = os.environ.get(ENV_VARIABLE, "").strip() or None
+        kwargs["env_from_variable"] = kwargs["env"] is not None
     return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 

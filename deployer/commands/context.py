@@ -28,6 +28,8 @@ class Options:
     lock_timeout: int | None = None
     no_lock: bool = False
     wait_until: str | None = None  # blue/green, linear, canary: return at this lifecycle stage (strategies.py)
+    env: str | None = None  # --env NAME (or DEPLOYER_ENV): one of deployer.yaml's `environments:`
+    env_from_variable: bool = False  # the name came from DEPLOYER_ENV (messages name it)
 
 
 class Run:
@@ -53,22 +55,84 @@ class Run:
             other.__dict__["aws"] = self.__dict__["aws"]
         return other
 
+    def for_environment(self, name: str) -> "Run":
+        """The same flags, console, config file and caller's credentials, in another environment (promote, env --all)."""
+        from dataclasses import replace
+
+        other = Run(replace(self.options, env=name, env_from_variable=False), console=self.console)
+        other.__dict__["base_config"] = self.base_config
+        other.__dict__["caller_aws"] = self.caller_aws  # one caller session: each environment's role assumed from it
+        return other
+
     @cached_property
-    def config(self):
+    def base_config(self):
+        """deployer.yaml as written: every environment, none selected."""
         from ..manifest.config import load
 
         return load(self.options.config)
 
     @cached_property
-    def aws(self):
+    def config(self):
+        """deployer.yaml with the environment of --env / DEPLOYER_ENV selected (manifest/config.py select_environment)."""
+        from ..manifest.config import select_environment
+
+        return select_environment(self.base_config, self.options.env, from_variable=self.options.env_from_variable)
+
+    @property
+    def environment_name(self) -> str | None:
+        return self.config.environment.name
+
+    @cached_property
+    def caller_aws(self):
+        """The caller's own credentials (--profile, --assume-role-arn): the image repository's side."""
         from ..aws.session import Aws
 
         return Aws(
-            region=self.options.region or self.config.region,
+            region=self.options.region or self.base_config.region,
             profile=self.options.profile,
             console=self.console,
             assume_role_arn=self.options.assume_role_arn,
         )
+
+    @cached_property
+    def aws(self):
+        """The environment's session: its role assumed (session deployer-<app>-<env>) when it names one, in its
+        region; its `account` checked against STS before anything else is called. Else the caller's session."""
+        from ..aws.session import session_name
+
+        config = self.config
+        env = config.environment
+        if not env.role_arn:
+            aws = self.caller_aws
+            if self.options.region is None and config.region != self.base_config.region:
+                from ..aws.session import Aws
+
+                aws = Aws(region=config.region, profile=self.options.profile, console=self.console, assume_role_arn=self.options.assume_role_arn)
+        else:
+            aws = self.caller_aws.assumed(env.role_arn, session_name=session_name("deployer", config.app, env.name or ""),
+                                          region=self.options.region or config.region)
+        if env.account:
+            actual = aws.account_id()
+            if actual != env.account:
+                from ..core.errors import BadInput
+
+                where = f"environments.{env.name}" if env.name else "environment"
+                raise BadInput(f"{config.path.name}: `{where}.account` is {env.account}, but the credentials"
+                               + (f" of role {env.role_arn}" if env.role_arn else "") + f" are in account {actual}; nothing was changed")
+        return aws
+
+    @cached_property
+    def image_aws(self):
+        """The image repository's side (ECR, registry login, build/push): the caller's own credentials, or
+        `image.role_arn` assumed with them. A config without `environments:` keeps today's single session."""
+        from ..aws.session import session_name
+
+        config = self.config
+        if config.image.role_arn:
+            return self.caller_aws.assumed(config.image.role_arn, session_name=session_name("deployer", config.app, "image"))
+        if not config.environments:
+            return self.aws
+        return self.caller_aws
 
     @cached_property
     def ecs(self):
@@ -80,7 +144,7 @@ class Run:
     def environment(self):
         from ..manifest.environment import resolve
 
-        return resolve(self.aws, self.config.environment, console=self.console)
+        return resolve(self.aws, self.config.environment, console=self.console, repository=self.config.image.repository)
 
     @cached_property
     def git(self):

@@ -129,9 +129,16 @@ def _release(run, names: _Names, rendered) -> list[dict]:
     template_parameters = sorted(names.ssm_parameter(name) for r in rendered for kind, name in r.reads if kind == "ssm")
     template_secrets = sorted(names.secret(name) for r in rendered for kind, name in r.reads if kind == "secretsmanager")
     container_parameters, container_secrets = _container_secrets(names, rendered)
-    statements = [
+    from ..image.registry import parse_repository
+
+    repo_account = parse_repository(env.repository).account
+    # A repository in another account (environments: the management account's) is pushed to with the
+    # caller's own credentials, never the environment's role: its statements belong to the caller's role.
+    ecr = [] if repo_account and repo_account != names.account else [
         {"Sid": "EcrLogin", "Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
         {"Sid": "EcrPushOneRepository", "Effect": "Allow", "Action": ECR_PUSH, "Resource": names.arn("ecr", f"repository/{repo_name}")},
+    ]
+    statements = ecr + [
         # RegisterTaskDefinition and the task-definition reads have no resource-level permissions.
         {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:RegisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], "Resource": "*"},
         # Tags on revisions: the commit at registration, `healthy` after a good rollout.

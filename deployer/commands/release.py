@@ -27,7 +27,7 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     if not run.options.dry_run:
         checks.require(run, validated)  # before the push, the first write
     if run.options.dry_run:
-        digest = existing_digest(run.aws, repository, image_tag)
+        digest = existing_digest(run.image_aws, repository, image_tag)
         image = f"{repository}@{digest}" if digest else placeholder
         console.info(f"dry run: image {image}" + ("" if digest else " would be built and pushed"))
         rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]

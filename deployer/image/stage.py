@@ -61,7 +61,7 @@ def oci_labels(run) -> dict[str, str]:
 
 def build_image(run, spec: ImageSpec, *, image_tag: str, rebuild: bool, push: bool):
     return build_and_push(
-        run.aws,
+        run.image_aws,  # the repository's side: the caller's credentials (or image.role_arn), not the environment's role
         spec,
         run.environment.repository,
         image_tag,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +51,25 @@ class OutputNames:
 
 
 @dataclass(frozen=True)
+class ServiceOverride:
+    """One service's settings in one environment (environments.<name>.services.<service>)."""
+
+    desired_count: int | None = None
+    alarms: list[str] | None = None  # CloudWatch alarm names that watch this service's deployments there
+
+
+@dataclass(frozen=True)
 class EnvironmentConfig:
     stack: str | None
     proton: str | None
     outputs: OutputNames
+    name: str | None = None  # the key under `environments:` (None: a config with one `environment:`)
+    role_arn: str | None = None  # everything in the environment runs under this role, assumed in its account
+    account: str | None = None  # checked against STS under the role before any write
+    region: str | None = None
+    vars: dict[str, Any] = field(default_factory=dict)
+    services: dict[str, ServiceOverride] = field(default_factory=dict)
+    line: int | None = None  # where the environment is in deployer.yaml
 
 
 @dataclass(frozen=True)
@@ -67,6 +82,10 @@ class ImageConfig:
     secrets: dict[str, str] = field(default_factory=dict)  # build secret id -> env:VAR | src:FILE | ssm:NAME | secretsmanager:NAME
     cache: str | None = None  # registry | inline | off; None: registry where the builder can export it, else inline
     cache_ref: str | None = None
+    # The image repository (an ECR URI) when it is not the environment's `repository` output: the
+    # management account's repository that every environment pulls from.
+    repository: str | None = None
+    role_arn: str | None = None  # the repository side (ECR, login, push) under this role; else the caller's own credentials
     lines: dict[str, int] = field(default_factory=dict)  # key -> line in deployer.yaml, for later messages
 
 
@@ -93,7 +112,7 @@ class Config:
     path: Path
     app: str
     region: str | None
-    environment: EnvironmentConfig
+    environment: EnvironmentConfig | None  # None until an environment is selected (select_environment)
     image: ImageConfig
     services: list[ServiceConfig]
     deploy: DeployConfig
@@ -104,6 +123,8 @@ class Config:
     env_allow: list[str] | None = None
     # A SecureString (or `| secret` value) may be stored in a definition on purpose.
     allow_plaintext_secrets: bool = False
+    # `environments:` by name (each merged over `environment:`); empty for a config with one environment.
+    environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
 
     @property
     def root(self) -> Path:
@@ -245,16 +266,31 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
 _CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
+_ACCOUNT = "a 12-digit AWS account id"  # a string, or YAML's integer for an unquoted one
 
 _OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR, **{k: _STR for k in TRAFFIC_OUTPUTS}}
+class _Named(dict):
+    """A mapping whose keys are names the user picks (environments, services), each value checked against the schema held."""
+
+    def __init__(self, schema, what: str):
+        super().__init__()
+        self.schema, self.what = schema, what
+
+
+_ENV_SERVICE_SCHEMA = {"desired_count": _INT, "alarms": _STR_LIST}
+_ENVIRONMENT_SCHEMA = {
+    "stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA, "role_arn": _STR, "account": _ACCOUNT, "region": _STR,
+    "vars": _ANY_MAP, "services": _Named(_ENV_SERVICE_SCHEMA, "service"),
+}
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
 SCHEMA: dict[str, Any] = {
     "app": _STR,
     "region": _STR,
-    "environment": {"stack": _STR, "proton": _STR, "outputs": _OUTPUTS_SCHEMA},
+    "environment": _ENVIRONMENT_SCHEMA,
+    "environments": _Named(_ENVIRONMENT_SCHEMA, "environment"),
     "image": {
         "context": _STR, "dockerfile": _STR, "build_args": _STR_MAP, "target": _STR, "platform": _STR,
-        "secrets": _STR_MAP, "cache": _CACHE, "cache_ref": _STR,
+        "secrets": _STR_MAP, "cache": _CACHE, "cache_ref": _STR, "repository": _STR, "role_arn": _STR,
     },
     "task_definition": _STR,
     "service": _SERVICE_SCHEMA,
@@ -281,6 +317,8 @@ def _type_ok(expected: str, value: Any) -> bool:
         return isinstance(value, dict) and all(isinstance(v, (str, int, float, bool)) for v in value.values())
     if expected == _ANY_MAP:
         return isinstance(value, dict)
+    if expected == _ACCOUNT:
+        return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
     if expected == _CACHE:
         return value is False or value in ("registry", "inline", "off")
     raise AssertionError(expected)
@@ -317,6 +355,19 @@ class _Checker:
                 if not isinstance(item, dict):
                     self.fail(line, f"{path}[{index}]", f"must be a mapping, got {_describe(item) if item is not None else 'null'}")
                 self.check(item, schema[0], f"{path}[{index}]", getattr(item, "line", line))
+            return
+        if isinstance(schema, _Named):
+            if node is None:
+                return
+            if not isinstance(node, dict):
+                self.fail(line, path, f"must be a mapping of {schema.what} names, got {_describe(node)}")
+            for key, value in node.items():
+                key_line = getattr(node, "key_lines", {}).get(key, line)
+                if not isinstance(key, str) or not NAME_PATTERN.match(key):
+                    self.fail(key_line, f"{path}.{key}", f"is not a valid {schema.what} name (letters, digits, - and _, at most 64)")
+                if value is not None and not isinstance(value, dict):
+                    self.fail(key_line, f"{path}.{key}", f"must be a mapping, got {_describe(value)}")
+                self.check(value, schema.schema, f"{path}.{key}", key_line)
             return
         if isinstance(schema, dict):
             if node is None:
@@ -385,6 +436,9 @@ def _inside(checker: "_Checker", line: int | None, key: str, base: Path, repo: P
 
 
 REGION_PATTERN = r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$"
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+ENV_VARIABLE = "DEPLOYER_ENV"
 
 
 def _line(node: Any, key: str) -> int | None:
@@ -397,26 +451,19 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
     if not app:
         checker.fail(getattr(raw, "line", 1), "app", "is required (it names the task-definition family and the service)")
 
-    env_raw = raw.get("environment") or {}
-    if not env_raw:
-        checker.fail(_line(raw, "environment"), "environment", "is required: set `stack:` (the admins' CloudFormation stack) or `proton:`")
-    stack, proton = env_raw.get("stack"), env_raw.get("proton")
-    if bool(stack) == bool(proton):
-        checker.fail(_line(raw, "environment"), "environment", "needs exactly one of `stack` or `proton`" + (" (both are set)" if stack else ""))
-    outputs_raw = env_raw.get("outputs") or {}
-    merged = {**DEFAULT_OUTPUTS, **{k: v for k, v in outputs_raw.items()}}
-    outputs = OutputNames(
-        cluster=merged["cluster"] or DEFAULT_OUTPUTS["cluster"],
-        subnets=_as_list(merged["subnets"]),
-        security_groups=_as_list(merged["security_groups"]),
-        # An explicit null turns the load balancer off.
-        target_group=merged["target_group"],
-        repository=merged["repository"] or DEFAULT_OUTPUTS["repository"],
-        target_group_explicit="target_group" in outputs_raw,
-        alarms=outputs_raw.get("alarms"),
-        traffic={k: outputs_raw.get(k, name) for k, name in TRAFFIC_OUTPUTS.items()},
-        traffic_explicit=frozenset(k for k in TRAFFIC_OUTPUTS if outputs_raw.get(k)),
-    )
+    env_raw = raw.get("environment") or _Mapping()
+    environments_raw = raw.get("environments")
+    environments: dict[str, EnvironmentConfig] = {}
+    if environments_raw is not None:
+        if not environments_raw:
+            checker.fail(_line(raw, "environments"), "environments", "must name at least one environment (or remove it and use `environment:`)")
+        for name, one in environments_raw.items():
+            environments[name] = _environment(checker, one or _Mapping(), env_raw, f"environments.{name}", _line(environments_raw, name), name)
+        environment = None
+    else:
+        if not env_raw:
+            checker.fail(_line(raw, "environment"), "environment", "is required: set `stack:` (the admins' CloudFormation stack) or `proton:`")
+        environment = _environment(checker, env_raw, _Mapping(), "environment", _line(raw, "environment"), None)
 
     repo = repo or repo_root_of(root)
     image_raw = raw.get("image") or {}
@@ -433,6 +480,8 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
         secrets={str(k): str(v) for k, v in (image_raw.get("secrets") or {}).items()},
         cache=_image_cache(image_raw),
         cache_ref=image_raw.get("cache_ref"),
+        repository=image_raw.get("repository"),
+        role_arn=_role_arn(checker, image_raw, "image"),
         lines=dict(getattr(image_raw, "key_lines", {})),
     )
 
@@ -471,6 +520,11 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
     names = [s.name for s in services]
     if len(set(names)) != len(names):
         checker.fail(_line(raw, "services"), "services", f"service names must be unique, got {names}")
+    for env in ([environment] if environment else []) + list(environments.values()):
+        where = f"environments.{env.name}" if env.name else "environment"
+        for service_name in env.services:
+            if service_name not in names:
+                checker.fail(env.line, f"{where}.services.{service_name}", f"is not a configured service (services: {', '.join(names)})")
 
     deploy_raw = raw.get("deploy") or {}
     timeout = deploy_raw.get("timeout")
@@ -499,16 +553,99 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
     return Config(
         path=path,
         app=app,
-        region=region,
-        environment=EnvironmentConfig(stack=stack, proton=proton, outputs=outputs),
+        region=(environment.region if environment else None) or region,
+        environment=environment,
+        environments=environments,
         image=image,
         services=services,
         deploy=deploy,
-        vars=dict(raw.get("vars") or {}),
+        vars={**(raw.get("vars") or {}), **(environment.vars if environment else {})},
         repo_root=repo,
         env_allow=env_allow,
         allow_plaintext_secrets=raw.get("allow_plaintext_secrets") is True,
     )
+
+
+def _role_arn(checker: _Checker, node: dict, where: str) -> str | None:
+    value = node.get("role_arn")
+    if value is not None and not re.match(ROLE_ARN_PATTERN, value):
+        checker.fail(_line(node, "role_arn"), f"{where}.role_arn", f"is not an IAM role ARN (arn:aws:iam::123456789012:role/NAME), got {value[:100]!r}")
+    return value
+
+
+def _environment(checker: _Checker, node: dict, defaults: dict, where: str, line: int | None, name: str | None) -> EnvironmentConfig:
+    """One environment: `node` (environments.<name>, or `environment` itself) over the shared `defaults`."""
+    if node.get("stack") or node.get("proton"):
+        stack, proton = node.get("stack"), node.get("proton")
+    else:
+        stack, proton = defaults.get("stack"), defaults.get("proton")
+    if bool(stack) == bool(proton):
+        checker.fail(line, where, "needs exactly one of `stack` or `proton`" + (" (both are set)" if stack else ""))
+    outputs_raw = {**(defaults.get("outputs") or {}), **(node.get("outputs") or {})}
+    merged = {**DEFAULT_OUTPUTS, **{k: v for k, v in outputs_raw.items()}}
+    outputs = OutputNames(
+        cluster=merged["cluster"] or DEFAULT_OUTPUTS["cluster"],
+        subnets=_as_list(merged["subnets"]),
+        security_groups=_as_list(merged["security_groups"]),
+        # An explicit null turns the load balancer off.
+        target_group=merged["target_group"],
+        repository=merged["repository"] or DEFAULT_OUTPUTS["repository"],
+        target_group_explicit="target_group" in outputs_raw,
+        alarms=outputs_raw.get("alarms"),
+        traffic={k: outputs_raw.get(k, output) for k, output in TRAFFIC_OUTPUTS.items()},
+        traffic_explicit=frozenset(k for k in TRAFFIC_OUTPUTS if outputs_raw.get(k)),
+    )
+    role_arn = _role_arn(checker, node, where) if node.get("role_arn") else _role_arn(checker, defaults, "environment")
+    account = node.get("account") if node.get("account") is not None else defaults.get("account")
+    account = str(account) if account is not None else None
+    if account is not None and not re.match(r"^\d{12}$", str(account)):
+        source = node if node.get("account") is not None else defaults
+        checker.fail(_line(source, "account"), f"{where}.account", f"must be a 12-digit AWS account id (quote it: \"012345678901\"), got {account!r}")
+    if account and role_arn and role_arn.split(":")[4] != account:
+        checker.fail(_line(node, "account") or line, f"{where}.account",
+                     f"is {account}, but role_arn {role_arn} is a role of account {role_arn.split(':')[4]}")
+    region = node.get("region") or defaults.get("region")
+    if region is not None and not re.match(REGION_PATTERN, region):
+        checker.fail(_line(node, "region") if node.get("region") else _line(defaults, "region"), f"{where}.region", f"is not an AWS region name (like us-east-1), got {region!r}")
+    services: dict[str, ServiceOverride] = {}
+    for source_node, source_where in ((defaults, "environment"), (node, where)):
+        for service_name, override in (source_node.get("services") or {}).items():
+            override = override or {}
+            count = override.get("desired_count")
+            if count is not None and count < 0:
+                checker.fail(_line(override, "desired_count"), f"{source_where}.services.{service_name}.desired_count", f"must be 0 or more, got {count}")
+            before = services.get(service_name, ServiceOverride())
+            alarms = override.get("alarms")
+            services[service_name] = ServiceOverride(
+                desired_count=count if count is not None else before.desired_count,
+                alarms=_as_list(alarms) if alarms is not None else before.alarms,
+            )
+    return EnvironmentConfig(
+        stack=stack, proton=proton, outputs=outputs, name=name, role_arn=role_arn, account=str(account) if account else None,
+        region=region, vars={**(defaults.get("vars") or {}), **(node.get("vars") or {})}, services=services, line=line,
+    )
+
+
+def select_environment(config: Config, name: str | None, *, from_variable: bool = False) -> Config:
+    """THE environment resolution: the config with one environment chosen (--env NAME, else DEPLOYER_ENV).
+
+    A config without `environments:` is returned as is (and refuses a name). With `environments:` a name
+    is required — never guessed, not even with one environment — and must be one of them. The chosen
+    environment's region and vars apply over the top-level ones.
+    """
+    flag = f"{ENV_VARIABLE}={name}" if from_variable else f"--env {name}"
+    if not config.environments:
+        if name:
+            raise BadInput(f"{flag}: {config.path.name} has no `environments:` (it describes one environment, `environment:`)",
+                           hint="drop --env (and DEPLOYER_ENV), or list the environments under `environments:`")
+        return config
+    names = ", ".join(sorted(config.environments))
+    if not name:
+        raise BadInput(f"{config.path.name} defines environments ({names}): pass --env NAME (or set {ENV_VARIABLE}); deployer never picks one for you")
+    chosen = config.environments.get(name)
+    if chosen is None:
+        raise BadInput(f"{flag}: no such environment in {config.path.name} (environments: {names})")
+    return replace(config, environment=chosen, region=chosen.region or config.region, vars={**config.vars, **chosen.vars})
 
 
 def _image_platform(image_raw: dict, checker: _Checker) -> str | None:

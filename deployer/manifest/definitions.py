@@ -282,7 +282,8 @@ def check_task_rules(params: dict, shown: str) -> None:
 
 
 def service_definition(
-    rendered: Any | None, path: Path | None, *, environment, service, desired_count_flag: int | None, task_definition: dict | None = None, task_definition_path: Path | None = None
+    rendered: Any | None, path: Path | None, *, environment, service, desired_count_flag: int | None, task_definition: dict | None = None, task_definition_path: Path | None = None,
+    alarms: list[str] | None = None
 ) -> ServiceDefinition:
     """CreateService / UpdateService params; launch type and network follow the task definition
     (see `placement`), the load balancer comes from the environment unless set. A top-level key set
@@ -317,6 +318,8 @@ def service_definition(
     # Alarm names an environment output provides watch every deployment, unless the definition names its own.
     if getattr(environment, "alarms", None) and "alarms" not in deployment_config:
         deployment_config["alarms"] = {"alarmNames": list(environment.alarms), "enable": True, "rollback": True}
+    if alarms is not None:  # environments.<env>.services.<service>.alarms: this environment's own ([]: none)
+        deployment_config["alarms"] = {"alarmNames": list(alarms), "enable": bool(alarms), "rollback": bool(alarms)}
 
     desired_count_set = desired_count_flag is not None or "desiredCount" in params
     if desired_count_flag is not None:

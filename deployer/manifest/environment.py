@@ -47,7 +47,9 @@ class Environment:
         }
 
 
-def resolve(aws: Aws, cfg: EnvironmentConfig, console=None) -> Environment:
+def resolve(aws: Aws, cfg: EnvironmentConfig, console=None, repository: str | None = None) -> Environment:
+    """The environment's outputs under aws (its role in its account). repository: `image.repository`,
+    which stands in for the `repository` output (the management account's repository)."""
     notes: list[str] = []
     stack = cfg.stack
     if cfg.proton:
@@ -63,7 +65,7 @@ def resolve(aws: Aws, cfg: EnvironmentConfig, console=None) -> Environment:
     if console is not None:
         for note in notes:
             console.info(note)
-    return _pick(cfg, outputs, name=name, source=source, stack=stack, notes=notes)
+    return _pick(cfg, outputs, name=name, source=source, stack=stack, notes=notes, repository=repository)
 
 
 def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environment:
@@ -80,6 +82,7 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
 
     target_group = None
     notes = list(meta.pop("notes", []))
+    repository = meta.pop("repository", None)
     if cfg.outputs.target_group:
         if cfg.outputs.target_group in outputs:
             target_group = outputs[cfg.outputs.target_group]
@@ -95,7 +98,7 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         subnets=[v for key in cfg.outputs.subnets for v in _split(need("subnets", key))],
         security_groups=[v for key in cfg.outputs.security_groups for v in _split(need("security_groups", key))],
         target_group=target_group,
-        repository=need("repository", cfg.outputs.repository),
+        repository=repository or need("repository", cfg.outputs.repository),
         traffic={k: need(k, name) for k, name in cfg.outputs.traffic.items() if name and (name in outputs or k in cfg.outputs.traffic_explicit)},
         notes=notes,
         alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],

@@ -29,6 +29,10 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     """image: the reference to deploy (digest-pinned when known). None keeps the template's own image."""
     config = run.config
     environment = run.environment
+    # environments.<env>.services.<service>: this environment's desired count (a --desired-count flag wins) and alarms.
+    override = config.environment.services.get(service.name) if config.environment is not None else None
+    if desired_count is None and override is not None:
+        desired_count = override.desired_count
     functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
     context = templating.build_context(
         config=config,
@@ -52,6 +56,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         sd = definitions.service_definition(
             sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count,
             task_definition=td, task_definition_path=service.task_definition,
+            alarms=override.alarms if override is not None else None,
         )
     except RecursionError:
         raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None

@@ -162,7 +162,7 @@ def check_image(run, rendered: Rendered) -> Check:
         tag = source_tag(run.config.root, None)
     except BadInput:
         tag = ref
-    digest = existing_digest(run.aws, repo, tag)
+    digest = existing_digest(run.image_aws, repo, tag)
     if digest:
         return Check("image", "pass", f"{repo}:{tag} exists ({digest[:19]}…)")
     return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
@@ -186,7 +186,7 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
             try:
-                seen[image] = registry.image_platforms(run.aws, repo, ref)
+                seen[image] = registry.image_platforms(run.image_aws, repo, ref)
             except ExternalError as exc:  # the registry did not answer: unknown, not wrong
                 seen[image] = exc
         platforms = seen[image]

@@ -38,20 +38,41 @@ def proton_stack_name(env: str) -> str:
     return f"AWSProton-{env}-cloudformation--{suffix}"
 
 
-def create_environment(endpoint: str, env: str = "prod", inputs: dict[str, Any] | None = None,
-                       name: str | None = None, region: str = "us-east-1",
-                       timeout: float = 60) -> tuple[str, dict[str, str]]:
-    """Create the stack over HTTP and wait for CREATE_COMPLETE: (stack name, outputs)."""
+MANAGEMENT_ACCOUNT = "123456789012"  # moto's default account: the caller's, the pipeline's and the ECR repository's
+ADMIN_ROLE = "platform-admin"  # the admins' role in each account (moto's AssumeRole needs no existing role)
+
+
+def account_credentials(endpoint: str, account: str = MANAGEMENT_ACCOUNT, region: str = "us-east-1") -> dict[str, str]:
+    """boto3 keyword arguments for `account`: moto gives an assumed role's credentials the role's account."""
+    base = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    if account == MANAGEMENT_ACCOUNT:
+        return base
     import boto3
 
-    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    sts = boto3.client("sts", endpoint_url=endpoint, region_name=region, **base)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{ADMIN_ROLE}", RoleSessionName="platform")["Credentials"]
+    return {"aws_access_key_id": creds["AccessKeyId"], "aws_secret_access_key": creds["SecretAccessKey"],
+            "aws_session_token": creds["SessionToken"]}
+
+
+def account_client(endpoint: str, service: str, account: str = MANAGEMENT_ACCOUNT, region: str = "us-east-1", **kwargs: Any):
+    """A boto3 client in `account` of the local AWS (the test's own: the IAM simulation never checks it)."""
+    import boto3
+
+    return boto3.client(service, endpoint_url=endpoint, region_name=region, **account_credentials(endpoint, account, region), **kwargs)
+
+
+def create_environment(endpoint: str, env: str = "prod", inputs: dict[str, Any] | None = None,
+                       name: str | None = None, region: str = "us-east-1",
+                       timeout: float = 60, account: str = MANAGEMENT_ACCOUNT) -> tuple[str, dict[str, str]]:
+    """Create the stack over HTTP in `account` and wait for CREATE_COMPLETE: (stack name, outputs)."""
+    cfn = account_client(endpoint, "cloudformation", account, region)
     stack_name = name or proton_stack_name(env)
     cfn.create_stack(StackName=stack_name, TemplateBody=render(env, inputs),
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
                      # the tag Proton put on the stacks it made
                      Tags=[{"Key": "aws:proton:environment",
-                            "Value": f"arn:aws:proton:{region}:123456789012:environment/{env}"}])
+                            "Value": f"arn:aws:proton:{region}:{account}:environment/{env}"}])
     deadline = time.monotonic() + timeout
     while True:
         stack = cfn.describe_stacks(StackName=stack_name)["Stacks"][0]

@@ -237,3 +237,14 @@ def test_fargate_sizes_table():
 def test_an_empty_capacity_provider_strategy_is_no_strategy():
     sd = definitions.service_definition({"capacityProviderStrategy": []}, SD_PATH, environment=Env(), service=Svc(), desired_count_flag=None, task_definition=td())
     assert sd.create_params["launchType"] == "FARGATE" and "capacityProviderStrategy" not in sd.create_params
+
+
+def test_an_environments_own_alarms_replace_the_definitions():
+    """environments.<env>.services.<service>.alarms: that environment's alarms, over the definition's; [] turns them off."""
+    rendered = {"deploymentConfiguration": {"alarms": {"alarmNames": ["from-the-file"], "enable": True, "rollback": True}}}
+    sd = definitions.service_definition(rendered, SD_PATH, environment=Env(), service=Svc(), desired_count_flag=None, alarms=["prod-5xx"])
+    assert sd.create_params["deploymentConfiguration"]["alarms"] == {"alarmNames": ["prod-5xx"], "enable": True, "rollback": True}
+    off = definitions.service_definition(rendered, SD_PATH, environment=Env(), service=Svc(), desired_count_flag=None, alarms=[])
+    assert off.create_params["deploymentConfiguration"]["alarms"]["enable"] is False
+    kept = definitions.service_definition(rendered, SD_PATH, environment=Env(), service=Svc(), desired_count_flag=None)
+    assert kept.create_params["deploymentConfiguration"]["alarms"]["alarmNames"] == ["from-the-file"]
