@@ -22,6 +22,7 @@ class Aws:
         self._profile = profile
         self._assume_role_arn = assume_role_arn
         self._session = None
+        self._account: str | None = None
         self._clients: dict[str, Any] = {}
         self.console = console
         self.calls: Counter[str] = Counter()
@@ -80,8 +81,11 @@ class Aws:
             self.console.debug(f"aws {name}")
 
     def account_id(self) -> str:
-        with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
-            return self.client("sts").get_caller_identity()["Account"]
+        """The account of this session's credentials (sts GetCallerIdentity, asked once)."""
+        if self._account is None:
+            with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
+                self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
 
 
 def _assumed_session(session, role_arn: str):

@@ -83,6 +83,23 @@ class Run:
         return resolve(self.aws, self.config.environment, console=self.console)
 
     @cached_property
+    def policy(self):
+        """The admins' guardrails in force (the stack output DeployerPolicy), or None: read once."""
+        from ..manifest.environment import load_guardrails
+
+        return load_guardrails(self.aws, self.environment)
+
+    @cached_property
+    def image_aws(self):
+        """The repository side's credentials: the caller's own (without --assume-role-arn), since the
+        image repository lives in its own account; the environment's session when no role is assumed."""
+        if not self.options.assume_role_arn:
+            return self.aws
+        from ..aws.session import Aws
+
+        return Aws(region=self.options.region or self.config.region, profile=self.options.profile, console=self.console)
+
+    @cached_property
     def git(self):
         from ..manifest.templating import GitInfo
 

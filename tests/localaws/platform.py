@@ -40,12 +40,15 @@ def proton_stack_name(env: str) -> str:
 
 def create_environment(endpoint: str, env: str = "prod", inputs: dict[str, Any] | None = None,
                        name: str | None = None, region: str = "us-east-1",
-                       timeout: float = 60) -> tuple[str, dict[str, str]]:
-    """Create the stack over HTTP and wait for CREATE_COMPLETE: (stack name, outputs)."""
+                       timeout: float = 60, credentials: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """Create the stack over HTTP and wait for CREATE_COMPLETE: (stack name, outputs).
+    credentials: boto3 client keyword arguments (aws_access_key_id, aws_secret_access_key,
+    aws_session_token) — an assumed role's put the stack in the role's account (the emulator gives
+    an assumed role's credentials the account in its ARN); default: the test account 123456789012."""
     import boto3
 
-    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region,
-                       aws_access_key_id="testing", aws_secret_access_key="testing")
+    creds = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region, **creds)
     stack_name = name or proton_stack_name(env)
     cfn.create_stack(StackName=stack_name, TemplateBody=render(env, inputs),
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
