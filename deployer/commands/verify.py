@@ -28,6 +28,11 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_target_groups(run, rendered)
         checks += c.check_roles(run, rendered)
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
+        # A cross-account repository: exit 2 when the environment's account may not pull, as deploy does.
+        access, refusals = c.pull_access(run, [rendered], image_must_exist=False)
+        if refusals:
+            raise refusals[0]
+        checks += access
         checks += c.check_image_platform(run, rendered)
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)
