@@ -277,3 +277,47 @@ def test_rollback_to_a_revision_that_breaks_a_newer_policy_warns(compliant, plat
     again = compliant.cli("rollback", "--yes", "--to", "2")
     assert again.code == 0, again.stderr
     assert "rolling back without checking the guardrails" in again.stderr
+
+
+@pytest.fixture
+def enforce(aws):
+    """enforce(policy): every later request must be allowed by it (tests/localaws/iam.py)."""
+
+    def apply(policy):
+        aws.iam.policy = policy
+        aws.iam.clear()
+
+    yield apply
+    aws.iam.policy = None
+    aws.iam.clear()
+
+
+@pytest.mark.parametrize("policy_ref", [f"ssm:{POLICY_PARAMETER}", "s3://platform-policies/deployer-policy.json"])
+def test_the_release_role_may_read_the_policy_and_nothing_more(compliant, platform, aws, enforce, policy_ref):
+    from tests.localaws.iam import ALWAYS_ALLOWED, allowed
+
+    if policy_ref.startswith("s3://"):
+        aws.client("s3").create_bucket(Bucket="platform-policies")
+        aws.client("s3").put_object(Bucket="platform-policies", Key="deployer-policy.json", Body=compact(example_policy()).encode())
+    printed = compliant.cli("iam-policy", "--for", "release")
+    assert printed.code == 0, printed.stderr
+    release = json.loads(printed.stdout)
+    by_sid = {s["Sid"]: s for s in release["Statement"]}
+    if policy_ref.startswith("ssm:"):
+        assert by_sid["DeployerPolicy"] == {"Sid": "DeployerPolicy", "Effect": "Allow", "Action": ["ssm:GetParameter"],
+                                            "Resource": f"arn:aws:ssm:us-east-1:{LOCAL_ACCOUNT}:parameter{POLICY_PARAMETER}"}
+    else:
+        assert by_sid["DeployerPolicy"]["Action"] == ["s3:GetObject"]
+        assert by_sid["DeployerPolicy"]["Resource"] == "arn:aws:s3:::platform-policies/deployer-policy.json"
+    enforce(release)
+    for args in (("policy",), ("render", "--image", image_ref(platform, "v1")), ("verify",), ("deploy", "--image", image_ref(platform, "v1"))):
+        result = compliant.cli(*args)
+        assert result.code == 0, (args, result.stderr)
+    called = aws.iam.recorded - ALWAYS_ALLOWED
+    assert ("ssm:GetParameter" if policy_ref.startswith("ssm:") else "s3:GetObject") in called
+    assert {a for a in called if not allowed(release, a)} == set()
+    # Without the policy's read, every command refuses: the policy cannot be read, nothing is deployed unchecked.
+    enforce({**release, "Statement": [s for s in release["Statement"] if s["Sid"] != "DeployerPolicy"]})
+    refused = compliant.cli("deploy", "--image", image_ref(platform, "v2"))
+    assert refused.code == 2, refused.stderr
+    assert "deployer refuses to deploy unchecked" in refused.stderr
