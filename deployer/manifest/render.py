@@ -32,6 +32,8 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     so render, verify, deploy and release refuse a violation before anything is written."""
     config = run.config
     environment = run.environment
+    if guardrails:
+        run.policy  # noqa: B018 - a policy that cannot be read refuses before the templates are rendered
     functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
     context = templating.build_context(
         config=config,
