@@ -321,3 +321,16 @@ def test_the_release_role_may_read_the_policy_and_nothing_more(compliant, platfo
     refused = compliant.cli("deploy", "--image", image_ref(platform, "v2"))
     assert refused.code == 2, refused.stderr
     assert "deployer refuses to deploy unchecked" in refused.stderr
+
+
+def test_release_is_refused_before_the_build(app, platform, aws):
+    """The definitions are checked before anything is built or pushed (no Docker is needed to be refused)."""
+    before = ecs_state(aws, cluster(platform))
+    repository = platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1]
+    for args in (("release", "--dry-run"), ("release",)):
+        refused = app.cli(*args)
+        assert refused.code == 2, (args, refused.stderr)
+        assert "readonlyRootFilesystem: is required but missing" in refused.stderr
+        assert "docker" not in refused.stderr.lower() and "builder:" not in refused.stderr
+    assert ecs_state(aws, cluster(platform)) == before
+    assert aws.client("ecr").describe_images(repositoryName=repository)["imageDetails"] == []
