@@ -48,6 +48,29 @@ class Ecr:
                 raise
         return bool(found.get("imageDetails"))
 
+    def has_image(self, reference: str) -> bool:
+        """Whether the repository holds the image (DescribeImages; reference: a sha256 digest or a tag)."""
+        image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
+        with translate_errors(f"looking up {self.shown} {reference} in ECR"):
+            try:
+                found = self.client.describe_images(**self._ids(), imageIds=[image_id])
+            except Exception as exc:
+                if error_code(exc) == "ImageNotFoundException":
+                    return False
+                raise
+        return bool(found.get("imageDetails"))
+
+    def policy(self) -> str | None:
+        """The repository policy's text (GetRepositoryPolicy), or None when the repository has none.
+        RepositoryNotFound and refusals are ExternalErrors (error_code of __cause__ tells them apart)."""
+        with translate_errors(f"reading the repository policy of {self.shown} (ecr GetRepositoryPolicy)"):
+            try:
+                return self.client.get_repository_policy(**self._ids()).get("policyText")
+            except Exception as exc:
+                if error_code(exc) == "RepositoryPolicyNotFoundException":
+                    return None
+                raise
+
     def login(self) -> tuple[str, str]:
         """(user, password) from an ECR authorization token."""
         with translate_errors("getting an ECR login token (ecr GetAuthorizationToken)"):

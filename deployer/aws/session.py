@@ -26,6 +26,7 @@ class Aws:
         self._session_name = session_name
         self._source = source  # the caller's Aws whose credentials assume the role (an environment's session)
         self._session = None
+        self._account: str | None = None
         self._clients: dict[str, Any] = {}
         self.console = console
         self.calls: Counter[str] = Counter()
@@ -98,8 +99,11 @@ class Aws:
             self.console.debug(f"aws {name}")
 
     def account_id(self) -> str:
-        with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
-            return self.client("sts").get_caller_identity()["Account"]
+        """The account of this session's credentials (sts GetCallerIdentity, asked once)."""
+        if self._account is None:
+            with translate_errors("reading the AWS account (sts GetCallerIdentity)"):
+                self._account = self.client("sts").get_caller_identity()["Account"]
+        return self._account
 
 
 SESSION_NAME = re.compile(r"[^\w+=,.@-]")

@@ -36,6 +36,30 @@ def parameter(aws, name: str, *, doing: str, attempts: int | None = None) -> dic
     return _read(lambda: aws.client("ssm", attempts=attempts).get_parameter(Name=name, WithDecryption=True)["Parameter"], doing)
 
 
+def parameter_text(aws, name: str, *, doing: str) -> str | None:
+    """The value of an SSM parameter (GetParameter WithDecryption), or None when there is none."""
+    found = parameter(aws, name, doing=doing)
+    return None if found is None else found.get("Value", "")
+
+
+def s3_object(aws, bucket: str, key: str, *, doing: str, max_bytes: int) -> bytes | None:
+    """An S3 object's bytes (GetObject, at most max_bytes + 1 read), or None when the bucket or key does not exist."""
+    def get():
+        body = aws.client("s3").get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            return body.read(max_bytes + 1)
+        finally:
+            body.close()
+
+    try:
+        with translate_errors(doing):
+            return get()
+    except ExternalError as exc:
+        if error_code(exc.__cause__) in ("NoSuchKey", "NoSuchBucket", "404"):
+            return None
+        raise
+
+
 def secret_arn(aws, secret_id: str, *, doing: str) -> str | None:
     """The ARN of a Secrets Manager secret (DescribeSecret: the value is not read), or None when there is none."""
     return _read(lambda: aws.client("secretsmanager").describe_secret(SecretId=secret_id)["ARN"], doing)

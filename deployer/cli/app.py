@@ -202,6 +202,20 @@ def env_command(
 
 
 @app.command()
+def policy(
+    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+) -> None:
+    """Print the admins' guardrails in force: the policy the environment stack's output DeployerPolicy names, and where it came from.
+
+    Example: deployer policy --output json
+    """
+    from ..commands import policy as cmd
+
+    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    _execute(options, cmd.policy, cmd.text)
+
+
+@app.command()
 def status(
     service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
     region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,

@@ -122,19 +122,6 @@ class Run:
         return aws
 
     @cached_property
-    def image_aws(self):
-        """The image repository's side (ECR, registry login, build/push): the caller's own credentials, or
-        `image.role_arn` assumed with them. A config without `environments:` keeps today's single session."""
-        from ..aws.session import session_name
-
-        config = self.config
-        if config.image.role_arn:
-            return self.caller_aws.assumed(config.image.role_arn, session_name=session_name("deployer", config.app, "image"))
-        if not config.environments:
-            return self.aws
-        return self.caller_aws
-
-    @cached_property
     def ecs(self):
         from ..aws.ecs import Ecs
 
@@ -145,6 +132,33 @@ class Run:
         from ..manifest.environment import resolve
 
         return resolve(self.aws, self.config.environment, console=self.console, repository=self.config.image.repository)
+
+    @cached_property
+    def policy(self):
+        """The admins' guardrails in force (the stack output DeployerPolicy), or None: read once."""
+        from ..manifest.environment import load_guardrails
+
+        return load_guardrails(self.aws, self.environment)
+
+    @cached_property
+    def image_aws(self):
+        """The image repository's side (ECR, registry login, build/push, its repository policy): the
+        repository lives in its own account, so never the environment's role. `image.role_arn` assumed
+        with the caller's credentials; else, with `environments:`, the caller's own; else (one
+        environment) the caller without --assume-role-arn when that flag gives the environment's role,
+        and otherwise the one session of today."""
+        from ..aws.session import session_name
+
+        config = self.config
+        if config.image.role_arn:
+            return self.caller_aws.assumed(config.image.role_arn, session_name=session_name("deployer", config.app, "image"))
+        if config.environments:
+            return self.caller_aws
+        if not self.options.assume_role_arn:
+            return self.aws
+        from ..aws.session import Aws
+
+        return Aws(region=self.options.region or self.config.region, profile=self.options.profile, console=self.console)
 
     @cached_property
     def git(self):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..release import lease, deploy as pipeline
+from ..release import checks, lease, deploy as pipeline
 from ..core.errors import BadInput
 from ..manifest.render import render_service
 from ..release.deploy import release_tags
@@ -24,6 +24,8 @@ def deploy(run, *, image: str | None, revision: int | None, services: list[str] 
         image = rendered[0].image
     else:
         rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
+    # A cross-account image: the environment's account may pull it and it is there (before the lease, the first write).
+    checks.require_pull_access(run, rendered)
     # The lease from the first look at the service (the plan) to the verdict.
     with lease.held(run, [svc.name for svc in selected], "deploy"):
         return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force, revision_arns=revision_arns, image_info=image_info)

@@ -64,7 +64,7 @@ def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
     if given:
         raise BadInput(f"--{given[0]}: only with --for adopt (the other uses read deployer.yaml)")
     names = _Names(run)
-    rendered = [render_service(run, svc, f"{run.environment.repository}:policy") for svc in names.services]
+    rendered = [render_service(run, svc, f"{run.environment.repository}:policy", guardrails=False) for svc in names.services]
     statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run, "exec": _exec}[use](run, names, rendered)
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
 
@@ -166,15 +166,40 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         {"Sid": "TemplateParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(set(template_parameters + container_parameters))},
         {"Sid": "TemplateSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret"], "Resource": sorted(set(template_secrets + container_secrets))},
     ]
+    statements += _guardrail_and_image_reads(run, names, repo_name)
     build_reads = _build_secret_reads(run, names)
     statements += build_reads
-    if template_parameters or any(s["Sid"] == "BuildSecretParameters" for s in build_reads):
+    if template_parameters or any(s["Sid"] in ("BuildSecretParameters", "DeployerPolicy") and s["Action"] == ["ssm:GetParameter"] for s in statements):
         statements.append(_decrypt_via_ssm(names))
     if any("serviceConnectConfiguration" in r.service_definition.update_params for r in rendered):
         # A namespace named in the definition, by ARN in ECS's answer: Cloud Map says if it is the same.
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
     # Blue/green, linear, canary (deployer/manifest/strategies.py): what the statements above do not grant yet.
     return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
+
+
+def _guardrail_and_image_reads(run, names: _Names, repo_name: str) -> list[dict]:
+    """The admins' policy (stack output DeployerPolicy: an SSM parameter or an S3 object), the checks of a
+    cross-account image (its repository's policy and images, read with this role: the caller's), and
+    the environment's account (STS, which IAM never refuses; named so the policy says what is called)."""
+    from ..image.repository_access import parse_repository
+    from ..manifest.guardrails import parse_policy_reference
+
+    statements = [{"Sid": "EnvironmentAccount", "Effect": "Allow", "Action": ["sts:GetCallerIdentity"], "Resource": "*"}]
+    reference = run.environment.policy_reference
+    if reference is not None:
+        ref = parse_policy_reference(reference)
+        if ref[0] == "ssm":
+            statements.append({"Sid": "DeployerPolicy", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": names.ssm_parameter(ref[1])})
+        elif ref[0] == "s3":
+            statements.append({"Sid": "DeployerPolicy", "Effect": "Allow", "Action": ["s3:GetObject"],
+                               "Resource": f"arn:{names.partition}:s3:::{ref[1]}/{ref[2]}"})
+    try:
+        repository_arn = parse_repository(run.environment.repository).arn
+    except BadInput:
+        repository_arn = names.arn("ecr", f"repository/{repo_name}")
+    statements.append({"Sid": "ImageRepositoryAccess", "Effect": "Allow", "Action": ["ecr:GetRepositoryPolicy", "ecr:DescribeImages"], "Resource": repository_arn})
+    return statements
 
 
 def _build_secret_reads(run, names: _Names) -> list[dict]:

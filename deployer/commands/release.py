@@ -24,6 +24,8 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     validated = [render_service(run, svc, placeholder, desired_count=desired_count) for svc in selected]
     flags = flags or BuildFlags()
     spec = image_spec(run, flags, {r.service.name: r.task_definition for r in validated})
+    # A cross-account repository lets the environment's account pull (the image is pushed below).
+    checks.require_pull_access(run, validated, image_must_exist=False)
     if not run.options.dry_run:
         checks.require(run, validated)  # before the push, the first write
     if run.options.dry_run:

@@ -25,6 +25,25 @@ def choose_target(run, svc, live: dict, to: int | None):
     return rev
 
 
+def warn_guardrails(run, chosen: dict) -> None:
+    """A rollback goes back to a revision that already ran: the admins' policy is said, never a refusal
+    (a rollback is the way out of a bad release, and a policy that cannot be read must not block it)."""
+    from ..manifest import guardrails
+    from ..manifest.definitions import TASK_DEF_READ_ONLY
+
+    try:
+        policy = run.policy
+    except BadInput as exc:
+        run.console.warn(f"{exc.message}; rolling back without checking the guardrails")
+        return
+    if policy is None:
+        return
+    for name, rev in chosen.items():
+        td = {k: v for k, v in rev.definition.items() if k not in TASK_DEF_READ_ONLY}
+        for violation in guardrails.check(policy, td, None):
+            run.console.warn(f"{name}: {short_name(rev.arn)} breaks the deployer policy ({policy.source}): {violation}; rolling back anyway")
+
+
 def rollback(run, *, to: int | None, services: list[str] | None = None, force: bool = False) -> dict:
     started = time.monotonic()
     console = run.console
@@ -38,6 +57,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
     ]
     for entry in entries:
         console.info(f"{entry['service']}: {short_name(entry['from'])} → {short_name(entry['to'])}")
+    warn_guardrails(run, chosen)
     result = {"status": "planned", "cluster": cluster, "services": entries}
     if run.options.dry_run:
         return result

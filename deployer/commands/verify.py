@@ -7,7 +7,7 @@ from dataclasses import asdict
 from ..release import checks as c
 from ..release import checks as checks_
 from ..core.errors import BadInput
-from ..manifest.render import render_service
+from ..manifest.render import check_guardrails, render_service
 from ..onboard.ownership import ownership_check
 
 
@@ -15,15 +15,24 @@ def verify(run, *, services: list[str] | None = None) -> dict:
     checks = [c.attempt("cluster", lambda: c.check_cluster(run))]
     for svc in run.services(services):
         try:
-            rendered = render_service(run, svc, c.release_image(run))
+            rendered = render_service(run, svc, c.release_image(run), guardrails=False)
         except BadInput as exc:
             checks.append(c.Check("definitions", "fail", exc.message))
             continue
+        # The admins' guardrails: a violation (or a policy that cannot be read) is exit 2, as for deploy.
+        check_guardrails(run, rendered)
+        if run.policy is not None:
+            checks.append(c.Check("guardrails", "pass", f"the definitions follow the deployer policy ({run.policy.source})"))
         checks.append(c.check_container(run, rendered))
         checks += c.check_network(run, rendered)
         checks += c.check_target_groups(run, rendered)
         checks += c.check_roles(run, rendered)
         checks.append(c.attempt("image", lambda rendered=rendered: c.check_image(run, rendered)))
+        # A cross-account repository: exit 2 when the environment's account may not pull, as deploy does.
+        access, refusals = c.pull_access(run, [rendered], image_must_exist=False)
+        if refusals:
+            raise refusals[0]
+        checks += access
         checks += c.check_image_platform(run, rendered)
         checks += c.check_log_groups(run, rendered)
         checks += c.check_secrets(run, rendered)

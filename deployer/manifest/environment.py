@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 
 from ..aws.session import Aws
 from .config import EnvironmentConfig
-from ..core.errors import BadInput
+from ..core.errors import BadInput, ExternalError
+from . import guardrails
 from ..aws.cloudformation import find_proton_stack, proton_outputs, stack_outputs
 
 
@@ -31,6 +32,9 @@ class Environment:
     # Blue/green, linear, canary: alternate_target_group, production_listener_rule, test_listener_rule,
     # traffic_role (config.TRAFFIC_OUTPUTS keys) -> value, for those the stack has.
     traffic: dict[str, str] = field(default_factory=dict)
+    # The admins' guardrails: the value of the stack output DeployerPolicy (a fixed name, not mapped
+    # by deployer.yaml, so the app's config cannot switch it off); None: no guardrails.
+    policy_reference: str | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -102,6 +106,7 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         traffic={k: need(k, name) for k, name in cfg.outputs.traffic.items() if name and (name in outputs or k in cfg.outputs.traffic_explicit)},
         notes=notes,
         alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
+        policy_reference=outputs.get(guardrails.OUTPUT_NAME),
         **meta,
     )
 
@@ -109,3 +114,43 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
 def _split(value: str) -> list[str]:
     # Proton templates often exported lists as one comma-joined output.
     return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def load_guardrails(aws: Aws, environment: Environment) -> "guardrails.Policy | None":
+    """The admins' policy the environment's stack points at (output DeployerPolicy), read with the
+    environment's credentials: an SSM parameter or an S3 object of that account, or inline JSON.
+    None when the stack has no such output. A policy that cannot be read is bad input naming where
+    it came from: deployer refuses to deploy unchecked."""
+    from ..aws import stores
+
+    value = environment.policy_reference
+    if value is None:
+        return None
+    where = f"stack {environment.stack}" if environment.stack else f"Proton environment {environment.name}"
+    origin = f"output {guardrails.OUTPUT_NAME} of {where}"
+    hint = "the platform admins publish the policy; deployer refuses to deploy unchecked until it can be read"
+
+    def unreadable(what: str, exc: ExternalError | None = None) -> BadInput:
+        because = f": {exc.message}" if exc is not None else ""
+        return BadInput(f"deployer policy: cannot read {what} (from {origin}){because}; deployer refuses to deploy unchecked", hint=hint)
+
+    def read_ssm(name: str) -> str:
+        try:
+            text = stores.parameter_text(aws, name, doing=f"reading the deployer policy (SSM parameter {name})")
+        except ExternalError as exc:
+            raise unreadable(f"SSM parameter {name}", exc) from None
+        if text is None:
+            raise unreadable(f"SSM parameter {name}: it does not exist")
+        return text
+
+    def read_s3(bucket: str, key: str) -> bytes:
+        try:
+            data = stores.s3_object(aws, bucket, key, doing=f"reading the deployer policy (s3://{bucket}/{key})",
+                                    max_bytes=guardrails.MAX_POLICY_BYTES)
+        except ExternalError as exc:
+            raise unreadable(f"s3://{bucket}/{key}", exc) from None
+        if data is None:
+            raise unreadable(f"s3://{bucket}/{key}: it does not exist")
+        return data
+
+    return guardrails.load_reference(value, read_ssm=read_ssm, read_s3=read_s3, origin=origin)

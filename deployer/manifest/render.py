@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import definitions, ecs_rules, templating
+from . import guardrails as guardrails_
 from ..core import secret_names
 from .config import ServiceConfig
 from .definitions import ServiceDefinition
@@ -25,14 +26,18 @@ class Rendered:
     reads: set = field(default_factory=set)
 
 
-def render_service(run, service: ServiceConfig, image: str | None, *, desired_count: int | None = None) -> Rendered:
-    """image: the reference to deploy (digest-pinned when known). None keeps the template's own image."""
+def render_service(run, service: ServiceConfig, image: str | None, *, desired_count: int | None = None, guardrails: bool = True) -> Rendered:
+    """image: the reference to deploy (digest-pinned when known). None keeps the template's own image.
+    guardrails: check the admins' policy (check_guardrails) — every path to a write goes through here,
+    so render, verify, deploy and release refuse a violation before anything is written."""
     config = run.config
     environment = run.environment
     # environments.<env>.services.<service>: this environment's desired count (a --desired-count flag wins) and alarms.
     override = config.environment.services.get(service.name) if config.environment is not None else None
     if desired_count is None and override is not None:
         desired_count = override.desired_count
+    if guardrails:
+        run.policy  # noqa: B018 - a policy that cannot be read refuses before the templates are rendered
     functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
     context = templating.build_context(
         config=config,
@@ -63,7 +68,29 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     ecs_rules.enforce(td, sd.create_params, written=sd_raw or {}, task_file=os.path.relpath(service.task_definition), service_file=os.path.relpath(service.definition) if service.definition else None)
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
     _warn_plain_secrets(run.console, service, td)
-    return Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"], reads=set(functions.reads))
+    rendered = Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"], reads=set(functions.reads))
+    if guardrails:
+        check_guardrails(run, rendered)
+    return rendered
+
+
+def service_parameters(rendered: Rendered) -> dict:
+    """What deployer may send ECS for the service: CreateService's parameters with UpdateService's over them
+    (a --desired-count override is in both)."""
+    return {**rendered.service_definition.create_params, **rendered.service_definition.update_params}
+
+
+def policy_violations(run, rendered: Rendered) -> list:
+    """The admins' rules (stack output DeployerPolicy) these definitions break; [] without a policy."""
+    return guardrails_.check(run.policy, rendered.task_definition, service_parameters(rendered))
+
+
+def check_guardrails(run, rendered: Rendered) -> None:
+    """Exit 2 (nothing written) with every rule of the admins' policy the definitions break."""
+    violations = policy_violations(run, rendered)
+    if violations:
+        refused = guardrails_.refusal(run.policy, violations, environment=getattr(run, "environment_name", None))
+        raise BadInput(f"service {rendered.service.name}: {refused.message}", hint=refused.hint)
 
 
 def _render(path, config, context: dict, functions) -> Any:

@@ -426,3 +426,82 @@ def check_exec(run, rendered: Rendered) -> list[Check]:
         return Check("ecs exec", "pass", f"task role {name} allows the ECS Exec agent's ssmmessages actions")
 
     return [attempt("ecs exec", one)]
+
+
+# ---- cross-account images ----------------------------------------------------------------------
+
+
+def pull_access(run, rendered_list: list[Rendered], *, image_must_exist: bool = True) -> tuple[list[Check], list]:
+    """When an image's ECR repository is in another account than the environment (STS of the
+    environment's session), read its repository policy with the repository side's credentials (the
+    caller's own) and judge whether the environment's account — or the task execution role — may pull,
+    and that the image is there. Same account: nothing is read. (checks, refusals: the BadInputs to raise)."""
+    from ..image import repository_access as ra
+    from ..image.registry import ecr_of, parse_repository
+
+    checks: list[Check] = []
+    refusals: list = []
+    seen: set = set()
+    for rendered in rendered_list:
+        image = rendered.image
+        try:
+            repo = ra.parse_repository(image)
+        except BadInput:
+            continue  # not an ECR image: nothing a repository policy decides
+        role = rendered.task_definition.get("executionRoleArn")
+        if (repo.uri, role, image) in seen:
+            continue
+        seen.add((repo.uri, role, image))
+        account = run.aws.account_id()
+        if repo.account == account:
+            continue
+        ecr = ecr_of(run.image_aws, parse_repository(repo.uri))
+        try:
+            text = ecr.policy()
+        except ExternalError as exc:
+            if error_code(exc.__cause__) == "RepositoryNotFoundException":
+                refusals.append(BadInput(f"image {image}: the repository {repo.uri} does not exist in account {repo.account}"))
+                continue
+            checks.append(Check("image access", "warn", f"{repo.uri} (account {repo.account}): cannot read its repository policy "
+                                f"({exc.message}): that account {account} can pull cannot be proven"))
+            text, unreadable = None, True
+        else:
+            unreadable = False
+        if not unreadable:
+            access = ra.pull_access(repo, account, text, execution_role_arn=role, environment=getattr(run, "environment_name", None))
+            for warning in access.warnings:
+                checks.append(Check("image access", "warn", warning))
+            if not access.ok:
+                refusals.append(access.refusal())
+                continue
+            if not access.unproven:
+                checks.append(Check("image access", "pass", f"the repository policy of {repo.uri} (account {repo.account}) lets account {account} pull"))
+        if image_must_exist:
+            reference = image.split("@", 1)[1] if "@" in image else (image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest")
+            try:
+                found = ecr.has_image(reference)
+            except ExternalError as exc:
+                checks.append(Check("image", "warn", f"cannot look up {image} in account {repo.account}: {exc.message}"))
+                continue
+            if not found:
+                refusals.append(BadInput(
+                    f"image {image}: {reference} is not in the repository {repo.uri} (account {repo.account}); "
+                    f"account {account} would have nothing to pull",
+                    hint="push it first (`deployer build --push` with the repository's credentials), or name an image that is there"))
+                continue
+            checks.append(Check("image", "pass", f"{image.rsplit('/', 1)[-1][:80]} is in {repo.uri} (account {repo.account})"))
+    return checks, refusals
+
+
+def require_pull_access(run, rendered_list: list[Rendered], *, image_must_exist: bool = True) -> list[Check]:
+    """Before any write: exit 2 when the environment's account cannot pull a cross-account image (or it is
+    not there); a warning when that cannot be proven. The checks found (for verify)."""
+    found, refusals = pull_access(run, rendered_list, image_must_exist=image_must_exist)
+    if refusals:
+        if len(refusals) == 1:
+            raise refusals[0]
+        raise BadInput("\n".join(r.message for r in refusals), hint=refusals[0].hint)
+    for check in found:
+        if check.status == "warn":
+            run.console.warn(f"pre-flight {check.name}: {check.reason}")
+    return found

@@ -51,7 +51,7 @@ def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
     for svc, live in run.live_services(services):
         revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
         running_image = revision.container_image(svc.container) if revision else None
-        rendered = render_service(run, svc, image or running_image or NEW_IMAGE)
+        rendered = render_service(run, svc, image or running_image or NEW_IMAGE, guardrails=False)
         results.append(_service_diff(run, svc, rendered, live, revision))
     masked = [f"{r['service']}: {', '.join(r['masked_environment'])}" for r in results if r.get("masked_environment")]
     if masked:

@@ -68,6 +68,11 @@ def test_iam_policy_names_every_resource(app, aws, platform):
     ]
     assert "ecs:StopServiceDeployment" in by_sid["EcsServiceDeployments"]["Action"]
     assert "cloudwatch:DescribeAlarms" in by_sid["DeploymentAlarms"]["Action"]
+    # A cross-account image's checks read its repository's policy and images; the environment's account comes from STS.
+    assert by_sid["ImageRepositoryAccess"] == {"Sid": "ImageRepositoryAccess", "Effect": "Allow", "Action": ["ecr:GetRepositoryPolicy", "ecr:DescribeImages"],
+                                               "Resource": f"arn:aws:ecr:us-east-1:123456789012:repository/{repo}"}
+    assert by_sid["EnvironmentAccount"]["Action"] == ["sts:GetCallerIdentity"]
+    assert "DeployerPolicy" not in by_sid  # the platform has no DeployerPolicy output: nothing to read
 
 
 def test_version_and_help():

@@ -42,6 +42,8 @@ class PolicySimulator:
     def actions(self, service: str, operation: str, body: bytes) -> list[str]:
         """The IAM actions one request needs: its own, then those it implies."""
         action = f"{IAM_PREFIX.get(service, service)}:{operation}"
+        if service == "s3" and operation.startswith("GET /") and operation.strip("/").count("/") >= 1:
+            action = "s3:GetObject"  # REST: GET /bucket/key (path style, as against the local endpoint)
         needed = [action]
         params = _json(body)
         if action == "ecs:RegisterTaskDefinition":

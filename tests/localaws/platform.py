@@ -64,9 +64,17 @@ def account_client(endpoint: str, service: str, account: str = MANAGEMENT_ACCOUN
 
 def create_environment(endpoint: str, env: str = "prod", inputs: dict[str, Any] | None = None,
                        name: str | None = None, region: str = "us-east-1",
-                       timeout: float = 60, account: str = MANAGEMENT_ACCOUNT) -> tuple[str, dict[str, str]]:
-    """Create the stack over HTTP in `account` and wait for CREATE_COMPLETE: (stack name, outputs)."""
-    cfn = account_client(endpoint, "cloudformation", account, region)
+                       timeout: float = 60, account: str = MANAGEMENT_ACCOUNT,
+                       credentials: dict[str, str] | None = None) -> tuple[str, dict[str, str]]:
+    """Create the stack over HTTP in `account` and wait for CREATE_COMPLETE: (stack name, outputs).
+    credentials: boto3 client keyword arguments instead (an assumed role's put the stack in the role's
+    account: the emulator gives an assumed role's credentials the account in its ARN)."""
+    if credentials:
+        import boto3
+
+        cfn = boto3.client("cloudformation", endpoint_url=endpoint, region_name=region, **credentials)
+    else:
+        cfn = account_client(endpoint, "cloudformation", account, region)
     stack_name = name or proton_stack_name(env)
     cfn.create_stack(StackName=stack_name, TemplateBody=render(env, inputs),
                      Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
