@@ -25,7 +25,7 @@ import yaml
 
 from tests.conftest import App, git
 
-PROJECTS = Path(__file__).parent / "fixtures" / "ecspresso"
+PROJECTS = Path(__file__).parents[1] / "fixtures" / "ecspresso"
 ACCOUNT = "123456789012"
 
 

@@ -27,7 +27,7 @@ from tests.conftest import ecs_state, image_ref
 TD = "ecs-task-def.json.j2"
 JSONNET = "ecs-task-def.jsonnet"
 LOG_LEVEL = '"{{ vars.log_level }}"'  # line 16 of the task definition template
-FIXTURE = Path(__file__).parent / "fixtures" / "taskdefs" / JSONNET
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "taskdefs" / JSONNET
 JSONNET_LOG_LEVEL = "'{{ vars.log_level | default(\"info\") }}'"  # a string in the Jsonnet fixture
 CREDENTIAL = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzzSECRETKEY"  # what the release role's key looks like
 OUTSIDE = "OUTSIDE-THE-REPO-7f3a"
