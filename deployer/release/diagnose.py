@@ -29,6 +29,11 @@ def diagnose(run, cluster: str, verdict) -> list[str]:
 
 
 def _collect(run, cluster: str, verdict) -> list[str]:
+    cause = getattr(verdict, "cause", "")
+    if cause == "deleted":  # the tasks stopped because the service went: nothing of theirs explains it
+        return []
+    if cause == "placement":  # no task of the deployment ever ran: ECS's event is the reason, not older tasks
+        return [f"{verdict.service}: no task of deployment {verdict.deployment_id} was placed; ECS said: {verdict.event}"]
     if getattr(verdict, "triggered_alarms", None) or "alarm" in (verdict.reason or "").lower():
         # An alarm failed the release: the tasks ECS's rollback stopped say nothing about why.
         lines = _alarm_lines(run, cluster, verdict)

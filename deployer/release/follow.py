@@ -51,6 +51,17 @@ def wait(run, *, services: list[str] | None = None) -> dict:
         stages_.report_early(run.console, verdicts)
         return result
     bad = [v for v in verdicts.values() if not v.ok]
+    from .diagnose import diagnose
+
+    for entry in entries:
+        v = verdicts[entry["service"]]
+        # Why tasks stopped: for a failure, and for a rollout still going on (exit 3) that lost tasks on the way.
+        if not v.ok and v.state not in ("SUPERSEDED", "DELETED") and (not v.progressing or v.failed_tasks) and not stages_.is_early(v):
+            if v.progressing:
+                run.console.warn(f"{v.service}: {v.reason}")
+            else:
+                run.console.error(f"{v.service}: {v.state}: {v.reason}")
+            entry["diagnosis"] = diagnose(run, cluster, v)
     if bad and all(v.progressing for v in bad):
         result["status"] = "in_progress"
         raise pipeline.StillRollingOut("; ".join(f"{v.service}: {v.reason}" for v in bad), hint=rollout.resume_hint([v.service for v in bad]), result=result)
