@@ -120,7 +120,7 @@ def failure_of(td: TaskDefinition, settings: Settings) -> tuple[str, int, str] |
             code = int(env.get(EXIT_CODE_ENV) or settings.failure_exit_code)
             return env[FAILURE_ENV] or "task failure", code, c.get("name")
     mark = mark_of(td, settings)
-    if mark and mark.get("after_running") is None and not mark.get("placement"):
+    if mark and mark.get("after_running") is None and not mark.get("placement") and not mark.get("stuck"):
         return _mark_failure(td, settings, mark)
     return None
 
@@ -319,7 +319,10 @@ class Engine:
                     task.last_status = "PENDING"
                     changed = True
                 elif task.last_status == "PENDING":
-                    failure = failure_of(backend.describe_task_definition(task.task_definition_arn), s)
+                    td = backend.describe_task_definition(task.task_definition_arn)
+                    if (mark_of(td, s) or {}).get("stuck"):
+                        continue  # never leaves PENDING (an image pull that hangs)
+                    failure = failure_of(td, s)
                     if failure:
                         self._fail(backend, svc, dep, task, failure)
                     else:

@@ -111,12 +111,12 @@ class LocalAws:
 
     def mark_broken(self, match: str, reason: str | None = None, *, after_running: float | None = None,
                     stop: str = "crash", placement: str | None = None, after_completed: bool = False,
-                    count: int | None = None) -> None:
+                    count: int | None = None, stuck: bool = False) -> None:
         """Tasks of task definitions matching `match` (glob over "family:rev", ARN, image) fail: before
         they run; or after_running seconds after (stop: an essential container exits, "crash", or ELB
         health checks fail, "health_check"); or, with placement (ECS's reason), are never placed."""
         entry = {"match": match, "reason": reason, "after_running": after_running, "stop": stop, "placement": placement,
-                 "after_completed": after_completed, "count": count}
+                 "after_completed": after_completed, "count": count, "stuck": stuck}
         with self.lock:
             self.settings.update({"broken": self.settings.broken + [entry]})
 
@@ -399,7 +399,8 @@ def control(aws: LocalAws, environ: dict[str, Any], start_response: Any) -> Iter
         elif path == "broken" and method == "POST":
             aws.mark_broken(payload["match"], payload.get("reason"), after_running=payload.get("after_running"),
                             stop=payload.get("stop") or "crash", placement=payload.get("placement"),
-                            after_completed=bool(payload.get("after_completed")), count=payload.get("count"))
+                            after_completed=bool(payload.get("after_completed")), count=payload.get("count"),
+                            stuck=bool(payload.get("stuck")))
             result = aws.settings.broken
         elif path == "broken" and method == "DELETE":
             aws.clear_broken()

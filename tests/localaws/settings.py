@@ -31,7 +31,8 @@ class Settings:
     # (an essential container exits, or ELB health checks fail) and the deployment never completes,
     # or, with after_completed, only once its deployment completed (a crash loop that starts
     # later: the breaker has nothing to judge any more); "count": only that many tasks die
-    # (a flaky start; "failed" counts them); with placement no task is
+    # (a flaky start; "failed" counts them); "stuck": tasks stay PENDING, never fail nor run
+    # (an image pull that hangs: a rollout stuck with nothing failing); with placement no task is
     # ever placed and the service sends "was unable to place a task" events (that text).
     broken: list[dict[str, Any]] = field(default_factory=list)
     # A deleted service stays DRAINING this long (its tasks stop), then is INACTIVE.
@@ -101,7 +102,7 @@ def normalise_broken(entry: Any) -> dict[str, Any]:
         entry = {"match": entry}
     if not (isinstance(entry, dict) and "match" in entry):
         raise ValueError(f"broken entries are strings or {{'match': ..., 'reason': ...}}: {entry!r}")
-    unknown = set(entry) - {"match", "reason", "after_running", "stop", "placement", "after_completed", "count", "failed"}
+    unknown = set(entry) - {"match", "reason", "after_running", "stop", "placement", "after_completed", "count", "failed", "stuck"}
     if unknown:
         raise ValueError(f"broken entry {entry!r}: unknown key(s) {sorted(unknown)}")
     stop = entry.get("stop") or "crash"
@@ -110,4 +111,5 @@ def normalise_broken(entry: Any) -> dict[str, Any]:
     after = entry.get("after_running")
     return {"match": str(entry["match"]), "reason": entry.get("reason"),
             "after_running": None if after is None else float(after), "stop": stop, "placement": entry.get("placement"),
-            "after_completed": bool(entry.get("after_completed")), "count": entry.get("count"), "failed": int(entry.get("failed") or 0)}
+            "after_completed": bool(entry.get("after_completed")), "count": entry.get("count"), "failed": int(entry.get("failed") or 0),
+            "stuck": bool(entry.get("stuck"))}
