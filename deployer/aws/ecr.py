@@ -7,10 +7,14 @@ from typing import Iterator
 
 from .session import error_code, translate_errors
 
+QUICK_TIMEOUT = 5.0  # seconds: connect and read timeout of a quick (one-attempt) call
+
 
 class Ecr:
-    def __init__(self, aws, *, region: str | None, account: str | None, repository: str, shown: str):
+    def __init__(self, aws, *, region: str | None, account: str | None, repository: str, shown: str, quick: bool = False):
         self.aws = aws
+        # quick: one short attempt (a check that only warns when it cannot read costs no time)
+        self.quick = quick
         self.region = region if region and region != aws.region else None  # ECR is regional
         self.account = account
         self.repository = repository
@@ -18,6 +22,8 @@ class Ecr:
 
     @property
     def client(self):
+        if self.quick:
+            return self.aws.client("ecr", region=self.region, attempts=1, timeout=QUICK_TIMEOUT)
         return self.aws.client("ecr", region=self.region)
 
     def _ids(self) -> dict:

@@ -186,7 +186,7 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
             try:
-                seen[image] = registry.image_platforms(run.aws, repo, ref)
+                seen[image] = registry.image_platforms(run.aws, repo, ref, quick=True)  # a warning at most: one short attempt
             except ExternalError as exc:  # the registry did not answer: unknown, not wrong
                 seen[image] = exc
         platforms = seen[image]

@@ -142,3 +142,35 @@ def test_a_cluster_deleted_during_the_watch_is_exit_1_not_bad_input(app, aws, pl
     assert "not rolled back: the service no longer exists" in err
     assert stop_calls(aws) == 0
     assert "nothing changed" not in err and "bad input" not in err.lower()
+
+
+# ---- 6: a pre-flight warning that cannot read costs no time --------------------------------------------
+def push_image(aws, platform, tag: str, *, index: bool = True) -> None:
+    """An image in the local ECR: an index (linux/amd64 and linux/arm64) or a single-platform manifest."""
+    import json
+
+    repo = platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1]
+    if index:
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": "sha256:" + c * 64,
+             "platform": {"os": "linux", "architecture": arch}} for c, arch in (("1", "amd64"), ("2", "arm64"))]}
+    else:
+        manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                    "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 2, "digest": "sha256:" + "c" * 64},
+                    "layers": []}
+    manifest["annotations"] = {"tag": tag}  # one manifest (one digest) per tag
+    aws.client("ecr").put_image(repositoryName=repo, imageManifest=json.dumps(manifest), imageTag=tag)
+
+
+def test_an_image_platform_that_cannot_be_read_is_one_short_attempt_and_one_line(app, aws, platform):
+    # A single-platform image: its config blob comes from GetDownloadUrlForLayer, which the local AWS
+    # answers with a 500 and an HTML error page (as a proxy or a crashed endpoint would).
+    push_image(aws, platform, "v1", index=False)
+    aws.reset_counters()
+    result = deploy(app, platform, "v1")
+    assert result.code == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "pre-flight image platform" in line]
+    assert len(warnings) == 1, result.stderr
+    assert "could not read the platform of" in warnings[0] and "500 Internal Server Error" in warnings[0]
+    assert "<html" not in result.stderr.lower() and "doctype" not in result.stderr.lower()
+    assert aws.get_counters()["ecr"]["GetDownloadUrlForLayer"]["requests"] == 1  # one attempt, no retries

@@ -284,7 +284,11 @@ class Middleware:
             return lambda data: None  # the body is returned, not written
 
         with self.aws.lock:
-            result = self.moto_app(environ, recording_start_response)
+            try:
+                result = self.moto_app(environ, recording_start_response)
+            except Exception:  # an operation moto lacks: the server answers 500 with an HTML page
+                self.aws.counters.add(service, operation, "failed")
+                raise
             try:
                 chunks = list(result)  # serialise inside the lock: the ticker mutates state
             finally:
