@@ -174,3 +174,28 @@ def test_an_image_platform_that_cannot_be_read_is_one_short_attempt_and_one_line
     assert "could not read the platform of" in warnings[0] and "500 Internal Server Error" in warnings[0]
     assert "<html" not in result.stderr.lower() and "doctype" not in result.stderr.lower()
     assert aws.get_counters()["ecr"]["GetDownloadUrlForLayer"]["requests"] == 1  # one attempt, no retries
+
+
+# ---- 4: a crash loop that starts after COMPLETED -------------------------------------------------------
+def test_status_and_wait_flag_a_crash_loop_that_starts_after_the_deployment_completed(app, aws, platform):
+    assert deploy(app, platform, "v1").code == 0
+    aws.mark_broken("*:later", reason="out of memory\x1b[31m", after_running=0.2, after_completed=True)
+    released = deploy(app, platform, "later")
+    assert released.code == 0, released.stderr  # the deployment did complete
+    ecs, cluster = aws.client("ecs"), platform["outputs"]["ClusterName"]
+    deadline = time.monotonic() + 60
+    while len(ecs.list_tasks(cluster=cluster, serviceName="web", desiredStatus="STOPPED")["taskArns"]) < 6:
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    status = app.cli("status")
+    assert status.code == 0, status.stderr
+    assert "WARNING:  ecs| " in status.stdout and "stopped in the last 10 minutes after the deployment completed: Essential container in task exited" in status.stdout
+    assert "app: exit code 1 (out of memory\\e[31m)" in status.stdout  # ECS's text, escaped
+    assert "\x1b" not in status.stdout
+    assert "recent stopped tasks:" in status.stdout and "web:2  ecs| Essential container in task exited (app: exit code 1, out of memory" in status.stdout
+    as_json = app.cli("status", "--output", "json").json["services"][0]
+    assert len(as_json["stopped_tasks"]) == 5 and as_json["stopped_tasks"][0]["containers"][0]["exit_code"] == 1
+    assert "after the deployment completed" in as_json["replacing_after_completed"]
+    waited = app.cli("wait", "--output", "json")
+    assert waited.code == 0, waited.stderr
+    assert "after the deployment completed" in waited.stderr and "after the deployment completed" in waited.json["services"][0]["replacing_after_completed"]
