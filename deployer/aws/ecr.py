@@ -41,6 +41,21 @@ class Ecr:
         details = found.get("imageDetails") or []
         return details[0]["imageDigest"] if details else None
 
+    def image_exists(self, reference: str) -> bool | str:
+        """DescribeImages of a tag or sha256 digest: True; False when the image is not there; the error code
+        when the repository is not (RepositoryNotFoundException). Other refusals raise (ExternalError)."""
+        image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
+        with translate_errors(f"looking up {self.shown}{'@' if 'imageDigest' in image_id else ':'}{reference} in ECR (ecr DescribeImages)"):
+            try:
+                found = self.client.describe_images(**self._ids(), imageIds=[image_id])
+            except Exception as exc:
+                if error_code(exc) == "ImageNotFoundException":
+                    return False
+                if error_code(exc) == "RepositoryNotFoundException":
+                    return "RepositoryNotFoundException"
+                raise
+        return bool(found.get("imageDetails"))
+
     def login(self) -> tuple[str, str]:
         """(user, password) from an ECR authorization token."""
         with translate_errors("getting an ECR login token (ecr GetAuthorizationToken)"):

@@ -94,7 +94,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         return result("unchanged")
     refuse_concurrent({p.service: live[p.service] for p in plans if p.action != "none"}, force)
     if preflight:
-        checks.require(run, rendered_list)
+        checks.require(run, rendered_list, images=True)  # deploy --image/--revision: the image must be in ECR
 
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []

@@ -199,3 +199,32 @@ def test_status_and_wait_flag_a_crash_loop_that_starts_after_the_deployment_comp
     waited = app.cli("wait", "--output", "json")
     assert waited.code == 0, waited.stderr
     assert "after the deployment completed" in waited.stderr and "after the deployment completed" in waited.json["services"][0]["replacing_after_completed"]
+
+
+# ---- 5: deploy's pre-flight: the image and the secrets exist -------------------------------------------
+def test_deploy_refuses_an_image_that_is_not_in_ecr_before_any_write(app, aws, platform):
+    from tests.conftest import ecs_state
+
+    assert deploy(app, platform, "v1").code == 0
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    uri = platform["outputs"]["EcrRepositoryUri"]
+    missing = app.cli("deploy", "--image", f"{uri}:never-pushed")
+    assert missing.code == 2, missing.stderr
+    assert f"pre-flight check failed: image: {uri}:never-pushed: tag never-pushed is not in {uri} (ecr DescribeImages)" in missing.stderr
+    by_digest = app.cli("deploy", "--image", f"{uri}@sha256:{'f' * 64}")
+    assert by_digest.code == 2 and f"digest sha256:{'f' * 64} is not in {uri}" in by_digest.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+
+
+def test_deploy_refuses_a_task_definition_whose_secret_does_not_exist(app, aws, platform):
+    from tests.conftest import ecs_state
+
+    assert deploy(app, platform, "v1").code == 0
+    app.edit("ecs-task-def.json.j2", '"environment": [', '"secrets": [{"name": "DB_PASSWORD", "valueFrom": "/demo/db-password"}],\n      "environment": [')
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    result = deploy(app, platform, "v2")
+    assert result.code == 2, result.stderr
+    assert "pre-flight check failed: secret: container app secret DB_PASSWORD: SSM parameter /demo/db-password: does not exist" in result.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+    aws.client("ssm").put_parameter(Name="/demo/db-password", Value="s3cret-value", Type="SecureString")
+    assert deploy(app, platform, "v2").code == 0
