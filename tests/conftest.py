@@ -103,7 +103,8 @@ def platform(aws):
     from tests.localaws.platform import create_environment
 
     stack, outputs = create_environment(aws.endpoint, env="demo")
-    return {"stack": stack, "outputs": outputs}
+    # endpoint: image_ref() puts the images it names in the local ECR (deploy's pre-flight checks they exist).
+    return {"stack": stack, "outputs": outputs, "endpoint": aws.endpoint}
 
 
 @dataclass
@@ -166,7 +167,35 @@ def app(tmp_path, aws, platform) -> App:
 
 
 def image_ref(platform, tag: str) -> str:
-    return f"{platform['outputs']['EcrRepositoryUri']}:{tag}"
+    """<the environment's repository>:<tag>, pushed to the local ECR (an index for linux/amd64 and
+    linux/arm64) unless the tag is there already: what `deployer release` would have pushed."""
+    uri = platform["outputs"]["EcrRepositoryUri"]
+    if platform.get("endpoint"):
+        push_image(platform["endpoint"], uri.split("/", 1)[1], tag)
+    return f"{uri}:{tag}"
+
+
+_ECR_CLIENTS: dict = {}
+
+
+def push_image(endpoint: str, repository: str, tag: str) -> None:
+    import boto3
+
+    ecr = _ECR_CLIENTS.get(endpoint)
+    if ecr is None:
+        ecr = _ECR_CLIENTS[endpoint] = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1",
+                                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+    try:
+        ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
+        return
+    except ecr.exceptions.ImageNotFoundException:
+        pass
+    except ecr.exceptions.RepositoryNotFoundException:
+        return
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "annotations": {"tag": tag}, "manifests": [
+        {"mediaType": "application/vnd.oci.image.manifest.v1+json", "size": 500, "digest": "sha256:" + c * 64,
+         "platform": {"os": "linux", "architecture": arch}} for c, arch in (("1", "amd64"), ("2", "arm64"))]}
+    ecr.put_image(repositoryName=repository, imageManifest=json.dumps(manifest), imageTag=tag)
 
 
 def ecs_state(aws, cluster: str, service: str = "web") -> dict:

@@ -7,10 +7,14 @@ from typing import Iterator
 
 from .session import error_code, translate_errors
 
+QUICK_TIMEOUT = 5.0  # seconds: connect and read timeout of a quick (one-attempt) call
+
 
 class Ecr:
-    def __init__(self, aws, *, region: str | None, account: str | None, repository: str, shown: str):
+    def __init__(self, aws, *, region: str | None, account: str | None, repository: str, shown: str, quick: bool = False):
         self.aws = aws
+        # quick: one short attempt (a check that only warns when it cannot read costs no time)
+        self.quick = quick
         self.region = region if region and region != aws.region else None  # ECR is regional
         self.account = account
         self.repository = repository
@@ -18,6 +22,8 @@ class Ecr:
 
     @property
     def client(self):
+        if self.quick:
+            return self.aws.client("ecr", region=self.region, attempts=1, timeout=QUICK_TIMEOUT)
         return self.aws.client("ecr", region=self.region)
 
     def _ids(self) -> dict:
@@ -35,30 +41,29 @@ class Ecr:
         details = found.get("imageDetails") or []
         return details[0]["imageDigest"] if details else None
 
-    def has_digest(self, digest: str) -> bool | None:
-        """The repository holds an image with this digest (True/False); None: the repository itself is not there."""
-        with translate_errors(f"looking up {self.shown}@{digest} in ECR"):
-            try:
-                found = self.client.describe_images(**self._ids(), imageIds=[{"imageDigest": digest}])
-            except Exception as exc:
-                if error_code(exc) == "ImageNotFoundException":
-                    return False
-                if error_code(exc) == "RepositoryNotFoundException":
-                    return None
-                raise
-        return bool(found.get("imageDetails"))
-
-    def has_image(self, reference: str) -> bool:
-        """Whether the repository holds the image (DescribeImages; reference: a sha256 digest or a tag)."""
+    def image_exists(self, reference: str) -> bool | str:
+        """DescribeImages of a tag or sha256 digest: True; False when the image is not there; the error code
+        when the repository is not (RepositoryNotFoundException). Other refusals raise (ExternalError)."""
         image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
-        with translate_errors(f"looking up {self.shown} {reference} in ECR"):
+        with translate_errors(f"looking up {self.shown}{'@' if 'imageDigest' in image_id else ':'}{reference} in ECR (ecr DescribeImages)"):
             try:
                 found = self.client.describe_images(**self._ids(), imageIds=[image_id])
             except Exception as exc:
                 if error_code(exc) == "ImageNotFoundException":
                     return False
+                if error_code(exc) == "RepositoryNotFoundException":
+                    return "RepositoryNotFoundException"
                 raise
         return bool(found.get("imageDetails"))
+
+    def has_digest(self, digest: str) -> bool | None:
+        """The repository holds an image with this digest (True/False); None: the repository itself is not there."""
+        found = self.image_exists(digest)
+        return None if isinstance(found, str) else found
+
+    def has_image(self, reference: str) -> bool:
+        """Whether the repository holds the image (a sha256 digest or a tag); a missing repository holds none."""
+        return self.image_exists(reference) is True
 
     def policy(self) -> str | None:
         """The repository policy's text (GetRepositoryPolicy), or None when the repository has none.

@@ -59,6 +59,11 @@ class DeploymentsDenied(ExternalError):
     """The Service Deployments API is denied to this role, or unknown to this endpoint."""
 
 
+class ClusterNotFound(BadInput):
+    """DescribeServices: ClusterNotFoundException. Bad input before a release writes; during the watch,
+    the cluster was deleted under it (the watch gives its verdict)."""
+
+
 class Ecs:
     def __init__(self, aws: Aws):
         self.aws = aws
@@ -81,7 +86,7 @@ class Ecs:
                     response = client.describe_services(cluster=cluster, services=chunk)
                 except Exception as exc:
                     if error_code(exc) == "ClusterNotFoundException":
-                        raise BadInput(f"environment cluster `{cluster}` does not exist") from None
+                        raise ClusterNotFound(f"environment cluster `{cluster}` does not exist") from None
                     raise
             for svc in response.get("services", []):
                 if svc.get("status") != "INACTIVE":

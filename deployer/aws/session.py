@@ -197,6 +197,19 @@ def error_code(exc: BaseException) -> str | None:
     return None
 
 
+def short_message(message: str | None, status: int | None = None) -> str | None:
+    """An error's message; an HTML error page (a proxy, a load balancer, an endpoint that crashed) is
+    summed up as its HTTP status and title instead of being printed whole."""
+    import re
+
+    text = message or ""
+    if not re.match(r"\s*<(!doctype\s+html|html)", text, re.IGNORECASE):
+        return message
+    title = re.search(r"<title>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    reason = " ".join(title.group(1).split())[:80] if title else "an HTML error page"
+    return f"HTTP {status}: {reason}" if status and str(status) not in reason else reason
+
+
 @contextlib.contextmanager
 def translate_errors(doing: str) -> Iterator[None]:
     """Turn botocore failures into ExternalError (exit 3) that says what the tool was doing."""
@@ -221,7 +234,10 @@ def translate_errors(doing: str) -> Iterator[None]:
         ) from exc
     except ClientError as exc:
         err = exc.response.get("Error", {})
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         # AWS's message can quote what the app put in a request: data, on one line.
-        raise ExternalError(f"AWS refused while {doing}: {quote_untrusted(err.get('Code'))}: {quote_untrusted(err.get('Message'))}") from exc
+        code, message = err.get("Code"), short_message(err.get("Message"), status)
+        said = message if code and message and message.startswith(str(code)) else f"{code}: {message}"
+        raise ExternalError(f"AWS refused while {doing}: {quote_untrusted(said)}") from exc
     except BotoCoreError as exc:
         raise ExternalError(f"AWS unreachable while {doing}: {quote_untrusted(exc)}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..release import stages
+from ..release.diagnose import recent_stops
 from ..core.console import untrusted_line
 from ..aws.ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, short_name
 from ..core.errors import ExternalError
@@ -33,8 +34,15 @@ def status(run, *, services: list[str] | None = None) -> dict:
                     "created_at": _iso(d.get("createdAt")),
                 }
             )
+        try:
+            stopped, replacing = recent_stops(run, cluster, service)
+        except ExternalError as exc:  # a role without ecs:ListTasks/DescribeTasks still gets the rest
+            stopped, replacing = [], None
+            run.console.debug(f"could not list the stopped tasks: {exc.message}")
         out.append(
             {
+                "stopped_tasks": stopped,
+                "replacing_after_completed": replacing,
                 "service": svc.name,
                 "cluster": cluster,
                 "status": service.get("status"),
@@ -80,6 +88,15 @@ def text(result: dict) -> str:
             r = s["last_release"]
             lines.append(f"  last release: deployment {r['deployment_id']} of {short_name(r['task_definition'])} (`deployer wait` judges it)")
         lines += stages.status_text(s)
+        if s.get("replacing_after_completed"):
+            lines.append("  WARNING:" + untrusted_line("ecs", s["replacing_after_completed"]))
+        if s.get("stopped_tasks"):
+            lines.append("  recent stopped tasks:")
+            for t in s["stopped_tasks"]:
+                codes = "; ".join(f"{c['name']}: exit code {c['exit_code'] if c['exit_code'] is not None else '-'}" + (f", {c['reason']}" if c.get("reason") else "")
+                                  for c in t["containers"])
+                lines.append(f"    {t['stopped_at']} {t['task'][:8]} {short_name(t['task_definition'])}"
+                             + untrusted_line("ecs", f"{t['stopped_reason'] or 'no reason given'} ({codes})"))
         if s["events"]:
             lines.append("  events:")
             lines += [f"    {e['at']}" + untrusted_line("ecs", e["message"]) for e in s["events"]]  # ECS's words: data

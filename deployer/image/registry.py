@@ -72,11 +72,11 @@ def mapped_endpoint(repo: Repo) -> str | None:
     return endpoint.split("://", 1)[-1]  # accept http://host:port too; docker wants host:port
 
 
-def ecr_of(aws, repo: Repo):
-    """The repository's ECR adapter (its own region even if the session's differs)."""
+def ecr_of(aws, repo: Repo, *, quick: bool = False):
+    """The repository's ECR adapter (its own region even if the session's differs); quick: one short attempt."""
     from ..aws.ecr import Ecr
 
-    return Ecr(aws, region=repo.region, account=repo.account, repository=repo.path, shown=repo.uri)
+    return Ecr(aws, region=repo.region, account=repo.account, repository=repo.path, shown=repo.uri, quick=quick)
 
 
 def ecr_digest(aws, repo: Repo, tag: str) -> str | None:
@@ -142,7 +142,7 @@ def fetch_manifest(endpoint: str, path: str, tag: str, auth_config: dict | None)
     return body, media_type or json.loads(body).get("mediaType")
 
 
-def _registry_get(endpoint: str, path: str, auth_config: dict | None, *, accept: str) -> tuple[str, str | None]:
+def _registry_get(endpoint: str, path: str, auth_config: dict | None, *, accept: str, timeout: float = 30) -> tuple[str, str | None]:
     """(body, Content-Type) of GET /v2/<path>; basic auth, http on loopback."""
     scheme = "http" if endpoint.split(":")[0] in ("127.0.0.1", "localhost", "[::1]") else "https"
     request = urllib.request.Request(f"{scheme}://{endpoint}/v2/{path}", headers={"Accept": accept})
@@ -150,13 +150,13 @@ def _registry_get(endpoint: str, path: str, auth_config: dict | None, *, accept:
         token = base64.b64encode(f"{auth_config['username']}:{auth_config['password']}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.read().decode(), response.headers.get("Content-Type")
     except (urllib.error.URLError, OSError) as exc:
         raise ExternalError(f"reading {path} from {endpoint} failed: {quote_untrusted(exc)}") from exc
 
 
-def image_platforms(aws, repo: Repo, reference: str) -> list[str] | None:
+def image_platforms(aws, repo: Repo, reference: str, *, quick: bool = False) -> list[str] | None:
     """The os/arch list of repo:<tag> or repo@<digest> in ECR ("linux/arm64", ...); None when not found.
 
     The manifest comes from the ECR API; a single-platform image's config blob from the registry that
@@ -164,24 +164,25 @@ def image_platforms(aws, repo: Repo, reference: str) -> list[str] | None:
     """
     image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
     shown = f"{repo.uri}{'@' if reference.startswith('sha256:') else ':'}{reference}"
-    found = ecr_of(aws, repo).manifests(image_id, list(MANIFEST_TYPES), doing=f"reading the manifest of {shown} (ecr BatchGetImage)")
+    found = ecr_of(aws, repo, quick=quick).manifests(image_id, list(MANIFEST_TYPES), doing=f"reading the manifest of {shown} (ecr BatchGetImage)")
     if not found:
         return None
     manifest = json.loads(found[0]["imageManifest"])
     if "manifests" in manifest:  # an index: each entry says its platform
         platforms = [m.get("platform") or {} for m in manifest["manifests"]]
         return [f"{p.get('os')}/{p.get('architecture')}" for p in platforms if p.get("architecture") not in (None, "unknown")]
-    config = json.loads(_config_blob(aws, repo, manifest["config"]["digest"]))
+    config = json.loads(_config_blob(aws, repo, manifest["config"]["digest"], quick=quick))
     return [f"{config.get('os')}/{config.get('architecture')}"]
 
 
-def _config_blob(aws, repo: Repo, digest: str) -> str:
+def _config_blob(aws, repo: Repo, digest: str, *, quick: bool = False) -> str:
     endpoint = mapped_endpoint(repo)
+    timeout = 5 if quick else 30
     if endpoint:
-        return _registry_get(endpoint, f"{repo.path}/blobs/{digest}", ecr_credentials(aws, repo), accept="*/*")[0]
-    url = ecr_of(aws, repo).layer_url(digest, doing=f"reading the image config {digest} (ecr GetDownloadUrlForLayer)")
+        return _registry_get(endpoint, f"{repo.path}/blobs/{digest}", ecr_credentials(aws, repo), accept="*/*", timeout=timeout)[0]
+    url = ecr_of(aws, repo, quick=quick).layer_url(digest, doing=f"reading the image config {digest} (ecr GetDownloadUrlForLayer)")
     try:
-        with urllib.request.urlopen(url, timeout=30) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.read().decode()
     except (urllib.error.URLError, OSError) as exc:
         raise ExternalError(f"reading the image config {digest} of {repo.uri} failed: {quote_untrusted(exc)}") from exc

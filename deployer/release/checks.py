@@ -168,6 +168,32 @@ def check_image(run, rendered: Rendered) -> Check:
     return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
 
 
+def check_image_exists(run, rendered: Rendered) -> list[Check]:
+    """`deploy --image REF` of an ECR image: the tag or digest is in the repository (DescribeImages), or
+    every task would stop with CannotPullContainerError. Not for `release`, which pushes it after the checks."""
+    from ..image import registry
+
+    image = rendered.image
+    repo_uri, ref = split_image(image)
+    repo = registry.parse_repository(repo_uri)
+    if not repo.is_ecr:
+        return []
+    seen = run.__dict__.setdefault("_images_found", {})  # services sharing one image: one lookup
+    if image not in seen:
+        try:
+            seen[image] = registry.ecr_of(run.image_aws, repo).image_exists(ref)
+        except ExternalError as exc:  # denied (another account's repository), unreachable: unknown, not missing
+            seen[image] = exc
+    found = seen[image]
+    if isinstance(found, ExternalError):
+        return [Check("image", "warn", f"could not check that {image} exists: {found.message}")]
+    if found is True:
+        return [Check("image", "pass", f"{image.rsplit('/', 1)[-1][:80]} exists in ECR")]
+    what = f"repository {repo_uri} does not exist" if found else f"{'digest' if ref.startswith('sha256:') else 'tag'} {ref} is not in {repo_uri}"
+    return [Check("image", "fail", f"{image}: {what} (ecr DescribeImages); its tasks would stop with CannotPullContainerError — "
+                                   "push it first (`deployer release` builds and pushes)")]
+
+
 def check_image_platform(run, rendered: Rendered) -> list[Check]:
     """The image's platform is the one the task definition runs (runtimePlatform; Fargate's default
     X86_64): otherwise every task stops at start-up with `exec format error`. Nothing to say about an
@@ -186,7 +212,7 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
             try:
-                seen[image] = registry.image_platforms(run.image_aws, repo, ref)
+                seen[image] = registry.image_platforms(run.image_aws, repo, ref, quick=True)  # a warning at most: one short attempt
             except ExternalError as exc:  # the registry did not answer: unknown, not wrong
                 seen[image] = exc
         platforms = seen[image]
@@ -232,17 +258,32 @@ def check_secrets(run, rendered: Rendered) -> list[Check]:
         for secret in container.get("secrets", []) or []:
             ref = secret.get("valueFrom", "")
 
-            def one(ref=ref, name=secret.get("name")):
+            def one(ref=ref, name=secret.get("name"), container=container.get("name")):
+                where = f"container {container} secret {name}"
                 if ":secretsmanager:" in ref:
                     # arn:aws:secretsmanager:region:account:secret:name[:json-key:stage:id] → the secret's ARN
-                    aws_resources.secret_exists(run.aws, ":".join(ref.split(":")[:7]))
+                    arn = ":".join(ref.split(":")[:7])
+                    try:
+                        aws_resources.secret_exists(run.aws, arn)
+                    except Exception as exc:  # noqa: BLE001 - not found (or not readable) is the finding
+                        return Check("secret", "fail", f"{where}: Secrets Manager secret {arn}: {_missing(exc)}")
                     return Check("secret", "pass", f"{name}: secret exists")
                 parameter = ref.split(":parameter", 1)[-1] if ref.startswith("arn:") else ref
-                aws_resources.parameter_exists(run.aws, parameter)
+                try:
+                    aws_resources.parameter_exists(run.aws, parameter)
+                except Exception as exc:  # noqa: BLE001
+                    return Check("secret", "fail", f"{where}: SSM parameter {parameter}: {_missing(exc)}")
                 return Check("secret", "pass", f"{name}: SSM parameter {parameter} exists")
 
             checks.append(attempt("secret", one))
     return checks
+
+
+def _missing(exc: Exception) -> str:
+    code = error_code(exc)
+    if code in ("ParameterNotFound", "ResourceNotFoundException"):
+        return "does not exist (its tasks would stop with ResourceInitializationError)"
+    return f"{code}: {exc}" if code else str(exc)
 
 
 def check_alarms(run, rendered: Rendered) -> list[Check]:
@@ -275,19 +316,23 @@ def release_image(run) -> str:
         return f"{run.environment.repository}:latest"
 
 
-def preflight(run, rendered_list: list[Rendered]) -> list[Check]:
-    """The cheap checks `release` and `deploy` run before their first write."""
+def preflight(run, rendered_list: list[Rendered], *, images: bool = False) -> list[Check]:
+    """The cheap checks `release` and `deploy` run before their first write; images: the image must be in
+    ECR already (`deploy --image`; `release` pushes it after these checks)."""
     checks = [attempt("cluster", lambda: check_cluster(run))]
     for rendered in rendered_list:
         checks += check_target_groups(run, rendered)
         checks += check_log_groups(run, rendered)
+        checks += check_secrets(run, rendered)
+        if images:
+            checks += check_image_exists(run, rendered)
         checks += check_image_platform(run, rendered)
     return checks
 
 
-def require(run, rendered_list: list[Rendered]) -> None:
+def require(run, rendered_list: list[Rendered], *, images: bool = False) -> None:
     """Failures stop the release before any write (exit 2); warnings are said and the release goes on."""
-    found = preflight(run, rendered_list)
+    found = preflight(run, rendered_list, images=images)
     for check in found:
         if check.status == "warn":
             run.console.warn(f"pre-flight {check.name}: {check.reason}")

@@ -17,7 +17,7 @@ from . import stages as stages_
 from ..aws import resources
 from ..aws.ecs import (TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, TAG_HEALTHY, find_in_progress,
     primary_deployment, short_name, TAG_COMMIT, TAG_IMAGE)
-from ..core.errors import DeployerError, DeploymentFailed, ExternalError, Interrupted
+from ..core.errors import BadInput, DeployerError, DeploymentFailed, ExternalError, Interrupted
 from .outcome import ServiceOutcome
 from .rollback import _rollback_summary, _runs, interrupted_rollback, roll_back_outcomes
 
@@ -94,7 +94,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         return result("unchanged")
     refuse_concurrent({p.service: live[p.service] for p in plans if p.action != "none"}, force)
     if preflight:
-        checks.require(run, rendered_list)
+        checks.require(run, rendered_list, images=True)  # deploy --image/--revision: the image must be in ECR
 
     seen_events = {name: rollout.event_ids(svc) for name, svc in live.items()}
     targets = []
@@ -146,8 +146,12 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         failed = [v for v in verdicts.values() if not v.ok]
         if all(v.state == "TIMEOUT" and v.progressing for v in failed):
             # Slow, not stuck: rolling back a rollout that is getting there would throw away good progress.
+            from .diagnose import diagnose
+
             for v in failed:
                 console.warn(f"{v.service}: {v.reason}")
+                if v.failed_tasks:  # some tasks died on the way: say why, though it is no verdict yet
+                    by_name[v.service].diagnosis = diagnose(run, run.environment.cluster, v)
             raise StillRollingOut(
                 "; ".join(f"{v.service}: {v.reason}" for v in failed) + " — not rolled back: the rollout is still making progress",
                 hint=rollout.resume_hint([v.service for v in failed]) + "; or give it more time with --timeout",
@@ -170,6 +174,14 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
     except lease.LeaseLost as lost:
         raise lost_lease(run, lost, outcomes, seen_events, result) from None
+    except BadInput as exc:
+        # Exit 2 says "nothing was changed": once a revision is registered or a deployment started, it is not.
+        changed = [o for o in outcomes if o.executed or o.registered_unused]
+        if not changed:
+            raise
+        raise DeploymentFailed(f"{exc.message}; this run had already changed AWS: " + "; ".join(
+            _started(o) if o.executed else f"{o.service}: registered {short_name(o.registered_unused)}, unused" for o in changed),
+            hint=exc.hint or "`deployer status` shows where the service stands", result=result("failed")) from None
     except ExternalError as exc:
         if not credentials.expired(exc) or not any(o.executed for o in outcomes):
             raise

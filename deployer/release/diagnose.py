@@ -29,6 +29,11 @@ def diagnose(run, cluster: str, verdict) -> list[str]:
 
 
 def _collect(run, cluster: str, verdict) -> list[str]:
+    cause = getattr(verdict, "cause", "")
+    if cause == "deleted":  # the tasks stopped because the service went: nothing of theirs explains it
+        return []
+    if cause == "placement":  # no task of the deployment ever ran: ECS's event is the reason, not older tasks
+        return [f"{verdict.service}: no task of deployment {verdict.deployment_id} was placed; ECS said: {verdict.event}"]
     if getattr(verdict, "triggered_alarms", None) or "alarm" in (verdict.reason or "").lower():
         # An alarm failed the release: the tasks ECS's rollback stopped say nothing about why.
         lines = _alarm_lines(run, cluster, verdict)
@@ -107,3 +112,52 @@ def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
     except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
         return ["(no log stream)"]
     return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]
+
+
+# ---- after the verdict: tasks that keep stopping ------------------------------------------------------
+RECENT_STOPPED = 5
+CRASH_LOOP_WINDOW = 600  # seconds: "in the last 10 minutes"
+_ROUTINE = ("Scaling activity initiated by", "Service deleted", "Task stopped by user", "Deployment")
+
+
+def _epoch(value) -> float | None:
+    return value.timestamp() if hasattr(value, "timestamp") else None
+
+
+def recent_stops(run, cluster: str, service: dict) -> tuple[list[dict], str | None]:
+    """The service's last stopped tasks (newest first: reason, exit codes), and a warning when tasks of its
+    deployment keep stopping after the deployment COMPLETED (a crash loop no circuit breaker watches any more).
+    Every text from ECS is left as data: the caller prints it through console.untrusted / quote."""
+    import time as _time
+
+    name = service.get("serviceName")
+    tasks = run.ecs.stopped_tasks(cluster, started_by=None, service=name)
+    tasks.sort(key=lambda t: _epoch(t.get("stoppedAt")) or 0, reverse=True)
+    stopped = [{
+        "task": t.get("taskArn", "").rsplit("/", 1)[-1],
+        "task_definition": t.get("taskDefinitionArn"),
+        "deployment_id": t.get("startedBy"),
+        "stopped_at": t["stoppedAt"].isoformat() if hasattr(t.get("stoppedAt"), "isoformat") else t.get("stoppedAt"),
+        "stopped_reason": t.get("stoppedReason"),
+        "stop_code": t.get("stopCode"),
+        "containers": [{"name": c.get("name"), "exit_code": c.get("exitCode"), "reason": c.get("reason")} for c in t.get("containers", [])],
+    } for t in tasks]
+    primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None) or {}
+    warning = None
+    if primary.get("rolloutState") == "COMPLETED":
+        needle = f"(deployment {primary.get('id')}) deployment completed"
+        done = next((_epoch(e.get("createdAt")) for e in service.get("events", []) if needle in (e.get("message") or "")), None)
+        # The "deployment completed" event may have left the last 100 events (a busy crash loop): then it
+        # completed before them, and the window alone counts.
+        since = max(done or 0, _time.time() - CRASH_LOOP_WINDOW)
+        after = [t for t in tasks if t.get("startedBy") == primary.get("id") and (_epoch(t.get("stoppedAt")) or 0) > since
+                 and not any((t.get("stoppedReason") or "").startswith(r) for r in _ROUTINE)]
+        if after:
+            latest = after[0]
+            codes = ", ".join(f"{c.get('name')}: exit code {c.get('exitCode')}" + (f" ({c['reason']})" if c.get("reason") else "")
+                              for c in latest.get("containers", []) if c.get("exitCode") not in (None, 0, 137, 143) or c.get("reason")) or \
+                ", ".join(f"{c.get('name')}: exit code {c.get('exitCode')}" for c in latest.get("containers", []))
+            warning = (f"{len(after)} task{'s' if len(after) != 1 else ''} stopped in the last {CRASH_LOOP_WINDOW // 60} minutes after the deployment "
+                       f"completed: {latest.get('stoppedReason') or 'no reason given'}; {codes} — ECS keeps replacing them "
+                       f"({service.get('runningCount', 0)}/{service.get('desiredCount', 0)} running)")
+    return stopped[:RECENT_STOPPED], warning

@@ -10,7 +10,7 @@ from __future__ import annotations
 from . import deploy as pipeline, rollout, stages as stages_
 from ..manifest import strategies
 from ..aws.ecs import TAG_DEPLOYMENT, TAG_DEPLOYMENT_STARTED, TAG_DEPLOYMENT_TARGET, primary_deployment, short_name
-from ..core.errors import DeploymentFailed
+from ..core.errors import DeployerError, DeploymentFailed
 
 
 def last_release(run, name: str, service: dict) -> rollout.Target:
@@ -51,6 +51,28 @@ def wait(run, *, services: list[str] | None = None) -> dict:
         stages_.report_early(run.console, verdicts)
         return result
     bad = [v for v in verdicts.values() if not v.ok]
+    from .diagnose import diagnose, recent_stops
+
+    for entry in entries:  # deployed, and then? a crash loop that started after COMPLETED
+        if verdicts[entry["service"]].ok and not stages_.is_early(verdicts[entry["service"]]):
+            try:
+                current = run.ecs.describe_service(cluster, entry["service"])
+                _, replacing = recent_stops(run, cluster, current) if current else ([], None)
+            except DeployerError:
+                replacing = None
+            if replacing:
+                entry["replacing_after_completed"] = replacing
+                run.console.warn(f"{entry['service']}: " + run.console.quote(replacing))
+
+    for entry in entries:
+        v = verdicts[entry["service"]]
+        # Why tasks stopped: for a failure, and for a rollout still going on (exit 3) that lost tasks on the way.
+        if not v.ok and v.state not in ("SUPERSEDED", "DELETED") and (not v.progressing or v.failed_tasks) and not stages_.is_early(v):
+            if v.progressing:
+                run.console.warn(f"{v.service}: {v.reason}")
+            else:
+                run.console.error(f"{v.service}: {v.state}: {v.reason}")
+            entry["diagnosis"] = diagnose(run, cluster, v)
     if bad and all(v.progressing for v in bad):
         result["status"] = "in_progress"
         raise pipeline.StillRollingOut("; ".join(f"{v.service}: {v.reason}" for v in bad), hint=rollout.resume_hint([v.service for v in bad]), result=result)

@@ -49,6 +49,9 @@ def roll_back_outcomes(run, outcomes: list[ServiceOutcome], seen_events: dict, *
         if verdict and verdict.state == "SUPERSEDED":
             console.warn(f"{outcome.service}: not rolled back: another actor's deployment replaced this run's, and a rollback would undo it")
             continue
+        if verdict and verdict.state == "DELETED":
+            console.warn(f"{outcome.service}: not rolled back: the service no longer exists")
+            continue
         if goal is None:
             console.error(f"{outcome.service}: no earlier healthy revision to return to; it stays on {short_name(outcome.executed.task_definition)}")
             continue
@@ -131,6 +134,8 @@ def _rollback_summary(outcomes: list[ServiceOutcome]) -> str:
             parts.append(f"{o.service} {'rolled back to' if ok else 'rollback incomplete, target'} {short_name(o.rolled_back_to)}")
         elif o.verdict and o.verdict.state == "SUPERSEDED":
             parts.append(f"{o.service} superseded by another deployment, not rolled back")
+        elif o.verdict and o.verdict.state == "DELETED":
+            parts.append(f"{o.service} deleted during the release, nothing to roll back")
         elif o.executed:
             parts.append(f"{o.service} left on {short_name(o.executed.task_definition)}")
     return "; ".join(parts) or "nothing was changed"

@@ -15,6 +15,7 @@ at 1 s and stretches to 2 s; a throttled poll is asked again after a fraction of
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -23,7 +24,7 @@ from typing import Callable
 
 from ..aws.session import is_transient
 from ..core.console import quote_untrusted
-from ..aws.ecs import ApiUnavailable, Ecs, primary_deployment, short_name
+from ..aws.ecs import ApiUnavailable, ClusterNotFound, Ecs, primary_deployment, short_name
 from ..core.errors import ExternalError
 from . import rollout
 
@@ -38,6 +39,10 @@ UNSEEN_WINDOW = float(os.environ.get("DEPLOYER_UNSEEN_WINDOW") or 30)
 # No answer from ECS for this long (throttling, network): the watch ends with exit 3 and how to resume.
 LOST_SIGHT_AFTER = float(os.environ.get("DEPLOYER_LOST_SIGHT_AFTER") or 60)
 RECORD_ROLLBACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
+# A placement failure ("was unable to place a task") ends the watch once it has held this long with no
+# task of the deployment placed since: ECS retries placement, and a brief lack of capacity may pass.
+PLACEMENT_CONFIRM = float(os.environ.get("DEPLOYER_PLACEMENT_CONFIRM") or 10)
+PLACEMENT_EVENTS = ("was unable to place a task", "no container instance met all of its requirements", "capacity is unavailable")
 
 
 @dataclass
@@ -67,11 +72,16 @@ class Verdict:
     ecs_rollback_task_definition: str | None = None  # where ECS's rollback goes
     triggered_alarms: list[str] = field(default_factory=list)
     progressing: bool = False  # TIMEOUT only: tasks were still being replaced (slow, not stuck)
+    # What deployer judged by itself: "failed_tasks" (no circuit breaker, failed tasks over the threshold),
+    # "placement" (ECS could not place the tasks: `event` says why), "deleted" (the service or cluster is gone).
+    cause: str = ""
+    event: str = ""  # placement: ECS's event
 
     def __post_init__(self) -> None:
         # The reason quotes ECS (rolloutStateReason, a record's statusReason, an event): data, on one
         # line with its control characters escaped, wherever the verdict is printed.
         self.reason = quote_untrusted(self.reason)
+        self.event = quote_untrusted(self.event) if self.event else ""
 
 
 class LostSight(ExternalError):
@@ -97,6 +107,59 @@ def failure_event(service: dict, deployment_id: str | None) -> str | None:
         message = event.get("message") or ""
         if deployment_id and needle in message:
             return "deployment failed" + message.split(needle, 1)[1].rstrip(".")
+    return None
+
+
+def failure_threshold(desired: int | None) -> int:
+    """ECS's circuit-breaker threshold: half the desired count (rounded up), at least 3, at most 200."""
+    return min(200, max(3, math.ceil(0.5 * (desired or 0))))
+
+
+def breaker_enabled(service: dict) -> bool:
+    return bool(((service.get("deploymentConfiguration") or {}).get("deploymentCircuitBreaker") or {}).get("enable"))
+
+
+def gone(service: dict | None, target: Target) -> Verdict | None:
+    """The service was deleted during the watch (DRAINING, INACTIVE, not found): a verdict at once."""
+    status = (service or {}).get("status")
+    if service is not None and status not in ("DRAINING", "INACTIVE"):
+        return None
+    what = f"{target.service} is {status}" if service is not None else f"{target.service} is INACTIVE or no longer exists"
+    return Verdict(target.service, False, "DELETED", f"{what}: the service was deleted during the watch (by the console, CloudFormation, "
+                   f"Terraform or another tool); deployment {target.deployment_id} of {short_name(target.task_definition)} ends with it",
+                   target.deployment_id, (service or {}).get("taskDefinition"), cause="deleted")
+
+
+def too_many_failed(service: dict, target: Target) -> Verdict | None:
+    """Without a circuit breaker ECS never fails a deployment whose tasks keep dying (at start, on ELB
+    health checks, in a crash after RUNNING): it replaces them forever, so the running counts move.
+    Failed tasks are not progress: over ECS's own threshold, the deployment has failed."""
+    ours = find_deployment(service, target.deployment_id) if target.deployment_id else None
+    if not ours or breaker_enabled(service) or ours.get("rolloutState") not in (None, "IN_PROGRESS"):
+        return None
+    failed = int(ours.get("failedTasks") or 0)
+    desired = ours.get("desiredCount") if ours.get("desiredCount") is not None else service.get("desiredCount")
+    threshold = failure_threshold(desired)
+    if failed < threshold:
+        return None
+    return Verdict(target.service, False, "FAILED",
+                   f"{failed} tasks of {short_name(target.task_definition)} failed, {ours.get('runningCount', 0)}/{desired} running: the service has "
+                   f"no circuit breaker, so ECS would replace them forever; deployer fails the deployment at ECS's threshold "
+                   f"({threshold}: half the desired count, at least 3, at most 200)",
+                   target.deployment_id, service.get("taskDefinition"), failed_tasks=failed, desired_count=service.get("desiredCount"),
+                   service_deployment=target.service_deployment, cause="failed_tasks")
+
+
+def placement_event(service: dict, ours: dict) -> dict | None:
+    """ECS's newest "unable to place a task" event since the deployment was created."""
+    created = ours.get("createdAt")
+    for event in service.get("events", []):  # newest first
+        message = (event.get("message") or "").lower()
+        at = event.get("createdAt")
+        if created is not None and at is not None and hasattr(at, "timestamp") and hasattr(created, "timestamp") and at.timestamp() < created.timestamp() - 1:
+            break
+        if any(p in message for p in PLACEMENT_EVENTS):
+            return event
     return None
 
 
@@ -259,6 +322,7 @@ class _Progress:
     last_line: dict = field(default_factory=dict)
     shape: tuple | None = None  # (our running tasks, the older deployments' running tasks)
     moved_at: float | None = None  # when the shape last changed (tasks replaced); None: not since the watch began
+    unplaced: tuple | None = None  # (when a placement event was first seen, our placed tasks then)
 
 
 def watch(
@@ -322,6 +386,14 @@ class _Poll:
             try:
                 described = self.ecs.describe_services(self.cluster, list(self.pending), attempts=1)
                 seen_at, misses = self.clock(), 0
+            except ClusterNotFound:
+                # The cluster was deleted under the watch, with its services: nothing left to judge or roll back.
+                for name, target in self.pending.items():
+                    self.verdicts[name] = Verdict(
+                        name, False, "DELETED", f"cluster {self.cluster} no longer exists (ClusterNotFoundException): it was deleted during the "
+                        f"watch, with {name}; deployment {target.deployment_id} of {short_name(target.task_definition)} ends with it",
+                        target.deployment_id, cause="deleted")
+                return self.verdicts
             except ExternalError as exc:
                 # Throttled, a 5xx or a dropped connection: ask again in a fraction of a second (jittered, so
                 # callers sharing the throttling bucket spread out) rather than after a whole interval.
@@ -383,6 +455,38 @@ class _Poll:
             return None
 
     def _judge(self, service: dict | None, target: Target, records: dict | None, started: float) -> Verdict | None:
+        deleted = gone(service, target)
+        if deleted is not None and (target.seen or service is not None):
+            return deleted
+        verdict = self._judge_by_ecs(service, target, records, started)
+        if verdict is None and service is not None and target.seen and not target.rollback_of:
+            verdict = too_many_failed(service, target) or self._unplaceable(service, target)
+        return verdict
+
+    def _unplaceable(self, service: dict, target: Target) -> Verdict | None:
+        """ECS could not place the deployment's tasks (no capacity, no instance meets its requirements) and no
+        task of it was placed for PLACEMENT_CONFIRM seconds since: the event is the verdict's reason."""
+        ours = find_deployment(service, target.deployment_id) if target.deployment_id else None
+        progress = self.progress[target.service]
+        event = placement_event(service, ours) if ours else None
+        placed = (ours or {}).get("runningCount", 0) + (ours or {}).get("pendingCount", 0)
+        if event is None or (ours or {}).get("runningCount", 0) >= (ours or {}).get("desiredCount", 0):
+            progress.unplaced = None
+            return None
+        now = self.clock()
+        if progress.unplaced is None or placed > progress.unplaced[1]:
+            progress.unplaced = (now, placed)
+            return None
+        if now - progress.unplaced[0] < PLACEMENT_CONFIRM:
+            return None
+        message = event.get("message") or ""
+        return Verdict(target.service, False, "FAILED",
+                       f"ECS could not place the tasks of {short_name(target.task_definition)} ({ours.get('runningCount', 0)}/{ours.get('desiredCount')} running, "
+                       f"none placed for {now - progress.unplaced[0]:.0f}s): {message}",
+                       target.deployment_id, service.get("taskDefinition"), failed_tasks=int(ours.get("failedTasks") or 0),
+                       desired_count=service.get("desiredCount"), service_deployment=target.service_deployment, cause="placement", event=message)
+
+    def _judge_by_ecs(self, service: dict | None, target: Target, records: dict | None, started: float) -> Verdict | None:
         if records is None and not target.seen:
             return None  # neither source is safe to judge by this time
         record = (records or {}).get(target.service)
@@ -420,7 +524,8 @@ class _Poll:
         else:
             reason = f"stuck: no task replaced for {quiet:.0f}s, timed out after {self.timeout:.0f}s: {counts}"
         status = (record or {}).get("status") or ours.get("rolloutState", "unknown")
-        return Verdict(target.service, False, "TIMEOUT", f"deployment {target.deployment_id} is {status}; {reason}", target.deployment_id,
+        which = f"deployment {target.deployment_id}" if target.deployment_id else f"ECS's rollback ({short_name(target.rollback_of or target.service_deployment)})"
+        return Verdict(target.service, False, "TIMEOUT", f"{which} is {status}; {reason}", target.deployment_id,
                        service.get("taskDefinition"), failed_tasks=failed, desired_count=service.get("desiredCount"),
                        service_deployment=target.service_deployment, progressing=progressing)
 

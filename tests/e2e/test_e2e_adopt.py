@@ -13,7 +13,7 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from tests.conftest import App
+from tests.conftest import App, image_ref
 
 SERVICE_TEMPLATE = Path(__file__).parents[1] / "fixtures" / "proton" / "service-stack.yaml"
 SERVICE_STACK = "AWSProton-web-prod-cloudformation--QWERTYUIOP"
@@ -98,7 +98,7 @@ def test_adopt_deletes_a_stack_that_only_held_the_service(workdir, aws, platform
     assert stack_state(aws, platform) == after
 
     # And deployer now deploys it.
-    deployed = workdir.cli("deploy", "--image", f"{platform['outputs']['EcrRepositoryUri']}:1.0.1", "--output", "json")
+    deployed = workdir.cli("deploy", "--image", image_ref(platform, "1.0.1"), "--output", "json")
     assert deployed.code == 0, deployed.stderr
     assert deployed.json["task_definition"].endswith("web:2")
 

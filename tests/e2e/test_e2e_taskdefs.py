@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import App, ecs_state
+from tests.conftest import App, ecs_state, image_ref
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "taskdefs"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo/web:1.0.0"
@@ -23,6 +23,7 @@ def project(tmp_path: Path, aws, platform, task_definition: str, *, text: str | 
     """A directory with deployer.yaml, the task definition (a fixture, or `text`) and an optional service definition."""
     path = tmp_path / "project"
     path.mkdir(exist_ok=True)
+    assert image_ref(platform, "1.0.0") == IMAGE  # pushed to the local ECR: deploy checks it exists
     if text is None:
         shutil.copy(FIXTURES / task_definition, path / task_definition)
     else:

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import App, ecs_state
+from tests.conftest import App, ecs_state, image_ref
 
 PROJECTS = Path(__file__).parents[1] / "fixtures" / "ecspresso"
 
@@ -127,7 +127,7 @@ def test_go_template_json_project(tmp_path, aws, platform, shared):
 
     # deployer now deploys the converted project; ecspresso's tag on the task definition stays.
     before = ecs_state(aws, "demo", "api")
-    deployed = app.cli("deploy", "--image", f"{shared['REPOSITORY']}:1.4.3", "--output", "json")
+    deployed = app.cli("deploy", "--image", image_ref(platform, "1.4.3"), "--output", "json")
     assert deployed.code == 0, deployed.stderr
     assert deployed.json["task_definition"].endswith("api:2") and len(ecs_state(aws, "demo", "api")["task_definitions"]) == len(before["task_definitions"]) + 1
     tags = aws.client("ecs").describe_task_definition(taskDefinition="api:2", include=["TAGS"])["tags"]
@@ -179,7 +179,7 @@ def test_jsonnet_project_with_native_functions(tmp_path, aws, platform, shared):
     assert "{{ cfn_output('shared-roles', 'ExecutionRoleArn') | tojson }}" in td
     assert "import 'container.libsonnet'" in td  # Jsonnet imports resolve beside the file
     assert "value: '{{ (env('STAGE') or 'prod') }}'" in td  # a Go template action in a Jsonnet string
-    deployed = app.cli("deploy", "--image", f"{shared['REPOSITORY']}:1.5.0", "--output", "json")
+    deployed = app.cli("deploy", "--image", image_ref(platform, "1.5.0"), "--output", "json")
     assert deployed.code == 0, deployed.stderr
 
 

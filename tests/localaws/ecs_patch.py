@@ -27,6 +27,8 @@ _orig_create_service = EC2ContainerServiceBackend.create_service
 _orig_update_service = EC2ContainerServiceBackend.update_service
 _orig_list_tasks = EC2ContainerServiceBackend.list_tasks
 _orig_run_task = EC2ContainerServiceBackend.run_task
+_orig_delete_service = EC2ContainerServiceBackend.delete_service
+_orig_delete_cluster = EC2ContainerServiceBackend.delete_cluster
 _orig_create_service_response = EC2ContainerServiceResponse.create_service
 _orig_responses = {name: getattr(EC2ContainerServiceResponse, name)
                    for name in ("list_task_definitions", "list_tasks", "list_services",
@@ -41,6 +43,8 @@ def install() -> None:
     EC2ContainerServiceBackend.update_service = update_service
     EC2ContainerServiceBackend.list_tasks = list_tasks
     EC2ContainerServiceBackend.run_task = run_task
+    EC2ContainerServiceBackend.delete_service = delete_service
+    EC2ContainerServiceBackend.delete_cluster = delete_cluster
     EC2ContainerServiceResponse.create_service = create_service_response
     EC2ContainerServiceResponse.register_task_definition = register_task_definition_response
     EC2ContainerServiceResponse.update_service = update_service_response
@@ -62,6 +66,28 @@ def install() -> None:
 
 
 # ---- backend ---------------------------------------------------------------------
+def delete_service(self: EC2ContainerServiceBackend, cluster_name: str, service_name: str, force: bool, *args: Any, **kwargs: Any):
+    """ECS: a deleted service is DRAINING (its tasks stop), then INACTIVE (the engine's tick)."""
+    service = _orig_delete_service(self, cluster_name, service_name, force, *args, **kwargs)
+    if ENGINE is not None and ENGINE.service_deleted(service):
+        service.status = "DRAINING"
+    return service
+
+
+def delete_cluster(self: EC2ContainerServiceBackend, cluster_str: str, *args: Any, **kwargs: Any):
+    """ECS refuses to delete a cluster with ACTIVE or DRAINING services; a deleted cluster is gone
+    at once for every call that names it (ClusterNotFoundException)."""
+    cluster = self._get_cluster(cluster_str)
+    if ENGINE is None:
+        return _orig_delete_cluster(self, cluster_str, *args, **kwargs)
+    busy = [s for s in self.services.values() if s.cluster_name == cluster.name and s.status in ("ACTIVE", "DRAINING")]
+    if busy:
+        raise EcsClientException("The Cluster cannot be deleted while Services are active.")
+    deleted = _orig_delete_cluster(self, cluster_str, *args, **kwargs)
+    self.clusters.pop(cluster.name, None)
+    return deleted
+
+
 def create_service(self: EC2ContainerServiceBackend, cluster_str: str, service_name: str,
                    desired_count: int, task_definition_str: str | None = None, *args: Any,
                    **kwargs: Any):

@@ -23,6 +23,7 @@ from .settings import Settings
 FAILURE_ENV = "LOCALAWS_TASK_FAILURE"
 EXIT_CODE_ENV = "LOCALAWS_EXIT_CODE"
 MAX_EVENTS = 100
+PLACEMENT_EVENT_EVERY = 5.0  # seconds between two "unable to place a task" events of one deployment
 DEFAULT_DEPLOYMENT_CONFIGURATION = {
     "deploymentCircuitBreaker": {"enable": False, "rollback": False},
     "maximumPercent": 200,
@@ -121,14 +122,38 @@ def failure_of(td: TaskDefinition, settings: Settings) -> tuple[str, int, str] |
         if FAILURE_ENV in env:
             code = int(env.get(EXIT_CODE_ENV) or settings.failure_exit_code)
             return env[FAILURE_ENV] or "task failure", code, c.get("name")
-    names = [f"{td.family}:{td.revision}", td.arn] + [c.get("image") or "" for c in td.container_definitions]
-    for mark in settings.broken:
-        if any(fnmatch.fnmatchcase(n, mark["match"]) for n in names):
-            essential = next((c for c in td.container_definitions if c.get("essential", True)),
-                             td.container_definitions[0])
-            text = mark.get("reason") or f"exit {settings.failure_exit_code}: marked broken via localaws"
-            return text, settings.failure_exit_code, essential.get("name")
+    mark = mark_of(td, settings)
+    if mark and mark.get("after_running") is None and not mark.get("placement") and not mark.get("stuck"):
+        return _mark_failure(td, settings, mark)
     return None
+
+
+def mark_of(td: TaskDefinition, settings: Settings) -> dict[str, Any] | None:
+    """The first `broken` entry that matches the task definition."""
+    names = [f"{td.family}:{td.revision}", td.arn] + [c.get("image") or "" for c in td.container_definitions]
+    return next((m for m in settings.broken if any(fnmatch.fnmatchcase(n, m["match"]) for n in names)), None)
+
+
+def _mark_failure(td: TaskDefinition, settings: Settings, mark: dict[str, Any]) -> tuple[str, int, str]:
+    essential = next((c for c in td.container_definitions if c.get("essential", True)), td.container_definitions[0])
+    text = mark.get("reason") or f"exit {settings.failure_exit_code}: marked broken via localaws"
+    return text, settings.failure_exit_code, essential.get("name")
+
+
+def late_failure_of(td: TaskDefinition, settings: Settings) -> tuple[dict[str, Any], tuple[str, int, str]] | None:
+    """(mark, failure) when tasks of `td` run, then die after mark["after_running"] seconds."""
+    mark = mark_of(td, settings)
+    if mark and mark.get("after_running") is not None and not mark.get("placement"):
+        if mark.get("count") is not None and mark.get("failed", 0) >= int(mark["count"]):
+            return None  # a flaky start: the next tasks live
+        return mark, _mark_failure(td, settings, mark)
+    return None
+
+
+def placement_failure_of(td: TaskDefinition, settings: Settings) -> str | None:
+    """ECS's reason when no task of `td` can be placed (no capacity, no instance meets its requirements)."""
+    mark = mark_of(td, settings)
+    return mark.get("placement") if mark else None
 
 
 class Engine:
@@ -229,9 +254,22 @@ class Engine:
         service.localaws_settled = False
 
     # ---- the ticker ------------------------------------------------------------
+    def service_deleted(self, service: Service) -> bool:
+        """DeleteService: True when the engine drives it (it drains, then turns INACTIVE)."""
+        if service.arn not in self.services:
+            return False
+        service.localaws_inactive_at = time.time() + float(self.settings.draining_seconds or 0)
+        service.desired_count = 0
+        return True
+
     def tick(self) -> None:
         for arn, (backend, service) in list(self.services.items()):
             current = backend.services.get(f"{service.cluster_name}:{service.name}")
+            if current is service and service.status == "DRAINING":
+                self._retire(backend, service)
+                if time.time() >= getattr(service, "localaws_inactive_at", 0):
+                    service.status = "INACTIVE"
+                continue
             if current is not service or service.status != "ACTIVE":
                 self._retire(backend, service)
                 del self.services[arn]
@@ -268,14 +306,26 @@ class Engine:
                                  f"(target-group {self.strategies.target_group_of(svc, to_stop[0].started_by)})")
             changed = True
 
-        # 2. Tasks launched last tick come up, or die if their task definition is broken.
+        # 2. Tasks launched last tick come up, or die if their task definition is broken; running
+        #    tasks of a definition broken "after_running" die once they ran that long.
         for dep in svc.deployments:
             for task in self._live(dep):
-                if task.last_status == "PROVISIONING":
+                if task.last_status == "RUNNING":
+                    late = late_failure_of(backend.describe_task_definition(task.task_definition_arn), s)
+                    since = task.started_at
+                    if late and late[0].get("after_completed"):  # only once the deployment completed
+                        since = dep.get("localaws_completed_at")
+                    if late and since is not None and (utcnow() - since).total_seconds() >= late[0]["after_running"]:
+                        self._fail_running(backend, svc, dep, task, *late)
+                        changed = True
+                elif task.last_status == "PROVISIONING":
                     task.last_status = "PENDING"
                     changed = True
                 elif task.last_status == "PENDING":
-                    failure = failure_of(backend.describe_task_definition(task.task_definition_arn), s)
+                    td = backend.describe_task_definition(task.task_definition_arn)
+                    if (mark_of(td, s) or {}).get("stuck"):
+                        continue  # never leaves PENDING (an image pull that hangs)
+                    failure = failure_of(td, s)
                     if failure:
                         self._fail(backend, svc, dep, task, failure)
                     else:
@@ -305,8 +355,17 @@ class Engine:
         if primary["rolloutState"] != "FAILED" and not self.strategies.holds_launch(primary):
             live = len(self._live(primary))
             launch = min(per_tick, svc.desired_count - live)
+            td = backend.describe_task_definition(primary["taskDefinition"]) if launch > 0 else None
+            unplaceable = placement_failure_of(td, s) if td is not None else None
+            if unplaceable:
+                # ECS sends the event once, then again only every so often (not every attempt).
+                last = primary.get("localaws_unplaced_at")
+                if last is None or time.time() - last >= PLACEMENT_EVENT_EVERY:
+                    primary["localaws_unplaced_at"] = time.time()
+                    self._event(svc, f"was unable to place a task{_placement_text(unplaceable)}")
+                    changed = True
+                launch = 0
             if launch > 0:
-                td = backend.describe_task_definition(primary["taskDefinition"])
                 cluster = backend._get_cluster(svc.cluster_name)
                 backend.tasks.setdefault(cluster.name, {})
                 started = []
@@ -355,6 +414,33 @@ class Engine:
         dep["updatedAt"] = utcnow()
         td = backend.describe_task_definition(task.task_definition_arn)
         self._write_logs(backend, td, task, failure)
+        self._event(svc, f"has stopped 1 running tasks: (task {task.id}).")
+
+    def _fail_running(self, backend: EC2ContainerServiceBackend, svc: Service, dep: dict[str, Any],
+                      task: LocalTask, mark: dict[str, Any], failure: tuple[str, int, str]) -> None:
+        """A task that ran dies: its essential container exits (a crash), or it fails the target
+        group's health checks and the scheduler stops it. ECS counts both in failedTasks."""
+        text, code, container = failure
+        mark["failed"] = mark.get("failed", 0) + 1
+        if mark.get("stop") == "health_check" and svc.load_balancers:
+            group = self.strategies.target_group_of(svc, task.started_by)
+            self._event(svc, f"(task {task.id}) failed ELB health checks in (target-group {group})")
+            self._stop(task, f"Task failed ELB health checks in (target-group {group})", "ServiceSchedulerInitiated", None)
+            for c in task.containers:
+                c["exitCode"] = 143  # SIGTERM from the scheduler
+            failure = (text, 143, container)
+        else:
+            self._stop(task, "Essential container in task exited", "EssentialContainerExited", None)
+            for c in task.containers:
+                c["exitCode"] = code if c["name"] == container else 137
+                if c["name"] == container:
+                    c["reason"] = text
+        dep["failedTasks"] += 1
+        dep["updatedAt"] = utcnow()
+        td = backend.describe_task_definition(task.task_definition_arn)
+        self._write_logs(backend, td, task, failure if mark.get("stop") != "health_check" else None)
+        if svc.load_balancers:
+            self._event(svc, f"deregistered 1 targets in (target-group {self.strategies.target_group_of(svc, task.started_by)})")
         self._event(svc, f"has stopped 1 running tasks: (task {task.id}).")
 
     def _stop(self, task: LocalTask, reason: str, stop_code: str, exit_code: int | None) -> None:
@@ -443,6 +529,10 @@ class Engine:
     def _maybe_complete(self, svc: Service, primary: dict[str, Any], older: list[dict[str, Any]]) -> None:
         if primary["rolloutState"] == "FAILED":
             return
+        if primary["rolloutState"] == "IN_PROGRESS":
+            late = late_failure_of(self._backend_of(svc).describe_task_definition(primary["taskDefinition"]), self.settings)
+            if late and not late[0].get("after_completed") and late[0].get("count") is None:
+                return  # its tasks die before they are steady (health checks, a crash): never complete
         settled = (primary["runningCount"] == svc.desired_count and primary["pendingCount"] == 0
                    and all(d["runningCount"] == 0 and d["pendingCount"] == 0 for d in older))
         if not settled:
@@ -457,6 +547,7 @@ class Engine:
         if primary["rolloutState"] == "IN_PROGRESS":
             del svc.deployments[1:]
             primary["rolloutState"] = "COMPLETED"
+            primary["localaws_completed_at"] = utcnow()
             primary["rolloutStateReason"] = f"ECS deployment {primary['id']} completed."
             primary["updatedAt"] = utcnow()
             self.history[primary["id"]].update(rolloutState="COMPLETED", completedAt=now)
@@ -486,6 +577,9 @@ class Engine:
         svc.running_count = svc.pending_count = 0
 
     # ---- helpers -----------------------------------------------------------------
+    def _backend_of(self, svc: Service) -> EC2ContainerServiceBackend:
+        return self.services[svc.arn][0]
+
     def _live(self, dep: dict[str, Any]) -> list[LocalTask]:
         return [t for t in self.tasks.get(dep["id"], []) if t.last_status != "STOPPED"]
 
@@ -561,6 +655,14 @@ def put_container_logs(backend: EC2ContainerServiceBackend, container: dict[str,
 
 def _alarm_names(svc: Service) -> list[str]:
     return ((getattr(svc, "deployment_configuration", None) or {}).get("alarms") or {}).get("alarmNames") or []
+
+
+def _placement_text(reason: str) -> str:
+    """ECS's wording: "was unable to place a task because no container instance met all of its
+    requirements. Reason: …" or "was unable to place a task. Reason: Capacity is unavailable …"."""
+    if reason.startswith("because") or reason.startswith(". Reason") or reason.startswith("."):
+        return (" " if reason.startswith("because") else "") + reason
+    return f". Reason: {reason}"
 
 
 def _task_list(tasks: list[LocalTask]) -> str:

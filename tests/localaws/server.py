@@ -109,10 +109,16 @@ class LocalAws:
                 self.faults.reseed()
             return self.settings.as_dict()
 
-    def mark_broken(self, match: str, reason: str | None = None) -> None:
-        """Tasks of task definitions matching `match` (glob over "family:rev", ARN, image) fail."""
+    def mark_broken(self, match: str, reason: str | None = None, *, after_running: float | None = None,
+                    stop: str = "crash", placement: str | None = None, after_completed: bool = False,
+                    count: int | None = None, stuck: bool = False) -> None:
+        """Tasks of task definitions matching `match` (glob over "family:rev", ARN, image) fail: before
+        they run; or after_running seconds after (stop: an essential container exits, "crash", or ELB
+        health checks fail, "health_check"); or, with placement (ECS's reason), are never placed."""
+        entry = {"match": match, "reason": reason, "after_running": after_running, "stop": stop, "placement": placement,
+                 "after_completed": after_completed, "count": count, "stuck": stuck}
         with self.lock:
-            self.settings.update({"broken": self.settings.broken + [{"match": match, "reason": reason}]})
+            self.settings.update({"broken": self.settings.broken + [entry]})
 
     def burst(self, seconds: float, kind: str = "throttle", services: list[str] | None = None,
               operations: list[str] | None = None) -> None:
@@ -278,7 +284,11 @@ class Middleware:
             return lambda data: None  # the body is returned, not written
 
         with self.aws.lock:
-            result = self.moto_app(environ, recording_start_response)
+            try:
+                result = self.moto_app(environ, recording_start_response)
+            except Exception:  # an operation moto lacks: the server answers 500 with an HTML page
+                self.aws.counters.add(service, operation, "failed")
+                raise
             try:
                 chunks = list(result)  # serialise inside the lock: the ticker mutates state
             finally:
@@ -391,7 +401,10 @@ def control(aws: LocalAws, environ: dict[str, Any], start_response: Any) -> Iter
         elif path == "counters" and method in ("POST", "DELETE"):
             result = aws.get_counters(reset=True)
         elif path == "broken" and method == "POST":
-            aws.mark_broken(payload["match"], payload.get("reason"))
+            aws.mark_broken(payload["match"], payload.get("reason"), after_running=payload.get("after_running"),
+                            stop=payload.get("stop") or "crash", placement=payload.get("placement"),
+                            after_completed=bool(payload.get("after_completed")), count=payload.get("count"),
+                            stuck=bool(payload.get("stuck")))
             result = aws.settings.broken
         elif path == "broken" and method == "DELETE":
             aws.clear_broken()

@@ -24,9 +24,19 @@ class Settings:
     # rollback may complete and remove it, so pollers get to see it.
     failed_visible_seconds: float = 1.0
     failure_exit_code: int = 1
-    # Task definitions whose tasks fail: [{"match": glob, "reason": text}], the glob is
-    # matched against "family:revision", the task definition ARN and each image.
+    # Task definitions whose tasks fail: [{"match": glob, "reason": text, "after_running": s,
+    # "stop": "crash"|"health_check", "placement": text}], the glob is matched against
+    # "family:revision", the task definition ARN and each image. Without after_running/placement
+    # a task stops before it runs; with after_running it runs that many seconds, then dies
+    # (an essential container exits, or ELB health checks fail) and the deployment never completes,
+    # or, with after_completed, only once its deployment completed (a crash loop that starts
+    # later: the breaker has nothing to judge any more); "count": only that many tasks die
+    # (a flaky start; "failed" counts them); "stuck": tasks stay PENDING, never fail nor run
+    # (an image pull that hangs: a rollout stuck with nothing failing); with placement no task is
+    # ever placed and the service sends "was unable to place a task" events (that text).
     broken: list[dict[str, Any]] = field(default_factory=list)
+    # A deleted service stays DRAINING this long (its tasks stop), then is INACTIVE.
+    draining_seconds: float = 1.0
     # Fault injection.
     fault_rate: float = 0.0
     fault_kinds: list[str] = field(default_factory=lambda: ["throttle"])
@@ -83,10 +93,23 @@ class Settings:
         return dataclasses.asdict(self)
 
 
+BROKEN_STOPS = ("crash", "health_check")
+
+
 def normalise_broken(entry: Any) -> dict[str, Any]:
-    """Accept "web:3" or {"match": "web:3", "reason": "..."}."""
+    """Accept "web:3" or {"match": "web:3", "reason": "...", "after_running": s, "stop": ..., "placement": text}."""
     if isinstance(entry, str):
-        return {"match": entry, "reason": None}
-    if isinstance(entry, dict) and "match" in entry:
-        return {"match": str(entry["match"]), "reason": entry.get("reason")}
-    raise ValueError(f"broken entries are strings or {{'match': ..., 'reason': ...}}: {entry!r}")
+        entry = {"match": entry}
+    if not (isinstance(entry, dict) and "match" in entry):
+        raise ValueError(f"broken entries are strings or {{'match': ..., 'reason': ...}}: {entry!r}")
+    unknown = set(entry) - {"match", "reason", "after_running", "stop", "placement", "after_completed", "count", "failed", "stuck"}
+    if unknown:
+        raise ValueError(f"broken entry {entry!r}: unknown key(s) {sorted(unknown)}")
+    stop = entry.get("stop") or "crash"
+    if stop not in BROKEN_STOPS:
+        raise ValueError(f"broken entry {entry!r}: stop is one of {BROKEN_STOPS}")
+    after = entry.get("after_running")
+    return {"match": str(entry["match"]), "reason": entry.get("reason"),
+            "after_running": None if after is None else float(after), "stop": stop, "placement": entry.get("placement"),
+            "after_completed": bool(entry.get("after_completed")), "count": entry.get("count"), "failed": int(entry.get("failed") or 0),
+            "stuck": bool(entry.get("stuck"))}
