@@ -30,6 +30,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks.append(ownership_check(run, svc.name))
         checks += c.check_alarms(run, rendered)
         checks += checks_.check_traffic(run, rendered)  # blue/green, linear, canary
+    checks += c.check_scheduler_role(run)  # `schedules:`
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

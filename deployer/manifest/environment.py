@@ -31,6 +31,8 @@ class Environment:
     # Blue/green, linear, canary: alternate_target_group, production_listener_rule, test_listener_rule,
     # traffic_role (config.TRAFFIC_OUTPUTS keys) -> value, for those the stack has.
     traffic: dict[str, str] = field(default_factory=dict)
+    scheduler_role: str | None = None  # the role EventBridge Scheduler assumes (None: the stack has no such output)
+    scheduler_role_output: str = "SchedulerRoleArn"
 
     def as_dict(self) -> dict:
         return {
@@ -99,6 +101,8 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         traffic={k: need(k, name) for k, name in cfg.outputs.traffic.items() if name and (name in outputs or k in cfg.outputs.traffic_explicit)},
         notes=notes,
         alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
+        scheduler_role=outputs.get(cfg.outputs.scheduler_role),
+        scheduler_role_output=cfg.outputs.scheduler_role,
         **meta,
     )
 

@@ -386,3 +386,23 @@ def _may_invoke(run, role_name: str, function: str) -> bool:
                     and any(fnmatch.fnmatchcase(function, r) or fnmatch.fnmatchcase(function + ":*", r) for r in resources):
                 return True
     return False
+
+
+SCHEDULER = "scheduler.amazonaws.com"
+
+
+def check_scheduler_role(run) -> list[Check]:
+    """`schedules:`: the environment has the scheduler role's output, and the role trusts EventBridge Scheduler."""
+    if not run.config.schedules:
+        return []
+    from .schedules import require_role
+
+    def one():
+        arn = require_role(run)
+        role = aws_resources.role(run.aws, arn.rsplit("/", 1)[-1])
+        document = _policy_document(role.get("AssumeRolePolicyDocument") or {})
+        if SCHEDULER not in json.dumps(document):
+            return Check("scheduler role", "fail", f"{role['RoleName']} does not trust {SCHEDULER}: EventBridge Scheduler cannot run the schedules")
+        return Check("scheduler role", "pass", f"{role['RoleName']} exists and trusts {SCHEDULER} ({len(run.config.schedules)} schedules)")
+
+    return [attempt("scheduler role", one)]
