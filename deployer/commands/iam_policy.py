@@ -159,6 +159,7 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         {"Sid": "TemplateParameters", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": sorted(set(template_parameters + container_parameters))},
         {"Sid": "TemplateSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret"], "Resource": sorted(set(template_secrets + container_secrets))},
     ]
+    statements += _schedules(run, names)
     build_reads = _build_secret_reads(run, names)
     statements += build_reads
     if template_parameters or any(s["Sid"] == "BuildSecretParameters" for s in build_reads):
@@ -168,6 +169,24 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
     # Blue/green, linear, canary (deployer/manifest/strategies.py): what the statements above do not grant yet.
     return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
+
+
+def _schedules(run, names: _Names) -> list[dict]:
+    """The app's EventBridge Scheduler schedules (`<app>-*` in the default group): every release lists
+    them (one removed from deployer.yaml is deleted); with `schedules:`, the scheduler role is passed."""
+    app = run.config.app
+    statements = [
+        # ListSchedules has no resource-level permission.
+        {"Sid": "ListSchedules", "Effect": "Allow", "Action": ["scheduler:ListSchedules"], "Resource": "*"},
+        {"Sid": "AppSchedules", "Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+         "Resource": names.arn("scheduler", f"schedule/default/{app}-*")},
+    ]
+    role = run.environment.scheduler_role if run.config.schedules else None
+    if role:
+        statements.append({"Sid": "PassSchedulerRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": role,
+                           "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}})
+        statements.append({"Sid": "VerifySchedulerRole", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": role})
+    return statements
 
 
 def _build_secret_reads(run, names: _Names) -> list[dict]:
@@ -217,6 +236,11 @@ def _prune(run, names: _Names, rendered) -> list[dict]:
         # Never a revision any service of the cluster runs or deploys: every service is looked at.
         {"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": names.arn("ecs", f"cluster/{names.cluster}")}}},
         _lease(names),
+        # Never a revision an EventBridge rule or a Scheduler schedule of the account runs (anyone's): each is read.
+        {"Sid": "PruneSeesEventBridgeRules", "Effect": "Allow", "Action": ["events:ListEventBuses", "events:ListRules"], "Resource": "*"},
+        {"Sid": "PruneSeesRuleTargets", "Effect": "Allow", "Action": ["events:ListTargetsByRule"], "Resource": names.arn("events", "rule/*")},
+        {"Sid": "PruneSeesSchedules", "Effect": "Allow", "Action": ["scheduler:ListSchedules"], "Resource": "*"},
+        {"Sid": "PruneReadsSchedules", "Effect": "Allow", "Action": ["scheduler:GetSchedule"], "Resource": names.arn("scheduler", "schedule/*")},
         # DeregisterTaskDefinition has no resource-level permission: only this role has it.
         {"Sid": "DeregisterRevisions", "Effect": "Allow", "Action": ["ecs:DeregisterTaskDefinition"], "Resource": "*"},
     ]

@@ -16,8 +16,8 @@ import json
 from dataclasses import dataclass, field
 
 from ..aws.ecs import short_name
-from ..aws.scheduler import DEFAULT_GROUP, Scheduler
-from ..core.errors import BadInput
+from ..aws.scheduler import DEFAULT_GROUP
+from ..core.errors import BadInput, ExternalError
 
 MARKER = "managed by deployer: {app}"
 NEW_REVISION = "<the revision this release registers>"
@@ -80,10 +80,19 @@ def managed(schedule: dict | None, app: str) -> bool:
 
 
 def live_schedules(run) -> dict[str, dict]:
-    """The app's live schedules (`<app>-` names in the default group), by name, as GetSchedule answers."""
-    scheduler = Scheduler(run.aws)
+    """The app's live schedules (`<app>-` names in the default group), by name, as GetSchedule answers.
+    Without `schedules:` in the config, a refused listing (a role without the scheduler permissions)
+    means none: the app may never have had one."""
+    scheduler = run.scheduler
+    try:
+        names = scheduler.names(prefix=f"{run.config.app}-")
+    except ExternalError as exc:
+        if run.config.schedules:
+            raise
+        run.console.warn(f"could not list the schedules ({exc.message}): no schedule of {run.config.app} is deleted")
+        return {}
     found = {}
-    for name in scheduler.names(prefix=f"{run.config.app}-"):
+    for name in names:
         schedule = scheduler.get(name)
         if schedule is not None:
             found[name] = schedule
@@ -223,7 +232,7 @@ def show(console, changes: list[ScheduleChange]) -> None:
 
 def apply(run, changes: list[ScheduleChange]) -> list[ScheduleChange]:
     """Make the changes; each one done is said. The changes made are returned."""
-    scheduler = Scheduler(run.aws)
+    scheduler = run.scheduler
     done = []
     for change in changes:
         if change.action == "create":
@@ -253,7 +262,7 @@ def sync(run, revisions: dict[str, str], *, delete: bool = True) -> list[Schedul
     """Plan against the services as they are now, and apply: after a healthy verdict."""
     if not run.config.schedules and not delete:
         return []
-    names = list(revisions)
+    names = list(revisions) if run.config.schedules else []  # only a configured schedule needs its service's network
     services = run.ecs.describe_services(run.environment.cluster, names) if names else {}
     changes = plan(run, revisions, services, delete=delete)
     apply(run, changes)

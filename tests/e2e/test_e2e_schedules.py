@@ -7,6 +7,7 @@ import json
 
 from tests.conftest import ecs_state
 from tests.e2e.test_e2e_deploy import deploy, service
+from tests.e2e.test_e2e_security import enforce  # noqa: F401 - the fixture
 
 SCHEDULES = """
 schedules:
@@ -157,3 +158,63 @@ def test_verify_checks_the_scheduler_role(app, aws, platform):
     found = [c for c in result.json["checks"] if c["name"] == "scheduler role"]
     assert found and found[0]["status"] == "pass", result.stdout
     assert "trusts scheduler.amazonaws.com" in found[0]["reason"]
+
+
+def test_prune_keeps_what_an_outside_rule_and_a_hand_made_schedule_run(app, aws, platform, enforce):
+    for tag in ("v1", "v2", "v3", "v4", "v5"):
+        assert deploy(app, platform, tag).code == 0
+    arns = {int(a.rsplit(":", 1)[-1]): a for a in aws.client("ecs").list_task_definitions(familyPrefix="web")["taskDefinitionArns"]}
+    cluster_arn = service(aws, platform)["clusterArn"]
+    role = platform["outputs"]["SchedulerRoleArn"]
+    # Someone else's EventBridge rule runs web:1; a schedule made by hand runs web:2 (not deployer's: any name).
+    events = aws.client("events")
+    events.put_rule(Name="billing-export", ScheduleExpression="rate(1 day)")
+    events.put_targets(Rule="billing-export", Targets=[{"Id": "1", "Arn": cluster_arn, "RoleArn": role,
+                                                         "EcsParameters": {"TaskDefinitionArn": arns[1], "TaskCount": 1}}])
+    aws.client("scheduler").create_schedule(Name="ops-cleanup", ScheduleExpression="rate(1 hour)", FlexibleTimeWindow={"Mode": "OFF"},
+                                            Target={"Arn": cluster_arn, "RoleArn": role, "EcsParameters": {"TaskDefinitionArn": arns[2]}})
+    from tests.e2e.test_e2e_security import assert_within, policy_for
+
+    prune = policy_for(app, "prune")
+    enforce(prune)
+    result = app.cli("revisions", "--prune", "--keep", "1", "--yes")
+    assert result.code == 0, result.stderr
+    assert "kept web:1: used by EventBridge rule billing-export" in result.stdout
+    assert "kept web:2: used by schedule ops-cleanup" in result.stdout
+    assert {"events:ListRules", "events:ListTargetsByRule", "scheduler:ListSchedules", "scheduler:GetSchedule"} <= assert_within(aws, prune)
+    active = aws.client("ecs").list_task_definitions(familyPrefix="web", status="ACTIVE")["taskDefinitionArns"]
+    assert sorted(int(a.rsplit(":", 1)[-1]) for a in active) == [1, 2, 4, 5]
+
+
+def test_a_family_without_revision_keeps_the_newest_active_revision(app, aws, platform):
+    for tag in ("v1", "v2", "v3"):
+        assert deploy(app, platform, tag).code == 0
+    aws.mark_broken("*:broken")
+    assert deploy(app, platform, "broken").code == 1  # web:4 registered, failed, rolled back to web:3
+    events = aws.client("events")
+    events.put_rule(Name="latest-web", ScheduleExpression="rate(1 day)")
+    family_arn = "arn:aws:ecs:us-east-1:123456789012:task-definition/web"
+    events.put_targets(Rule="latest-web", Targets=[{"Id": "1", "Arn": service(aws, platform)["clusterArn"],
+                                                     "EcsParameters": {"TaskDefinitionArn": family_arn}}])
+    result = app.cli("revisions", "--prune", "--keep", "1", "--yes", "--dry-run")
+    assert result.code == 0, result.stderr
+    assert "kept web:4: used by EventBridge rule latest-web" in result.stdout
+
+
+def test_the_release_policy_covers_the_schedules(app, aws, platform, enforce):
+    from tests.e2e.test_e2e_security import assert_within, policy_for
+
+    with_schedules(app)
+    release = policy_for(app, "release")
+    by_sid = {s["Sid"]: s for s in release["Statement"]}
+    assert by_sid["AppSchedules"]["Resource"] == "arn:aws:scheduler:us-east-1:123456789012:schedule/default/web-*"
+    assert by_sid["PassSchedulerRole"]["Resource"] == platform["outputs"]["SchedulerRoleArn"]
+    enforce(release)
+    for tag in ("v1", "v2"):
+        assert deploy(app, platform, tag).code == 0
+    assert app.cli("verify").code == 0
+    path = app.path / "deployer.yaml"
+    path.write_text(path.read_text().split("\nschedules:")[0] + "\n")
+    assert deploy(app, platform, "v2").code == 0 and schedule(aws) is None
+    called = assert_within(aws, release)
+    assert {"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole"} <= called
