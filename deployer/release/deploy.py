@@ -66,6 +66,8 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     console = run.console
     schedules_.require_role(run)  # a missing scheduler role is bad input, before any write
     plans, live = make_plans(run, rendered_list, tags=tags, force=force, revision_arns=revision_arns)
+    if rendered_list:
+        schedules_.validate(run, rendered_list[0].image)  # their own templates too
     outcomes = [ServiceOutcome(p.service, p, live_before=live.get(p.service)) for p in plans]
     image = rendered_list[0].image if rendered_list else None
 

@@ -175,7 +175,49 @@ def _json(text):
         return text
 
 
-def plan(run, revisions: dict[str, str], services: dict[str, dict | None], *, live: dict[str, dict] | None = None, delete: bool = True) -> list[ScheduleChange]:
+def render_own(run, schedule, image: str) -> dict:
+    """A schedule's own task definition template rendered (family `<service family>-<name>`)."""
+    from ..manifest.render import render_task_definition
+
+    svc = next(s for s in run.config.services if s.name == schedule.service)
+    return render_task_definition(run, svc, schedule.task_definition, image, family=f"{svc.family}-{schedule.key}")
+
+
+def validate(run, image: str) -> None:
+    """Render each schedule's own template before any write: a template error is bad input, not a failure after the verdict."""
+    for schedule in run.config.schedules:
+        if schedule.task_definition is not None:
+            render_own(run, schedule, image)
+
+
+def own_revision(run, schedule, service_revision: str, *, register: bool) -> str:
+    """The revision of a schedule with its own `task_definition` template (family `<service family>-<name>`):
+    rendered with the image the service's revision runs; the newest ACTIVE one when equal, else registered
+    (`register`) or NEW_REVISION (a plan)."""
+    if service_revision == NEW_REVISION:
+        return NEW_REVISION
+    from ..aws.ecs import TAG_IMAGE
+    from ..manifest import normalize
+
+    svc = next(s for s in run.config.services if s.name == schedule.service)
+    image = run.ecs.revision(service_revision).container_image(svc.container)
+    td = render_own(run, schedule, image)
+    family = td["family"]
+    newest = run.ecs.revision_arns(family)
+    if newest:
+        live = run.ecs.revision(newest[0])
+        if normalize.same_task_definition(td, normalize.with_tags(live.definition, live.tags)):
+            return live.arn
+    if not register:
+        return NEW_REVISION
+    tags = {t["key"]: t["value"] for t in td.get("tags") or []}
+    arn = run.ecs.register({k: v for k, v in td.items() if k != "tags"}, {**tags, "deployer:schedule": schedule.name, TAG_IMAGE: (image or "")[-256:]})
+    run.console.ok(f"schedule {schedule.name}: registered {short_name(arn)} from {schedule.task_definition.name}")
+    return arn
+
+
+def plan(run, revisions: dict[str, str], services: dict[str, dict | None], *, live: dict[str, dict] | None = None, delete: bool = True,
+         register: bool = False) -> list[ScheduleChange]:
     """revisions: service name → the revision it moves to (NEW_REVISION when not registered yet);
     services: service name → DescribeServices' answer (None: not created yet). Schedules of other
     services are left alone; a managed schedule no longer configured is deleted when `delete`."""
@@ -197,6 +239,8 @@ def plan(run, revisions: dict[str, str], services: dict[str, dict | None], *, li
         if current is not None and not managed(current, config.app):
             raise BadInput(f"{config.path.name}:{schedule.line}: `schedules.{schedule.key}`: a schedule {schedule.name} exists that deployer did not create "
                            f"(its Description is not {MARKER.format(app=config.app)!r}); rename this one or delete that one")
+        if schedule.task_definition is not None:
+            revision = own_revision(run, schedule, revision, register=register)
         want = wanted(run, schedule, revision, service, containers[schedule.service], _cluster_arn(run, service), role)
         previous = ((current or {}).get("Target") or {}).get("EcsParameters", {}).get("TaskDefinitionArn") if current else None
         if current is None:
@@ -264,6 +308,6 @@ def sync(run, revisions: dict[str, str], *, delete: bool = True) -> list[Schedul
         return []
     names = list(revisions) if run.config.schedules else []  # only a configured schedule needs its service's network
     services = run.ecs.describe_services(run.environment.cluster, names) if names else {}
-    changes = plan(run, revisions, services, delete=delete)
+    changes = plan(run, revisions, services, delete=delete, register=True)
     apply(run, changes)
     return changes

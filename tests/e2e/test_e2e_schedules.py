@@ -218,3 +218,25 @@ def test_the_release_policy_covers_the_schedules(app, aws, platform, enforce):
     assert deploy(app, platform, "v2").code == 0 and schedule(aws) is None
     called = assert_within(aws, release)
     assert {"scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule", "iam:PassRole"} <= called
+
+
+def test_a_schedule_with_its_own_template_gets_its_own_revision_with_the_service_image(app, aws, platform):
+    template = (app.path / "ecs-task-def.json.j2").read_text().replace('"memory": "512"', '"memory": "1024"')
+    (app.path / "report-task-def.json.j2").write_text(template)
+    with_schedules(app, SCHEDULES + "    task_definition: report-task-def.json.j2\n")
+    first = deploy(app, platform, "v1")
+    assert first.code == 0, first.stderr
+    assert "schedule web-nightly-report: registered web-nightly-report:1 from report-task-def.json.j2" in first.stderr
+    assert revision_of(schedule(aws)) == "web-nightly-report:1"
+    ecs = aws.client("ecs")
+    own = ecs.describe_task_definition(taskDefinition="web-nightly-report:1")["taskDefinition"]
+    runs = ecs.describe_task_definition(taskDefinition="web:1")["taskDefinition"]
+    assert own["memory"] == "1024" and own["containerDefinitions"][0]["image"] == runs["containerDefinitions"][0]["image"]
+
+    again = deploy(app, platform, "v1")
+    assert again.code == 0 and again.json["schedules"][0]["action"] == "none"
+    assert ecs.list_task_definitions(familyPrefix="web-nightly-report")["taskDefinitionArns"] == [own["taskDefinitionArn"]]
+    moved = deploy(app, platform, "v2")
+    assert moved.code == 0, moved.stderr
+    assert revision_of(schedule(aws)) == "web-nightly-report:2"
+    assert ecs.describe_task_definition(taskDefinition="web-nightly-report:2")["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
