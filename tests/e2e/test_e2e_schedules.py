@@ -240,3 +240,18 @@ def test_a_schedule_with_its_own_template_gets_its_own_revision_with_the_service
     assert moved.code == 0, moved.stderr
     assert revision_of(schedule(aws)) == "web-nightly-report:2"
     assert ecs.describe_task_definition(taskDefinition="web-nightly-report:2")["taskDefinition"]["containerDefinitions"][0]["image"].endswith(":v2")
+
+
+def test_rollback_and_wait_take_the_schedules_with_the_service(app, aws, platform):
+    with_schedules(app)
+    assert deploy(app, platform, "v1").code == 0
+    started = deploy(app, platform, "v2", "--no-wait")
+    assert started.code == 0 and "schedules not moved without a verdict (--no-wait)" in started.stderr
+    assert revision_of(schedule(aws)) == "web:1"
+    waited = app.cli("wait", "--output", "json")
+    assert waited.code == 0, waited.stderr
+    assert revision_of(schedule(aws)) == "web:2" and "schedule web-nightly-report: moved web:1 → web:2" in waited.stderr
+    back = app.cli("rollback", "--yes", "--output", "json")
+    assert back.code == 0, back.stderr
+    assert service(aws, platform)["taskDefinition"].endswith("web:1") and revision_of(schedule(aws)) == "web:1"
+    assert back.json["schedules"][0]["action"] == "update" and "schedule web-nightly-report: moved web:2 → web:1" in back.stderr
