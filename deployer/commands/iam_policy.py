@@ -122,10 +122,11 @@ def _decrypt_via_ssm(names: _Names) -> dict:
 def _release(run, names: _Names, rendered) -> list[dict]:
     env = run.environment
     repo_name = env.repository.split("/", 1)[1] if "/" in env.repository else env.repository
-    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
+    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services}
+                         | {names.arn("ecs", f"task-definition/{family}:*") for family in _schedule_families(run)})
     service_arns = _service_arns(names)
     cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
-    role_arns, log_groups = _roles_and_logs(names, rendered)
+    role_arns, log_groups = _roles_and_logs(names, rendered + _schedule_templates(run))
     template_parameters = sorted(names.ssm_parameter(name) for r in rendered for kind, name in r.reads if kind == "ssm")
     template_secrets = sorted(names.secret(name) for r in rendered for kind, name in r.reads if kind == "secretsmanager")
     container_parameters, container_secrets = _container_secrets(names, rendered)
@@ -169,6 +170,22 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         statements.append({"Sid": "ServiceConnectNamespaceName", "Effect": "Allow", "Action": ["servicediscovery:GetNamespace"], "Resource": "*"})
     # Blue/green, linear, canary (deployer/manifest/strategies.py): what the statements above do not grant yet.
     return statements + _not_granted(statements, strategies.iam_statements(rendered, service_arns))
+
+
+def _schedule_families(run) -> list[str]:
+    """The families of the schedules with their own template (`<service family>-<name>`)."""
+    families = {s.name: s.family for s in run.config.services}
+    return [f"{families[s.service]}-{s.key}" for s in run.config.schedules if s.task_definition is not None]
+
+
+def _schedule_templates(run) -> list:
+    """The schedules' own task definitions, rendered (their roles are passed, their log groups read)."""
+    from types import SimpleNamespace
+
+    from ..release.schedules import render_own
+
+    return [SimpleNamespace(task_definition=render_own(run, s, f"{run.environment.repository}:policy"))
+            for s in run.config.schedules if s.task_definition is not None]
 
 
 def _schedules(run, names: _Names) -> list[dict]:

@@ -255,3 +255,13 @@ def test_rollback_and_wait_take_the_schedules_with_the_service(app, aws, platfor
     assert back.code == 0, back.stderr
     assert service(aws, platform)["taskDefinition"].endswith("web:1") and revision_of(schedule(aws)) == "web:1"
     assert back.json["schedules"][0]["action"] == "update" and "schedule web-nightly-report: moved web:2 → web:1" in back.stderr
+
+
+def test_the_release_policy_tags_the_family_of_a_schedule_with_its_own_template(app, aws, platform):
+    from tests.e2e.test_e2e_security import policy_for
+
+    (app.path / "report-task-def.json.j2").write_text((app.path / "ecs-task-def.json.j2").read_text())
+    with_schedules(app, SCHEDULES + "    task_definition: report-task-def.json.j2\n")
+    by_sid = {s["Sid"]: s for s in policy_for(app, "release")["Statement"]}
+    assert "arn:aws:ecs:us-east-1:123456789012:task-definition/web-nightly-report:*" in by_sid["EcsTagRevisions"]["Resource"]
+    assert platform["outputs"]["TaskRoleArn"] in by_sid["PassTaskRoles"]["Resource"]
