@@ -27,6 +27,7 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     if not run.options.dry_run:
         checks.require(run, validated)  # before the push, the first write
     schedules.require_role(run)  # `schedules:` without the scheduler role: bad input, before the build
+    schedules.validate(run, placeholder)  # their own templates, names taken by schedules deployer did not make
     if run.options.dry_run:
         digest = existing_digest(run.aws, repository, image_tag)
         image = f"{repository}@{digest}" if digest else placeholder

@@ -184,10 +184,21 @@ def render_own(run, schedule, image: str) -> dict:
 
 
 def validate(run, image: str) -> None:
-    """Render each schedule's own template before any write: a template error is bad input, not a failure after the verdict."""
+    """Before any write: each schedule's own template renders, and no configured name is taken by a schedule
+    deployer did not make — bad input now, not a failure after the verdict."""
     for schedule in run.config.schedules:
         if schedule.task_definition is not None:
             render_own(run, schedule, image)
+    if run.config.schedules:
+        live = live_schedules(run)
+        for schedule in run.config.schedules:
+            _refuse_foreign(run.config, schedule, live.get(schedule.name))
+
+
+def _refuse_foreign(config, schedule, current: dict | None) -> None:
+    if current is not None and not managed(current, config.app):
+        raise BadInput(f"{config.path.name}:{schedule.line}: `schedules.{schedule.key}`: a schedule {schedule.name} exists that deployer did not create "
+                       f"(its Description is not {MARKER.format(app=config.app)!r}); rename this one or delete that one")
 
 
 def own_revision(run, schedule, service_revision: str, *, register: bool) -> str:
@@ -236,9 +247,7 @@ def plan(run, revisions: dict[str, str], services: dict[str, dict | None], *, li
             continue  # its service is not part of this run
         service = services.get(schedule.service)
         current = live.get(schedule.name)
-        if current is not None and not managed(current, config.app):
-            raise BadInput(f"{config.path.name}:{schedule.line}: `schedules.{schedule.key}`: a schedule {schedule.name} exists that deployer did not create "
-                           f"(its Description is not {MARKER.format(app=config.app)!r}); rename this one or delete that one")
+        _refuse_foreign(config, schedule, current)
         if schedule.task_definition is not None:
             revision = own_revision(run, schedule, revision, register=register)
         want = wanted(run, schedule, revision, service, containers[schedule.service], _cluster_arn(run, service), role)

@@ -265,3 +265,18 @@ def test_the_release_policy_tags_the_family_of_a_schedule_with_its_own_template(
     by_sid = {s["Sid"]: s for s in policy_for(app, "release")["Statement"]}
     assert "arn:aws:ecs:us-east-1:123456789012:task-definition/web-nightly-report:*" in by_sid["EcsTagRevisions"]["Resource"]
     assert platform["outputs"]["TaskRoleArn"] in by_sid["PassTaskRoles"]["Resource"]
+
+
+def test_a_configured_name_taken_by_a_hand_made_schedule_is_bad_input_before_any_write(app, aws, platform):
+    assert deploy(app, platform, "v1").code == 0
+    cluster_arn = service(aws, platform)["clusterArn"]
+    aws.client("scheduler").create_schedule(Name="web-nightly-report", ScheduleExpression="rate(1 day)", FlexibleTimeWindow={"Mode": "OFF"},
+                                            Target={"Arn": cluster_arn, "RoleArn": platform["outputs"]["SchedulerRoleArn"],
+                                                    "EcsParameters": {"TaskDefinitionArn": "web:1"}})
+    with_schedules(app)
+    before = ecs_state(aws, platform["outputs"]["ClusterName"])
+    result = deploy(app, platform, "v2")
+    assert result.code == 2, result.stderr
+    assert "`schedules.nightly-report`: a schedule web-nightly-report exists that deployer did not create" in result.stderr
+    assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
+    assert schedule(aws)["ScheduleExpression"] == "rate(1 day)"
