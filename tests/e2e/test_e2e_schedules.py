@@ -280,3 +280,15 @@ def test_a_configured_name_taken_by_a_hand_made_schedule_is_bad_input_before_any
     assert "`schedules.nightly-report`: a schedule web-nightly-report exists that deployer did not create" in result.stderr
     assert ecs_state(aws, platform["outputs"]["ClusterName"]) == before
     assert schedule(aws)["ScheduleExpression"] == "rate(1 day)"
+
+
+def test_release_plans_the_schedules_and_refuses_a_missing_role_before_the_build(app, aws, platform):
+    with_schedules(app)
+    planned = app.cli("release", "--dry-run", "--output", "json")
+    assert planned.code == 0, planned.stderr
+    assert planned.json["schedules"][0]["action"] == "create" and schedule(aws) is None
+    app.edit("deployer.yaml", "    repository: EcrRepositoryUri\n", "    repository: EcrRepositoryUri\n    scheduler_role: NoSuchOutput\n")
+    refused = app.cli("release")
+    assert refused.code == 2, refused.stderr
+    assert "output `NoSuchOutput` not found" in refused.stderr and "image " not in refused.stderr  # no build started
+    assert aws.client("ecr").describe_images(repositoryName=platform["outputs"]["EcrRepositoryUri"].split("/", 1)[1])["imageDetails"] == []
