@@ -128,6 +128,12 @@ class Run:
         return Ecs(self.aws)
 
     @cached_property
+    def scheduler(self):
+        from ..aws.scheduler import Scheduler
+
+        return Scheduler(self.aws)
+
+    @cached_property
     def environment(self):
         from ..manifest.environment import resolve
 

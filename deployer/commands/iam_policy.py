@@ -122,10 +122,11 @@ def _decrypt_via_ssm(names: _Names) -> dict:
 def _release(run, names: _Names, rendered) -> list[dict]:
     env = run.environment
     repo_name = env.repository.split("/", 1)[1] if "/" in env.repository else env.repository
-    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
+    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services}
+                         | {names.arn("ecs", f"task-definition/{family}:*") for family in _schedule_families(run)})
     service_arns = _service_arns(names)
     cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
-    role_arns, log_groups = _roles_and_logs(names, rendered)
+    role_arns, log_groups = _roles_and_logs(names, rendered + _schedule_templates(run))
     template_parameters = sorted(names.ssm_parameter(name) for r in rendered for kind, name in r.reads if kind == "ssm")
     template_secrets = sorted(names.secret(name) for r in rendered for kind, name in r.reads if kind == "secretsmanager")
     container_parameters, container_secrets = _container_secrets(names, rendered)
@@ -167,6 +168,7 @@ def _release(run, names: _Names, rendered) -> list[dict]:
         {"Sid": "TemplateSecrets", "Effect": "Allow", "Action": ["secretsmanager:DescribeSecret"], "Resource": sorted(set(template_secrets + container_secrets))},
     ]
     statements += _guardrail_and_image_reads(run, names, repo_name)
+    statements += _schedules(run, names)
     build_reads = _build_secret_reads(run, names)
     statements += build_reads
     if template_parameters or any(s["Sid"] in ("BuildSecretParameters", "DeployerPolicy") and s["Action"] == ["ssm:GetParameter"] for s in statements):
@@ -199,6 +201,37 @@ def _guardrail_and_image_reads(run, names: _Names, repo_name: str) -> list[dict]
     except BadInput:
         repository_arn = names.arn("ecr", f"repository/{repo_name}")
     statements.append({"Sid": "ImageRepositoryAccess", "Effect": "Allow", "Action": ["ecr:GetRepositoryPolicy", "ecr:DescribeImages"], "Resource": repository_arn})
+def _schedule_families(run) -> list[str]:
+    """The families of the schedules with their own template (`<service family>-<name>`)."""
+    families = {s.name: s.family for s in run.config.services}
+    return [f"{families[s.service]}-{s.key}" for s in run.config.schedules if s.task_definition is not None]
+
+
+def _schedule_templates(run) -> list:
+    """The schedules' own task definitions, rendered (their roles are passed, their log groups read)."""
+    from types import SimpleNamespace
+
+    from ..release.schedules import render_own
+
+    return [SimpleNamespace(task_definition=render_own(run, s, f"{run.environment.repository}:policy"))
+            for s in run.config.schedules if s.task_definition is not None]
+
+
+def _schedules(run, names: _Names) -> list[dict]:
+    """The app's EventBridge Scheduler schedules (`<app>-*` in the default group): every release lists
+    them (one removed from deployer.yaml is deleted); with `schedules:`, the scheduler role is passed."""
+    app = run.config.app
+    statements = [
+        # ListSchedules has no resource-level permission.
+        {"Sid": "ListSchedules", "Effect": "Allow", "Action": ["scheduler:ListSchedules"], "Resource": "*"},
+        {"Sid": "AppSchedules", "Effect": "Allow", "Action": ["scheduler:GetSchedule", "scheduler:CreateSchedule", "scheduler:UpdateSchedule", "scheduler:DeleteSchedule"],
+         "Resource": names.arn("scheduler", f"schedule/default/{app}-*")},
+    ]
+    role = run.environment.scheduler_role if run.config.schedules else None
+    if role:
+        statements.append({"Sid": "PassSchedulerRole", "Effect": "Allow", "Action": ["iam:PassRole"], "Resource": role,
+                           "Condition": {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}})
+        statements.append({"Sid": "VerifySchedulerRole", "Effect": "Allow", "Action": ["iam:GetRole"], "Resource": role})
     return statements
 
 
@@ -249,6 +282,11 @@ def _prune(run, names: _Names, rendered) -> list[dict]:
         # Never a revision any service of the cluster runs or deploys: every service is looked at.
         {"Sid": "PruneSeesClusterServices", "Effect": "Allow", "Action": ["ecs:ListServices", "ecs:DescribeServices"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": names.arn("ecs", f"cluster/{names.cluster}")}}},
         _lease(names),
+        # Never a revision an EventBridge rule or a Scheduler schedule of the account runs (anyone's): each is read.
+        {"Sid": "PruneSeesEventBridgeRules", "Effect": "Allow", "Action": ["events:ListEventBuses", "events:ListRules"], "Resource": "*"},
+        {"Sid": "PruneSeesRuleTargets", "Effect": "Allow", "Action": ["events:ListTargetsByRule"], "Resource": names.arn("events", "rule/*")},
+        {"Sid": "PruneSeesSchedules", "Effect": "Allow", "Action": ["scheduler:ListSchedules"], "Resource": "*"},
+        {"Sid": "PruneReadsSchedules", "Effect": "Allow", "Action": ["scheduler:GetSchedule"], "Resource": names.arn("scheduler", "schedule/*")},
         # DeregisterTaskDefinition has no resource-level permission: only this role has it.
         {"Sid": "DeregisterRevisions", "Effect": "Allow", "Action": ["ecs:DeregisterTaskDefinition"], "Resource": "*"},
     ]

@@ -7,7 +7,7 @@ and pushes nothing), then again with the pushed image pinned by digest.
 from __future__ import annotations
 
 
-from ..release import checks, lease, deploy as pipeline
+from ..release import checks, lease, deploy as pipeline, schedules
 from ..image.build import existing_digest, source_tag
 from ..manifest.render import render_service
 from ..release.deploy import release_tags
@@ -28,6 +28,8 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     checks.require_pull_access(run, validated, image_must_exist=False)
     if not run.options.dry_run:
         checks.require(run, validated)  # before the push, the first write
+    schedules.require_role(run)  # `schedules:` without the scheduler role: bad input, before the build
+    schedules.validate(run, placeholder)  # their own templates, names taken by schedules deployer did not make
     if run.options.dry_run:
         digest = existing_digest(run.image_aws, repository, image_tag)
         image = f"{repository}@{digest}" if digest else placeholder

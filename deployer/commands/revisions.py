@@ -63,9 +63,13 @@ def prune(run, *, services: list[str] | None = None, keep: int) -> dict:
 
 def _prune(run, services: list[str] | None, keep: int) -> dict:
     used = cluster_usage(run)
+    selected = run.live_services(services)
+    active = {svc.family: run.ecs.revision_arns(svc.family) for svc, _ in selected}
+    for arn, why in scheduled_usage(run, active).items():
+        used.setdefault(arn, why)
     out = []
-    for svc, service in run.live_services(services):
-        arns = run.ecs.revision_arns(svc.family)
+    for svc, service in selected:
+        arns = active[svc.family]
         revisions = {arn: run.ecs.revision(arn) for arn in arns}
         protected = protected_revisions(svc.name, service or {}, arns, revisions, used)
         kept, removed = [], []
@@ -131,6 +135,34 @@ def cluster_usage(run) -> dict[str, str]:
         if service.get("taskDefinition"):
             used[service["taskDefinition"]] = f"runs service {name}"
     return used
+
+
+def scheduled_usage(run, active: dict[str, list[str]]) -> dict[str, str]:
+    """Task definition ARN → which EventBridge rule or Scheduler schedule of the account and region runs
+    it (anyone's: a rule someone made by hand runs the revision as surely as the service does). A target
+    naming the family without a revision runs the newest ACTIVE one. Only `active`'s families count."""
+    from ..aws import scheduler
+
+    refs = [(f"used by EventBridge rule {name}", ref) for name, ref in scheduler.rule_task_definitions(run.aws)]
+    refs += [(f"used by schedule {name}", ref) for name, ref in scheduler.schedule_task_definitions(run.aws)]
+    used: dict[str, str] = {}
+    for why, ref in refs:
+        arn = _resolve(ref, active)
+        if arn:
+            used.setdefault(arn, why)
+    return used
+
+
+def _resolve(ref: str, active: dict[str, list[str]]) -> str | None:
+    """An ARN, family:revision or family → the ARN among `active`'s families (None: another family)."""
+    tail = ref.rsplit("/", 1)[-1] if ref.startswith("arn:") else ref
+    family, _, number = tail.partition(":")
+    arns = active.get(family)
+    if not arns:
+        return None
+    if not number:
+        return arns[0]  # the newest ACTIVE revision: what EventBridge runs for a family-less ARN
+    return next((arn for arn in arns if arn.rsplit(":", 1)[-1] == number), None)
 
 
 def prune_text(result: dict) -> str:

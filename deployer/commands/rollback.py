@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ..release import deploy as pipeline, rollout
+from ..release import deploy as pipeline, rollout, schedules
 from ..release import rollback as rollback_
 from ..aws.ecs import arn_revision, find_in_progress, primary_deployment, short_name
 from ..core.errors import BadInput, DeploymentFailed
@@ -90,6 +90,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
         targets.append(rollout.Target(entry["service"], entry["deployment_id"], entry["to"], started_at=started_at, seen=False))
         pipeline.record_release(run, service.get("serviceArn"), targets[-1])
     result.update(status="rolled_back", duration_s=None)
+    healthy: set[str] = set()
     if targets and not run.options.no_wait:
         verdicts = rollout.watch(run.ecs, cluster, targets, timeout=run.timeout, console=console, since_events=seen)
         for entry in entries:
@@ -98,6 +99,7 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
                 entry["verdict"] = verdict.state
                 if verdict.ok:
                     pipeline.mark_healthy(run, entry["to"])
+                    healthy.add(entry["service"])
         bad = [v for v in verdicts.values() if not v.ok]
         result["duration_s"] = round(time.monotonic() - started, 2)
         if bad:
@@ -105,6 +107,11 @@ def rollback(run, *, to: int | None, services: list[str] | None = None, force: b
             raise DeploymentFailed("rollback did not complete: " + "; ".join(f"{v.service}: {v.reason}" for v in bad), result=result)
     elif targets:
         result["status"] = "started"
+    if result["status"] == "rolled_back":
+        # The schedules go back with their service (to the revision the service now runs healthy).
+        back = {e["service"]: e["to"] for e in entries if e["service"] in healthy or (e["from"] == e["to"] and e["service"] not in stopping)}
+        moved = schedules.sync(run, back, delete=False)
+        result["schedules"] = [c.as_dict() for c in moved]
     result["duration_s"] = round(time.monotonic() - started, 2)
     for entry in entries:
         console.ok(f"{entry['service']}: on {short_name(entry['to'])} (revision {arn_revision(entry['to'])})")

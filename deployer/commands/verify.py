@@ -40,6 +40,7 @@ def verify(run, *, services: list[str] | None = None) -> dict:
         checks += c.check_alarms(run, rendered)
         checks += checks_.check_traffic(run, rendered)  # blue/green, linear, canary
         checks += checks_.check_exec(run, rendered)  # ECS Exec (deployer exec, port-forward)
+    checks += c.check_scheduler_role(run)  # `schedules:`
     return {"ok": all(check.ok for check in checks), "checks": [asdict(check) for check in checks]}
 
 

@@ -33,6 +33,8 @@ TRAFFIC_OUTPUTS = {
     "test_listener_rule": "TestListenerRuleArn",
     "traffic_role": "EcsInfrastructureRoleArn",
 }
+# The role EventBridge Scheduler assumes to run the app's scheduled tasks (`schedules:`).
+DEFAULT_SCHEDULER_ROLE_OUTPUT = "SchedulerRoleArn"
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class OutputNames:
     alarms: str | None = None
     traffic: dict = field(default_factory=dict)  # TRAFFIC_OUTPUTS key -> output name (None: off)
     traffic_explicit: frozenset = frozenset()  # keys the user named: a missing output is an error
+    scheduler_role: str = DEFAULT_SCHEDULER_ROLE_OUTPUT
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,23 @@ class ServiceConfig:
 
 
 @dataclass(frozen=True)
+class ScheduleConfig:
+    """One `schedules:` entry: an EventBridge Scheduler schedule `<app>-<name>` that runs a task."""
+
+    name: str
+    expression: str  # cron(...), rate(...) or at(...)
+    command: list[str] | None  # the container's command override (None: the image's)
+    service: str  # whose revision, launch type and network it runs with
+    timezone: str | None = None
+    task_definition: Path | None = None  # another template (default: the service's revision)
+    cpu: str | None = None
+    memory: str | None = None
+    enabled: bool = True
+    line: int | None = None  # its line in deployer.yaml, for later messages
+    key: str = ""  # the name under `schedules:` (`name` is `<app>-<key>`)
+
+
+@dataclass(frozen=True)
 class DeployConfig:
     timeout: int = 600
     rollback_on_failure: bool = True
@@ -125,6 +145,8 @@ class Config:
     allow_plaintext_secrets: bool = False
     # `environments:` by name (each merged over `environment:`); empty for a config with one environment.
     environments: dict[str, EnvironmentConfig] = field(default_factory=dict)
+    schedules: list[ScheduleConfig] = field(default_factory=list)
+    schedules_line: int | None = None  # the line of `schedules:` (a missing scheduler role names it)
 
     @property
     def root(self) -> Path:
@@ -267,8 +289,9 @@ def _check_expanded_size(document: Any, filename: str) -> None:
 _STR, _INT, _BOOL, _STR_LIST, _STR_MAP, _ANY_MAP = "a string", "an integer", "true or false", "a list of strings", "a mapping of strings", "a mapping"
 _CACHE = "registry, inline or off"  # YAML reads a bare `off` as false
 _ACCOUNT = "a 12-digit AWS account id"  # a string, or YAML's integer for an unquoted one
+_SCALAR = "a string or a number"
 
-_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR, **{k: _STR for k in TRAFFIC_OUTPUTS}}
+_OUTPUTS_SCHEMA = {"cluster": _STR, "subnets": _STR_LIST, "security_groups": _STR_LIST, "target_group": _STR, "repository": _STR, "alarms": _STR, "scheduler_role": _STR, **{k: _STR for k in TRAFFIC_OUTPUTS}}
 class _Named(dict):
     """A mapping whose keys are names the user picks (environments, services), each value checked against the schema held."""
 
@@ -283,6 +306,10 @@ _ENVIRONMENT_SCHEMA = {
     "vars": _ANY_MAP, "services": _Named(_ENV_SERVICE_SCHEMA, "service"),
 }
 _SERVICE_SCHEMA = {"name": _STR, "definition": _STR, "container": _STR, "port": _INT, "task_definition": _STR, "family": _STR}
+_SCHEDULE_SCHEMA = {"expression": _STR, "timezone": _STR, "command": _STR_LIST, "task_definition": _STR, "cpu": _SCALAR, "memory": _SCALAR,
+                    "enabled": _BOOL, "service": _STR}
+
+
 SCHEMA: dict[str, Any] = {
     "app": _STR,
     "region": _STR,
@@ -299,6 +326,7 @@ SCHEMA: dict[str, Any] = {
     "vars": _ANY_MAP,
     "env_allow": _STR_LIST,
     "allow_plaintext_secrets": _BOOL,
+    "schedules": _Named(_SCHEDULE_SCHEMA, "schedule"),
 }
 
 
@@ -319,6 +347,8 @@ def _type_ok(expected: str, value: Any) -> bool:
         return isinstance(value, dict)
     if expected == _ACCOUNT:
         return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    if expected == _SCALAR:
+        return isinstance(value, (str, int)) and not isinstance(value, bool)
     if expected == _CACHE:
         return value is False or value in ("registry", "inline", "off")
     raise AssertionError(expected)
@@ -550,6 +580,7 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
         refused = [name for name in env_allow if is_aws_credential(name)]
         if refused:
             checker.fail_plain(_line(raw, "env_allow"), f"`env_allow` {refused[0]}: an AWS credential variable; templates can never read it")
+    schedules = _schedules(raw, app, services, checker, root, repo)
     return Config(
         path=path,
         app=app,
@@ -563,6 +594,8 @@ def _build(raw: dict, path: Path, checker: _Checker, repo: Path | None = None) -
         repo_root=repo,
         env_allow=env_allow,
         allow_plaintext_secrets=raw.get("allow_plaintext_secrets") is True,
+        schedules=schedules,
+        schedules_line=_line(raw, "schedules") if schedules else None,
     )
 
 
@@ -594,6 +627,7 @@ def _environment(checker: _Checker, node: dict, defaults: dict, where: str, line
         alarms=outputs_raw.get("alarms"),
         traffic={k: outputs_raw.get(k, output) for k, output in TRAFFIC_OUTPUTS.items()},
         traffic_explicit=frozenset(k for k in TRAFFIC_OUTPUTS if outputs_raw.get(k)),
+        scheduler_role=outputs_raw.get("scheduler_role") or DEFAULT_SCHEDULER_ROLE_OUTPUT,
     )
     role_arn = _role_arn(checker, node, where) if node.get("role_arn") else _role_arn(checker, defaults, "environment")
     account = node.get("account") if node.get("account") is not None else defaults.get("account")
@@ -646,6 +680,85 @@ def select_environment(config: Config, name: str | None, *, from_variable: bool 
     if chosen is None:
         raise BadInput(f"{flag}: no such environment in {config.path.name} (environments: {names})")
     return replace(config, environment=chosen, region=chosen.region or config.region, vars={**config.vars, **chosen.vars})
+
+
+# EventBridge Scheduler's expressions: cron(min hour day-of-month month day-of-week year), rate(N unit), at(yyyy-mm-ddThh:mm:ss).
+_CRON_FIELD = r"[0-9A-Za-z*?/,#LW-]+"
+_EXPRESSIONS = (
+    (re.compile(r"^cron\(\s*" + r"\s+".join([_CRON_FIELD] * 6) + r"\s*\)$"), None),
+    (re.compile(r"^rate\(\s*([1-9][0-9]*)\s+(minute|minutes|hour|hours|day|days)\s*\)$"), None),
+    (re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$"), None),
+)
+# A schedule's name: `<app>-<name>` must be a valid Scheduler name (1-64 of [0-9a-zA-Z-_.]).
+_SCHEDULE_NAME = re.compile(r"^[0-9A-Za-z_.-]+$")
+
+
+def schedule_expression_error(expression: str) -> str | None:
+    """Why `expression` is not an EventBridge Scheduler expression, or None."""
+    text = expression.strip()
+    if any(pattern.match(text) for pattern, _ in _EXPRESSIONS):
+        if text.startswith("cron("):
+            fields = text[5:-1].split()
+            if fields[2] != "?" and fields[4] != "?":
+                return "a cron expression needs `?` in day-of-month or day-of-week (one of them), like cron(0 3 * * ? *)"
+        if text.startswith("rate("):
+            count, unit = text[5:-1].split()
+            if (count == "1") != (not unit.endswith("s")):
+                return f"rate({count} {unit}): write `1 {unit.rstrip('s')}` or `N {unit.rstrip('s')}s`"
+        return None
+    if text.startswith("cron("):
+        return "a cron expression has six fields: cron(minutes hours day-of-month month day-of-week year), like cron(0 3 * * ? *)"
+    if text.startswith("rate("):
+        return "a rate expression is rate(N minutes|hours|days), like rate(1 hour)"
+    if text.startswith("at("):
+        return "a one-time expression is at(yyyy-mm-ddThh:mm:ss), like at(2027-01-31T03:00:00)"
+    return "must be cron(...), rate(...) or at(...), like cron(0 3 * * ? *) or rate(1 hour)"
+
+
+def _schedules(raw: dict, app: str, services: list[ServiceConfig], checker: _Checker, root: Path, repo: Path) -> list[ScheduleConfig]:
+    section = raw.get("schedules") or {}
+    result: list[ScheduleConfig] = []
+    by_name = {s.name: s for s in services}
+    for name, entry in section.items():
+        line = _line(section, name)
+        where = f"schedules.{name}"
+        full = f"{app}-{name}"
+        if not isinstance(entry, dict):
+            checker.fail(line, where, "must be a mapping (expression:, command:, …), got null")
+        if not isinstance(name, str) or not _SCHEDULE_NAME.match(full) or len(full) > 64:
+            checker.fail(line, where, f"makes the schedule name {full!r}: 1 to 64 letters, digits, `-`, `_` or `.`")
+        expression = entry.get("expression")
+        if not expression:
+            checker.fail(line, f"{where}.expression", "is required: cron(...), rate(...) or at(...)")
+        why = schedule_expression_error(expression)
+        if why:
+            checker.fail(_line(entry, "expression"), f"{where}.expression", f"{expression!r}: {why}")
+        timezone_name = entry.get("timezone")
+        if timezone_name:
+            import zoneinfo
+
+            try:
+                zoneinfo.ZoneInfo(timezone_name)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                checker.fail(_line(entry, "timezone"), f"{where}.timezone", f"{timezone_name!r} is not a time zone name (like Europe/Paris or UTC)")
+        service_name = entry.get("service") or services[0].name
+        if service_name not in by_name:
+            checker.fail(_line(entry, "service"), f"{where}.service", f"{service_name!r} is not a service of this file (services: {', '.join(by_name)})")
+        command = entry.get("command")
+        task_def = entry.get("task_definition")
+        task_def_path = None
+        if task_def:
+            task_def_path = _inside(checker, _line(entry, "task_definition"), f"{where}.task_definition", root, repo, task_def)
+            if not task_def_path.is_file():
+                checker.fail(_line(entry, "task_definition"), f"{where}.task_definition", f"file not found: {root / task_def}")
+        result.append(ScheduleConfig(
+            name=full, expression=expression.strip(), command=_as_list(command) if command is not None else None, service=service_name,
+            timezone=timezone_name, task_definition=task_def_path,
+            cpu=str(entry["cpu"]) if entry.get("cpu") is not None else None,
+            memory=str(entry["memory"]) if entry.get("memory") is not None else None,
+            enabled=entry.get("enabled") is not False, line=line, key=str(name),
+        ))
+    return result
 
 
 def _image_platform(image_raw: dict, checker: _Checker) -> str | None:

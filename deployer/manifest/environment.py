@@ -35,6 +35,8 @@ class Environment:
     # The admins' guardrails: the value of the stack output DeployerPolicy (a fixed name, not mapped
     # by deployer.yaml, so the app's config cannot switch it off); None: no guardrails.
     policy_reference: str | None = None
+    scheduler_role: str | None = None  # the role EventBridge Scheduler assumes (None: the stack has no such output)
+    scheduler_role_output: str = "SchedulerRoleArn"
 
     def as_dict(self) -> dict:
         return {
@@ -107,6 +109,8 @@ def _pick(cfg: EnvironmentConfig, outputs: dict[str, str], **meta) -> Environmen
         notes=notes,
         alarms=_split(need("alarms", cfg.outputs.alarms)) if cfg.outputs.alarms else [],
         policy_reference=outputs.get(guardrails.OUTPUT_NAME),
+        scheduler_role=outputs.get(cfg.outputs.scheduler_role),
+        scheduler_role_output=cfg.outputs.scheduler_role,
         **meta,
     )
 

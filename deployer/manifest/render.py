@@ -93,6 +93,25 @@ def check_guardrails(run, rendered: Rendered) -> None:
         raise BadInput(f"service {rendered.service.name}: {refused.message}", hint=refused.hint)
 
 
+def render_task_definition(run, service: ServiceConfig, path, image: str, *, family: str) -> dict:
+    """Another task definition template with the service's values (a scheduled task's own, `schedules.<name>.task_definition`):
+    the RegisterTaskDefinition input of family `family`, its `service.container` running `image`."""
+    from dataclasses import replace
+
+    config = run.config
+    service = replace(service, task_definition=path, family=family)
+    functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
+    context = templating.build_context(config=config, environment=run.environment, service=service, image=image or "", git=run.git,
+                                       extra_vars=functions.secret_vars(run.options.vars or {}))
+    td_raw = _place_secrets(_render(path, config, context, functions), path, functions.secret_refs, allow=config.allow_plaintext_secrets)
+    try:
+        td = definitions.task_definition(td_raw, path, container=service.container, image=image, port=None, family=family, console=run.console)
+    except RecursionError:
+        raise BadInput(f"{os.path.relpath(path)}: the rendered definition nests too deep") from None
+    _warn_plain_secrets(run.console, service, td)
+    return td
+
+
 def _render(path, config, context: dict, functions) -> Any:
     text = templating.render_file(path, config.root, context, functions, repo_root=config.repo_root)
     try:

@@ -550,3 +550,23 @@ def require_pull_access(run, rendered_list: list[Rendered], *, image_must_exist:
         if check.status == "warn":
             run.console.warn(f"pre-flight {check.name}: {check.reason}")
     return found
+
+
+SCHEDULER = "scheduler.amazonaws.com"
+
+
+def check_scheduler_role(run) -> list[Check]:
+    """`schedules:`: the environment has the scheduler role's output, and the role trusts EventBridge Scheduler."""
+    if not run.config.schedules:
+        return []
+    from .schedules import require_role
+
+    def one():
+        arn = require_role(run)
+        role = aws_resources.role(run.aws, arn.rsplit("/", 1)[-1])
+        document = _policy_document(role.get("AssumeRolePolicyDocument") or {})
+        if SCHEDULER not in json.dumps(document):
+            return Check("scheduler role", "fail", f"{role['RoleName']} does not trust {SCHEDULER}: EventBridge Scheduler cannot run the schedules")
+        return Check("scheduler role", "pass", f"{role['RoleName']} exists and trusts {SCHEDULER} ({len(run.config.schedules)} schedules)")
+
+    return [attempt("scheduler role", one)]

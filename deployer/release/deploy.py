@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timezone
 
-from . import checks, execute, lease, plan as planner, rollout
+from . import checks, execute, lease, plan as planner, rollout, schedules as schedules_
 from ..aws import credentials
 from ..manifest import strategies
 from . import stages as stages_
@@ -64,7 +64,10 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
     """preflight=False: the caller already ran the pre-flight checks (release does, before its push)."""
     started = time.monotonic()
     console = run.console
+    schedules_.require_role(run)  # a missing scheduler role is bad input, before any write
     plans, live = make_plans(run, rendered_list, tags=tags, force=force, revision_arns=revision_arns)
+    if rendered_list:
+        schedules_.validate(run, rendered_list[0].image)  # their own templates too
     outcomes = [ServiceOutcome(p.service, p, live_before=live.get(p.service)) for p in plans]
     image = rendered_list[0].image if rendered_list else None
 
@@ -83,14 +86,26 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
             "duration_s": round(time.monotonic() - started, 2),
             "services": per_service,
             "plan": [p.as_dict() for p in plans] if run.options.dry_run else None,
+            "schedules": [c.as_dict() for c in schedule_changes],
         }
+
+    schedule_changes: list = []
+
+    def move_schedules() -> None:
+        """After the healthy verdict: every schedule to the revision its service now runs."""
+        revisions = {o.service: (o.executed.task_definition if o.executed else o.plan.task_definition) for o in outcomes}
+        schedule_changes[:] = schedules_.sync(run, {k: v for k, v in revisions.items() if v and v != planner.REGISTERED})
 
     for p in plans:
         console.info(f"{p.service}: {p.action}" + (f" — {p.reason}" if p.reason else ""))
     if run.options.dry_run:
+        revisions = {p.service: schedules_.NEW_REVISION if p.task_definition == planner.REGISTERED else p.task_definition for p in plans}
+        schedule_changes[:] = schedules_.plan(run, {k: v for k, v in revisions.items() if v}, live)
+        schedules_.show(console, schedule_changes)
         return result("planned")
     if all(p.action == "none" for p in plans):
         console.ok("already deployed: nothing registered, no deployment started")
+        move_schedules()
         return result("unchanged")
     refuse_concurrent({p.service: live[p.service] for p in plans if p.action != "none"}, force)
     if preflight:
@@ -117,6 +132,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
             raise interrupted(targets, outcomes, stage="starting the deployments", run=run) from None
         if run.options.no_wait:
             console.info("not waiting for the rollout (--no-wait); follow it with `deployer wait` (or `deployer status`)")
+            _schedules_stay(run, "without a verdict (--no-wait)")
             return result("started")
 
         # Blue/green, linear, canary: the bake times add to the timeout; stages are shown (strategies.py).
@@ -137,10 +153,12 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         if early:
             healthy_on_the_way_out(run, outcomes)  # a service that finished next to one stopped early (skips those)
             stages_.report_early(console, verdicts)
+            _schedules_stay(run, "before the verdict")
             return early
 
         if all(v.ok for v in verdicts.values()):
             healthy_on_the_way_out(run, outcomes)
+            move_schedules()
             return result("deployed")
 
         failed = [v for v in verdicts.values() if not v.ok]
@@ -169,6 +187,7 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
                 raise interrupted_rollback(run, outcomes, failed) from None
         else:
             console.warn("deploy.rollback_on_failure is false: services left as they are")
+        _schedules_stay(run, "after a failed release")
         payload = result("rolled_back" if any(o.rolled_back_to for o in outcomes) else "failed")
         failed = ", ".join(v.service for v in verdicts.values() if not v.ok)
         raise DeploymentFailed(f"release failed for {failed}; " + _rollback_summary(outcomes), result=payload)
@@ -186,6 +205,12 @@ def deploy(run, rendered_list, *, tags: dict[str, str], force: bool = False, rev
         if not credentials.expired(exc) or not any(o.executed for o in outcomes):
             raise
         raise credentials_expired(run, exc, outcomes, result) from None
+
+
+def _schedules_stay(run, when: str) -> None:
+    if run.config.schedules:
+        run.console.info(f"schedules not moved {when}: they run the revision they ran before this release "
+                         "(a release moves them once its services are healthy)")
 
 
 def _started(o: ServiceOutcome) -> str:

@@ -46,24 +46,35 @@ def _mask_secret_environment(run, live_td: dict | None, wanted_td: dict) -> list
 
 
 def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
+    from . import schedules
+
     env = run.environment
     results = []
+    revisions, described = {}, {}
     for svc, live in run.live_services(services):
         revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
         running_image = revision.container_image(svc.container) if revision else None
         rendered = render_service(run, svc, image or running_image or NEW_IMAGE, guardrails=False)
         results.append(_service_diff(run, svc, rendered, live, revision))
+        # A schedule moves to the revision the service would run: the running one, or a new one.
+        revisions[svc.name] = schedules.NEW_REVISION if results[-1]["task_definition_diff"] or revision is None else revision.arn
+        described[svc.name] = live
+    schedule_changes = schedules.plan(run, revisions, described)
     masked = [f"{r['service']}: {', '.join(r['masked_environment'])}" for r in results if r.get("masked_environment")]
     if masked:
         run.console.info("values of secret-looking environment variables are masked (****; `**** (changed)` when the rendered value differs): "
                          + "; ".join(masked) + " — move them to `secrets:` (valueFrom), where the task definition holds no value")
-    return {"changed": any(r["changed"] for r in results), "cluster": env.cluster, "services": results}
+    return {"changed": any(r["changed"] for r in results) or any(c.action != "none" for c in schedule_changes), "cluster": env.cluster,
+            "services": results, "schedules": [c.as_dict() for c in schedule_changes]}
 
 
 def text(result: dict) -> str | None:
     """The diffs of the services that differ, plain; None when none does."""
     chunks = [part for entry in result.get("services", [])
               for part in (entry.get("task_definition_diff"), entry.get("service_diff")) if part]
+    from .schedules import ScheduleChange
+
+    chunks += [ScheduleChange(**c).describe() for c in result.get("schedules") or [] if c["action"] != "none"]
     return "\n".join(chunks) if chunks else None
 
 

@@ -78,4 +78,8 @@ def wait(run, *, services: list[str] | None = None) -> dict:
         raise pipeline.StillRollingOut("; ".join(f"{v.service}: {v.reason}" for v in bad), hint=rollout.resume_hint([v.service for v in bad]), result=result)
     if bad:
         raise DeploymentFailed("; ".join(f"{v.service}: {v.state}: {v.reason}" for v in bad), result=result)
+    # The release that did not wait (--no-wait, Ctrl-C, exit 3) left its schedules behind: they move now.
+    from . import schedules
+
+    result["schedules"] = [c.as_dict() for c in schedules.sync(run, {t.service: t.task_definition for t in targets})]
     return result

@@ -24,7 +24,7 @@ FAILURE = "exit 1: cannot connect to database"
 OUTPUT_NAMES = ["ClusterName", "PrivateSubnet1", "PrivateSubnet2", "ServiceSecurityGroup",
                 "TargetGroupArn", "EcrRepositoryUri", "TaskExecutionRoleArn", "TaskRoleArn",
                 "LogGroupName", "VpcId", "LoadBalancerDnsName", "AlternateTargetGroupArn",
-                "ProductionListenerRuleArn", "TestListenerRuleArn", "EcsInfrastructureRoleArn"]
+                "ProductionListenerRuleArn", "TestListenerRuleArn", "EcsInfrastructureRoleArn", "SchedulerRoleArn"]
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,8 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return service, target.rsplit(".", 1)[-1]
+    if service == "scheduler":  # a REST-JSON API: the operation is the method and the path
+        return service, _scheduler_operation(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
     params = parse_qs(environ.get("QUERY_STRING", ""))
     if "Action" not in params and environ.get("CONTENT_TYPE", "").startswith(
         "application/x-www-form-urlencoded"
@@ -36,6 +38,24 @@ def classify(environ: dict[str, Any], body: bytes) -> tuple[str, str]:
         params = parse_qs(body.decode("utf-8", "replace"))
     action = params.get("Action", [""])[0]
     return service, action or environ.get("REQUEST_METHOD", "?") + " " + environ.get("PATH_INFO", "")
+
+
+# EventBridge Scheduler's REST routes → operation names (what IAM's scheduler:<Operation> calls them).
+_SCHEDULER_ROUTES = {
+    ("GET", "schedules"): "ListSchedules", ("GET", "schedule"): "GetSchedule", ("POST", "schedule"): "CreateSchedule",
+    ("PUT", "schedule"): "UpdateSchedule", ("DELETE", "schedule"): "DeleteSchedule",
+    ("GET", "schedule-groups"): "ListScheduleGroups", ("GET", "schedule-group"): "GetScheduleGroup",
+    ("POST", "schedule-group"): "CreateScheduleGroup", ("DELETE", "schedule-group"): "DeleteScheduleGroup",
+    ("GET", "tags"): "ListTagsForResource", ("POST", "tags"): "TagResource", ("DELETE", "tags"): "UntagResource",
+}
+
+
+def _scheduler_operation(method: str, path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    kind = parts[0] if parts else ""
+    if kind in ("schedules", "schedule-groups") and len(parts) > 1:
+        kind = kind[:-1]  # /schedules/NAME is one schedule
+    return _SCHEDULER_ROUTES.get((method, kind), f"{method} {path}")
 
 
 class Counters:

@@ -8,7 +8,7 @@ of actions deployer requested since `aws.iam.clear()`.
 
 What it models: Allow/Deny statements with Action / NotAction and `*` wildcards, and the actions a
 request implies besides its own: `iam:PassRole` (RegisterTaskDefinition naming roles, RunTask),
-`ecs:TagResource` (registration with tags), `kms:Decrypt` (GetParameter(s) WithDecryption).
+`ecs:TagResource` (registration with tags), `iam:PassRole` (CreateSchedule / UpdateSchedule), `kms:Decrypt` (GetParameter(s) WithDecryption).
 What it does not: resources and conditions (every statement is taken as matching any resource:
 `deployer iam-policy` names its resources, and this checks the action lists are complete and minimal).
 """
@@ -51,8 +51,8 @@ class PolicySimulator:
                 needed.append("iam:PassRole")
             if params.get("tags"):
                 needed.append("ecs:TagResource")
-        elif action == "ecs:RunTask":
-            needed.append("iam:PassRole")
+        elif action in ("ecs:RunTask", "scheduler:CreateSchedule", "scheduler:UpdateSchedule"):
+            needed.append("iam:PassRole")  # a schedule's target names the role Scheduler assumes
         elif action in ("ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath") and params.get("WithDecryption"):
             needed.append("kms:Decrypt")
         return needed

@@ -186,7 +186,8 @@ def fake_run(ecs: FakeEcs, *, dry_run: bool = False, rollback_on_failure: bool =
     return SimpleNamespace(
         ecs=ecs, aws=None, timeout=60, environment=SimpleNamespace(cluster=CLUSTER), console=console, secrets=console.secrets,
         options=SimpleNamespace(dry_run=dry_run, no_wait=False, wait_until=None, timeout=60),
-        config=SimpleNamespace(deploy=SimpleNamespace(rollback_on_failure=rollback_on_failure, timeout=60, timeout_set=False)))
+        scheduler=SimpleNamespace(names=lambda prefix=None: []),  # no schedule of the app
+        config=SimpleNamespace(app="web", schedules=[], deploy=SimpleNamespace(rollback_on_failure=rollback_on_failure, timeout=60, timeout_set=False)))
 
 
 @pytest.fixture(autouse=True)
