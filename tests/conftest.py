@@ -178,13 +178,15 @@ def image_ref(platform, tag: str) -> str:
 _ECR_CLIENTS: dict = {}
 
 
-def push_image(endpoint: str, repository: str, tag: str) -> None:
+def push_image(endpoint: str, repository: str, tag: str, credentials: dict | None = None) -> None:
+    """Put an image index for `tag` into the local ECR (in the account of `credentials`, default the test's)."""
     import boto3
 
-    ecr = _ECR_CLIENTS.get(endpoint)
+    key = (endpoint, json.dumps(credentials, sort_keys=True))
+    ecr = _ECR_CLIENTS.get(key)
     if ecr is None:
-        ecr = _ECR_CLIENTS[endpoint] = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1",
-                                                    aws_access_key_id="testing", aws_secret_access_key="testing")
+        creds = credentials or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+        ecr = _ECR_CLIENTS[key] = boto3.client("ecr", endpoint_url=endpoint, region_name="us-east-1", **creds)
     try:
         ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])
         return

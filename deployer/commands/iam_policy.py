@@ -201,6 +201,9 @@ def _guardrail_and_image_reads(run, names: _Names, repo_name: str) -> list[dict]
     except BadInput:
         repository_arn = names.arn("ecr", f"repository/{repo_name}")
     statements.append({"Sid": "ImageRepositoryAccess", "Effect": "Allow", "Action": ["ecr:GetRepositoryPolicy", "ecr:DescribeImages"], "Resource": repository_arn})
+    return statements
+
+
 def _schedule_families(run) -> list[str]:
     """The families of the schedules with their own template (`<service family>-<name>`)."""
     families = {s.name: s.family for s in run.config.services}

@@ -168,6 +168,21 @@ def check_image(run, rendered: Rendered) -> Check:
     return Check("image", "warn", f"{repo}:{tag} is not pushed yet (`deployer release` builds and pushes it)")
 
 
+def ecr_reader(run, repo):
+    """Whose credentials read an ECR repository: the environment's when the repository is in the
+    environment's own account (a cross-account caller could not read it without a grant), else the
+    repository side's (the caller, or image.role_arn)."""
+    if run.image_aws is run.aws:
+        return run.aws
+    account = getattr(repo, "account", None)
+    try:
+        if account and account == run.aws.account_id():
+            return run.aws
+    except ExternalError:
+        pass
+    return run.image_aws
+
+
 def check_image_exists(run, rendered: Rendered) -> list[Check]:
     """`deploy --image REF` of an ECR image: the tag or digest is in the repository (DescribeImages), or
     every task would stop with CannotPullContainerError. Not for `release`, which pushes it after the checks."""
@@ -181,7 +196,7 @@ def check_image_exists(run, rendered: Rendered) -> list[Check]:
     seen = run.__dict__.setdefault("_images_found", {})  # services sharing one image: one lookup
     if image not in seen:
         try:
-            seen[image] = registry.ecr_of(run.image_aws, repo).image_exists(ref)
+            seen[image] = registry.ecr_of(ecr_reader(run, repo), repo).image_exists(ref)
         except ExternalError as exc:  # denied (another account's repository), unreachable: unknown, not missing
             seen[image] = exc
     found = seen[image]
@@ -212,7 +227,7 @@ def check_image_platform(run, rendered: Rendered) -> list[Check]:
         seen = run.__dict__.setdefault("_image_platforms", {})  # services sharing one image: one lookup
         if image not in seen:
             try:
-                seen[image] = registry.image_platforms(run.image_aws, repo, ref, quick=True)  # a warning at most: one short attempt
+                seen[image] = registry.image_platforms(ecr_reader(run, repo), repo, ref, quick=True)  # a warning at most: one short attempt
             except ExternalError as exc:  # the registry did not answer: unknown, not wrong
                 seen[image] = exc
         platforms = seen[image]

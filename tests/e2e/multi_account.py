@@ -57,6 +57,11 @@ def setup(aws, app, *, prod_extra: str = "") -> Accounts:
     """The repository in the management account, a stack per environment account, and deployer.yaml with `environments:`."""
     ecr = account_client(aws.endpoint, "ecr")
     repository = ecr.create_repository(repositoryName=REPOSITORY)["repository"]["repositoryUri"]
+    # As the admins set it up: the repository policy lets each environment's account pull.
+    ecr.set_repository_policy(repositoryName=REPOSITORY, policyText=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Sid": "AllowPullFromEnvironments", "Effect": "Allow",
+        "Principal": {"AWS": [f"arn:aws:iam::{account}:root" for account in ACCOUNTS.values()]},
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]}]}))
     stacks = {env: create_environment(aws.endpoint, env=env, account=account) for env, account in ACCOUNTS.items()}
     app.path.joinpath("deployer.yaml").write_text(f"""\
 app: web

@@ -14,7 +14,7 @@ import json
 import boto3
 import pytest
 
-from tests.conftest import ecs_state
+from tests.conftest import ecs_state, push_image
 
 REPOSITORY_ACCOUNT = "123456789012"
 ENVIRONMENT_ACCOUNT = "333333333333"
@@ -148,7 +148,9 @@ def test_a_missing_digest_is_refused(app, aws, platform, repository, environment
 def test_same_account_reads_no_repository_policy(app, aws, platform, environment_account):
     """The environment's own repository (account 333333333333): nothing cross-account, no ECR call."""
     image = f"{platform['outputs']['EcrRepositoryUri']}:v1"
+    push_image(aws.endpoint, image.split("/", 1)[1].rsplit(":", 1)[0], "v1", credentials=environment_account.credentials)
     aws.reset_counters()
     deployed = app.cli("deploy", "--image", image, "--assume-role-arn", ROLE, "-v")
     assert deployed.code == 0, deployed.stderr
-    assert "aws ecr.GetRepositoryPolicy" not in deployed.stderr and "aws ecr.DescribeImages" not in deployed.stderr
+    # No repository policy is read; the image is looked up (deploy's pre-flight) in its own account, with the environment's role.
+    assert "aws ecr.GetRepositoryPolicy" not in deployed.stderr

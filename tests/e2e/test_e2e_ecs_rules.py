@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import App, ecs_state
+from tests.conftest import App, ecs_state, push_image
 
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/demo/web:1.0.0"
 TASK = {
@@ -126,6 +126,7 @@ def test_every_path_refuses_before_any_write(app, aws, platform, command):
 def test_an_ec2_only_task_definition_deploys_when_the_service_says_ec2(tmp_path, aws, platform):
     cluster = platform["outputs"]["ClusterName"]
     app = project(tmp_path, aws, platform, EC2_ONLY, {"launchType": "EC2"})
+    push_image(aws.endpoint, "demo/web", "1.0.0")  # deploy checks the image is in ECR before any write
     result = app.cli("deploy", "--image", IMAGE, "--output", "json")
     assert result.code == 0, result.stderr
     ecs = aws.client("ecs")

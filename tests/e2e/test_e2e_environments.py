@@ -121,7 +121,7 @@ def test_iam_policy_of_an_environment_role(aws, app):
     import json
 
     ma.setup(aws, app)
-    printed = app.cli("iam-policy", "--env", "prod")
+    printed = app.cli("iam-policy", "--env", "prod", "-v")
     assert printed.code == 0, printed.stderr
     statements = json.loads(printed.stdout)["Statement"]
     assert not [s["Sid"] for s in statements if s["Sid"].startswith("Ecr")]

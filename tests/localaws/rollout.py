@@ -15,6 +15,7 @@ import uuid
 from typing import Any
 
 from moto.core.utils import utcnow
+from moto.ecs.exceptions import ECSException
 from moto.ecs.models import EC2ContainerServiceBackend, Service, Task, TaskDefinition
 
 from .service_deployments import REVISION_FIELDS, ServiceDeployments
