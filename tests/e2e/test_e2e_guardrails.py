@@ -45,7 +45,7 @@ def platform(aws, policy_ref):
     if policy_ref.startswith("ssm:"):
         put_policy(aws, compact(example_policy()))
     stack, outputs = create_environment(aws.endpoint, env="demo", inputs={"deployer_policy": policy_ref})
-    return {"stack": stack, "outputs": outputs}
+    return {"stack": stack, "outputs": outputs, "endpoint": aws.endpoint}  # image_ref() pushes what it names
 
 
 def put_policy(aws, text: str, name: str = POLICY_PARAMETER) -> None:
@@ -91,14 +91,15 @@ def test_the_compliant_app_passes_every_command(compliant, platform, aws):
 
 # kind → (the edits that break the rule, the message, the edit that keeps within it). deployer itself
 # refuses a FARGATE task of a size Fargate does not have; the policy holds every task definition to
-# the Fargate pairs, so an EC2 one with 256 CPU units and 4 GiB breaks it.
+# the Fargate pairs, so an EC2 one with 256 CPU units and 4 GiB breaks it. A privileged container and a
+# json-file log driver are EC2-only too (deployer refuses them on Fargate as ECS would, before the policy).
 VIOLATIONS = {
     "cpu-memory": ([('"requiresCompatibilities": ["FARGATE"]', '"requiresCompatibilities": ["EC2"]'), ('"memory": "512"', '"memory": "4096"')],
                    'task_definition: cpu "256", memory "4096" matches none of the 7 allowed alternatives', ('"memory": "512"', '"memory": "2048"')),
-    "privileged": ([('"essential": true,', '"essential": true, "privileged": true,')],
+    "privileged": ([('"requiresCompatibilities": ["FARGATE"]', '"requiresCompatibilities": ["EC2"]'), ('"essential": true,', '"essential": true, "privileged": true,')],
                    "task_definition.containerDefinitions[0].privileged: true is not allowed — no privileged containers",
                    ('"essential": true,', '"essential": true, "privileged": false,')),
-    "log-configuration": ([('"logDriver": "awslogs"', '"logDriver": "json-file"')],
+    "log-configuration": ([('"requiresCompatibilities": ["FARGATE"]', '"requiresCompatibilities": ["EC2"]'), ('"logDriver": "awslogs"', '"logDriver": "json-file"')],
                           'task_definition.containerDefinitions[0].logConfiguration.logDriver: "json-file" is not the required value "awslogs"',
                           None),
 }
@@ -178,6 +179,7 @@ def test_an_image_from_another_registry_is_refused(compliant, platform, aws):
 
 def test_every_broken_rule_is_named_at_once(app, platform, aws):
     app.edit("ecs-task-def.json.j2", '"essential": true,', '"essential": true, "privileged": true,')
+    app.edit("ecs-task-def.json.j2", '"requiresCompatibilities": ["FARGATE"]', '"requiresCompatibilities": ["EC2"]')  # privileged is EC2-only
     refused = app.cli("deploy", "--image", image_ref(platform, "v1"), "--var", "replicas=9")
     assert refused.code == 2
     assert "break 3 rules of the platform's deployer policy" in refused.stderr

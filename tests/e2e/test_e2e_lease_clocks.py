@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tests.conftest import image_ref
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SKEWED = ROOT / "tests" / "skewed_clock.py"
 SLOW_TICK = 1.0  # a rollout of about 6 ticks: the holder is still watching when the next job starts
 DAY, FIVE_MINUTES = 86400, 300
