@@ -136,6 +136,8 @@ def test_diff_masks_plaintext_secrets_of_a_live_revision_someone_else_registered
 
 def test_a_changed_plaintext_secret_shows_as_changed_not_as_its_value(app, aws, platform):
     app.edit("ecs-task-def.json.j2", '{ "name": "LOG_LEVEL"', '{ "name": "DB_PASSWORD", "value": "{{ vars.db_password }}" },\n        { "name": "LOG_LEVEL"')
+    # A secret --var is refused in a definition unless the repository says it means it.
+    app.path.joinpath("deployer.yaml").write_text(app.path.joinpath("deployer.yaml").read_text() + "allow_plaintext_secrets: true\n")
     app.commit("a plaintext password (on purpose)")
     assert deploy(app, platform, "v1", "--var", "db_password=first-Pw-1234-x").code == 0
 
