@@ -19,21 +19,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .definitions import FARGATE_SIZES  # Fargate's task sizes: cpu units → memory MiB (one table for both checks)
+
 TASK = "task"
 SERVICE = "service"
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 
-# Fargate's task sizes: cpu units → memory MiB allowed (API reference, TaskDefinition.memory).
-FARGATE_SIZES: dict[int, tuple[int, ...]] = {
-    256: (512, 1024, 2048),
-    512: tuple(range(1024, 4097, 1024)),
-    1024: tuple(range(2048, 8193, 1024)),
-    2048: tuple(range(4096, 16385, 1024)),
-    4096: tuple(range(8192, 30721, 1024)),
-    8192: tuple(range(16384, 61441, 4096)),
-    16384: tuple(range(32768, 122881, 8192)),
-}
 # HealthCheck bounds (API reference, HealthCheck).
 HEALTH_CHECK_BOUNDS = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "startPeriod": (0, 300)}
 # Enumerations whose values have been stable for years: a value outside is refused; "" is refused for any.
