@@ -372,6 +372,8 @@ def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack
         # DescribeTaskDefinition and DescribeScalableTargets have no resource-level permissions.
         {"Sid": "EcsRevision", "Effect": "Allow", "Action": ["ecs:DescribeTaskDefinition"], "Resource": "*"},
         {"Sid": "Autoscaling", "Effect": "Allow", "Action": ["application-autoscaling:DescribeScalableTargets"], "Resource": "*"},
+        # The check after writing the files is `deployer diff`, which lists the app's schedules (none yet).
+        {"Sid": "AppSchedules", "Effect": "Allow", "Action": ["scheduler:ListSchedules"], "Resource": "*"},
     ]
     if owner is not None:
         # The hand-over: the owning stack only (never the environment's: adopt refuses that).
