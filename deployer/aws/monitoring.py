@@ -25,13 +25,7 @@ def log_events(aws, group: str, stream: str, *, region: str | None = None, limit
         kwargs["limit"] = limit
     if token:
         kwargs["nextToken"] = token
-    try:
-        with translate_errors(f"reading the log stream {group}/{stream}"):
-            page = aws.client("logs", region=region if region and region != aws.region else None).get_log_events(**kwargs)
-    except ExternalError as exc:
-        if error_code(exc.__cause__) == "ResourceNotFoundException":
-            raise NoLogStream(exc.message) from exc.__cause__
-        raise
+    page = _logs(aws, region, f"reading the log stream {group}/{stream}", lambda logs: logs.get_log_events(**kwargs))
     return page.get("events") or [], page.get("nextForwardToken")
 
 
@@ -45,11 +39,16 @@ def filter_log_events(aws, group: str, streams: list[str], *, start_ms: int | No
         kwargs["startTime"] = int(start_ms)
     if token:
         kwargs["nextToken"] = token
+    page = _logs(aws, region, f"reading the log group {group}", lambda logs: logs.filter_log_events(**kwargs))
+    return page.get("events") or [], page.get("nextToken")
+
+
+def _logs(aws, region: str | None, doing: str, call):
+    """One CloudWatch Logs call in `region`: a missing stream or group is NoLogStream, other refusals ExternalError."""
     try:
-        with translate_errors(f"reading the log group {group}"):
-            page = aws.client("logs", region=region if region and region != aws.region else None).filter_log_events(**kwargs)
+        with translate_errors(doing):
+            return call(aws.client("logs", region=region if region and region != aws.region else None))
     except ExternalError as exc:
         if error_code(exc.__cause__) == "ResourceNotFoundException":
             raise NoLogStream(exc.message) from exc.__cause__
         raise
-    return page.get("events") or [], page.get("nextToken")
