@@ -41,9 +41,9 @@ class Ecr:
         details = found.get("imageDetails") or []
         return details[0]["imageDigest"] if details else None
 
-    def image_exists(self, reference: str) -> bool | str:
-        """DescribeImages of a tag or sha256 digest: True; False when the image is not there; the error code
-        when the repository is not (RepositoryNotFoundException). Other refusals raise (ExternalError)."""
+    def image_exists(self, reference: str) -> bool | None:
+        """DescribeImages of a tag or sha256 digest: True when the image is there, False when it is not,
+        None when the repository itself is not (RepositoryNotFoundException). Other refusals raise (ExternalError)."""
         image_id = {"imageDigest": reference} if reference.startswith("sha256:") else {"imageTag": reference}
         with translate_errors(f"looking up {self.shown}{'@' if 'imageDigest' in image_id else ':'}{reference} in ECR (ecr DescribeImages)"):
             try:
@@ -52,18 +52,9 @@ class Ecr:
                 if error_code(exc) == "ImageNotFoundException":
                     return False
                 if error_code(exc) == "RepositoryNotFoundException":
-                    return "RepositoryNotFoundException"
+                    return None
                 raise
         return bool(found.get("imageDetails"))
-
-    def has_digest(self, digest: str) -> bool | None:
-        """The repository holds an image with this digest (True/False); None: the repository itself is not there."""
-        found = self.image_exists(digest)
-        return None if isinstance(found, str) else found
-
-    def has_image(self, reference: str) -> bool:
-        """Whether the repository holds the image (a sha256 digest or a tag); a missing repository holds none."""
-        return self.image_exists(reference) is True
 
     def policy(self) -> str | None:
         """The repository policy's text (GetRepositoryPolicy), or None when the repository has none.

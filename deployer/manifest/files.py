@@ -76,22 +76,28 @@ def confined(name: str | Path, base: Path, repo_root: Path, *, what: str) -> Pat
     )
 
 
-def read_bytes(path: Path, *, what: str, max_bytes: int = MAX_TEXT_BYTES) -> bytes:
-    """A regular file's bytes, at most max_bytes; BadInput naming `what` otherwise (never the content)."""
+def read_bytes(path: Path, *, what: str, max_bytes: int = MAX_TEXT_BYTES, hint: str | None = None, missing: str = "") -> bytes:
+    """A regular file's bytes, at most max_bytes; BadInput naming `what` otherwise (never the content).
+    The one reader: deployer.yaml, templates, includes, Jsonnet imports, the Dockerfile, build secrets.
+    Opened without blocking and without taking a terminal, so a FIFO or a device is refused, never read."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, flags)
     except FileNotFoundError:
-        raise BadInput(f"{what}: file not found") from None
+        raise BadInput(f"{what}: file not found" + (f" {missing}" if missing else ""), hint=hint) from None
     except IsADirectoryError:
-        raise BadInput(f"{what}: is a directory, not a file") from None
+        raise BadInput(f"{what}: is a directory, not a file", hint=hint) from None
     except OSError as exc:
-        raise BadInput(f"{what}: cannot be read ({exc.strerror})") from None
+        raise BadInput(f"{what}: cannot be read ({exc.strerror})", hint=hint) from None
     try:
         info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise BadInput(f"{what}: is a directory, not a file", hint=hint)
         if not stat.S_ISREG(info.st_mode):
-            raise BadInput(f"{what}: not a regular file (a device, a pipe or a directory)")
+            raise BadInput(f"{what}: not a regular file (a device, FIFO or socket)", hint=hint)
+        too_big = f"more than the {max_bytes} bytes a file of deployer may have"
         if info.st_size > max_bytes:
-            raise BadInput(f"{what}: {info.st_size} bytes, more than the {max_bytes} a file of deployer may have")
+            raise BadInput(f"{what}: {info.st_size} bytes, {too_big}", hint=hint)
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, 65536)
@@ -99,7 +105,7 @@ def read_bytes(path: Path, *, what: str, max_bytes: int = MAX_TEXT_BYTES) -> byt
                 break
             total += len(chunk)
             if total > max_bytes:  # it grew while being read
-                raise BadInput(f"{what}: more than the {max_bytes} bytes a file of deployer may have")
+                raise BadInput(f"{what}: {too_big}", hint=hint)
             chunks.append(chunk)
         return b"".join(chunks)
     finally:
@@ -171,8 +177,6 @@ def printable_name(name: Any) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
-# What rendering may read from the repository: one include or import at most this large.
-MAX_READ_BYTES = MAX_TEXT_BYTES
 _SYSTEM_TREES = tuple(Path(p) for p in PSEUDO_FILESYSTEMS)
 
 
@@ -180,9 +184,7 @@ def open_inside(base: Path, repo_root: Path, name: Any, *, what: str, missing: s
     """The bytes of the regular file `name` (relative to base) inside the app repository after resolving
     symlinks: a Jinja include, a Jsonnet import. Refused, never read, never quoted: an absolute path, a
     NUL byte, `..` or a symlink that leads outside the repository, /proc, /sys, /dev, a device, a FIFO,
-    a directory, a file over MAX_READ_BYTES. Messages name `what` (the name as written), never an outside path."""
-    import stat
-
+    a directory, a file over MAX_TEXT_BYTES. Messages name `what` (the name as written), never an outside path."""
     text = str(name)
     hint = "includes and imports are files of the app repository, named relative to the file that includes them"
     if "\x00" in text:
@@ -198,43 +200,4 @@ def open_inside(base: Path, repo_root: Path, name: Any, *, what: str, missing: s
     if not (resolved == repo or repo in resolved.parents):
         how = " (a symlink that leads out of it)" if (lexical == repo or repo in lexical.parents) else " (`..` leads out of it)"
         raise BadInput(f"{what} is outside the app repository{how}", hint=hint)
-    try:
-        fd = os.open(resolved, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise BadInput(f"{what}: file not found" + (f" {missing}" if missing else "")) from None
-    except IsADirectoryError:
-        raise BadInput(f"{what}: a directory, not a file") from None
-    except OSError as exc:
-        raise BadInput(f"{what}: cannot be read ({exc.strerror})") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (a device, FIFO or socket)"
-            raise BadInput(f"{what}: {kind}", hint=hint)
-        if info.st_size > MAX_READ_BYTES:
-            raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
-        chunks, size = [], 0
-        while True:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            size += len(chunk)
-            if size > MAX_READ_BYTES:
-                raise BadInput(f"{what}: larger than {MAX_READ_BYTES // 1024} KiB; not a template", hint=hint)
-            chunks.append(chunk)
-    finally:
-        os.close(fd)
-    return resolved, b"".join(chunks)
-
-
-def resolve_inside(base: Path, repo_root: Path, name: str, *, what: str) -> Path:
-    """base/name resolved (symlinks followed); BadInput when that is outside repo_root (deployer/manifest/files.py).
-    The message never includes the file's content (it is not read)."""
-
-    return confined(name, base, repo_root, what=what)
-
-
-def read_template_text(path: Path) -> str:
-    """UTF-8 text without NUL bytes, bounded; BadInput naming the file and line otherwise (deployer/manifest/files.py)."""
-
-    return read_text(path, what=os.path.relpath(path))
+    return resolved, read_bytes(resolved, what=what, hint=hint, missing=missing)

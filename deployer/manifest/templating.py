@@ -23,7 +23,7 @@ from typing import Any, Callable
 
 from ..core.secrets import Secrets as _Secrets
 from ..core.errors import BadInput
-from .files import open_inside, printable_name as _shown_name, read_template_text
+from .files import open_inside, printable_name as _shown_name, read_text
 
 
 @dataclass
@@ -344,7 +344,7 @@ def render_here(path: Path, root: Path, repo_root: Path, context: dict, globals_
 
     env = _jinja_env(root, repo_root, globals_, filters)
     shown = os.path.relpath(path)
-    source = read_template_text(path)
+    source = read_text(path, what=os.path.relpath(path))
     try:
         # Compiled with its filename so tracebacks (and so error lines) map back to the file.
         code = env.compile(source, name=path.name, filename=str(path))

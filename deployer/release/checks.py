@@ -204,7 +204,7 @@ def check_image_exists(run, rendered: Rendered) -> list[Check]:
         return [Check("image", "warn", f"could not check that {image} exists: {found.message}")]
     if found is True:
         return [Check("image", "pass", f"{image.rsplit('/', 1)[-1][:80]} exists in ECR")]
-    what = f"repository {repo_uri} does not exist" if found else f"{'digest' if ref.startswith('sha256:') else 'tag'} {ref} is not in {repo_uri}"
+    what = f"repository {repo_uri} does not exist" if found is None else f"{'digest' if ref.startswith('sha256:') else 'tag'} {ref} is not in {repo_uri}"
     return [Check("image", "fail", f"{image}: {what} (ecr DescribeImages); its tasks would stop with CannotPullContainerError — "
                                    "push it first (`deployer release` builds and pushes)")]
 
@@ -539,7 +539,7 @@ def pull_access(run, rendered_list: list[Rendered], *, image_must_exist: bool = 
         if image_must_exist:
             reference = image.split("@", 1)[1] if "@" in image else (image.rsplit(":", 1)[1] if ":" in image.rsplit("/", 1)[-1] else "latest")
             try:
-                found = ecr.has_image(reference)
+                found = ecr.image_exists(reference)
             except ExternalError as exc:
                 checks.append(Check("image", "warn", f"cannot look up {image} in account {repo.account}: {exc.message}"))
                 continue

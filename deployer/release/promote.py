@@ -94,7 +94,7 @@ def promote(source, target, services, proven: list[Proven], *, force: bool = Fal
     for image in {p.image for p in proven}:  # read-only, with the repository's own (the caller's) credentials
         repo = registry.parse_repository(image.split("@", 1)[0])
         if repo.is_ecr:
-            held = registry.ecr_of(target.image_aws, repo).has_digest(image.rsplit("@", 1)[1])
+            held = registry.ecr_of(target.image_aws, repo).image_exists(image.rsplit("@", 1)[1])
             if not held:
                 raise BadInput(f"{image}: {'no such image' if held is False else 'no such repository'} in {repo.uri} (read with the caller's credentials); nothing was changed")
     rendered = [render_service(target, svc, by_service[svc.name].image) for svc in services]

@@ -132,7 +132,7 @@ def test_a_symlinked_template_directory_out_of_the_repository_is_refused(app, aw
 def test_a_template_that_is_a_device_or_huge_is_refused_unread(app, aws, platform):
     (app.path / "big.json.j2").write_text("{" + " " * (1024 * 1024 + 10) + "}")
     app.edit(YAML, "task_definition: ecs-task-def.json.j2", "task_definition: big.json.j2")
-    refused(app.cli("render", "--image", "repo:tag"), "big.json.j2: ", "more than the 1048576 a file of deployer may have")
+    refused(app.cli("render", "--image", "repo:tag"), "big.json.j2: ", "more than the 1048576 bytes a file of deployer may have")
 
 
 # ---------------------------------------------------------------------------------------

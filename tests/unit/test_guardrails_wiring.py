@@ -87,7 +87,7 @@ class FakeEcr:
         self.calls.append("GetRepositoryPolicy")
         return self._policy
 
-    def has_image(self, reference):
+    def image_exists(self, reference):
         self.calls.append("DescribeImages")
         return reference in self.images
 

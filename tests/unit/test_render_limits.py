@@ -25,7 +25,7 @@ def repo(tmp_path):
     (root / "proc").symlink_to("/proc/self/environ")
     (root / "zero").symlink_to("/dev/zero")
     os.mkfifo(root / "fifo")
-    (root / "big.txt").write_bytes(b"x" * (files.MAX_READ_BYTES + 1))
+    (root / "big.txt").write_bytes(b"x" * (files.MAX_TEXT_BYTES + 1))
     return root
 
 
@@ -39,7 +39,7 @@ def repo(tmp_path):
         ("zero", "is outside the app repository (a system file)"),
         ("fifo", "not a regular file (a device, FIFO or socket)"),
         ("lib", "a directory"),
-        ("big.txt", "larger than 1024 KiB"),
+        ("big.txt", "more than the 1048576 bytes"),
         ("a\x00b", "the name contains a NUL byte"),
         ("missing.txt", "file not found"),
     ],
@@ -153,4 +153,4 @@ def test_ecs_limits():
 
 def test_a_nul_byte_in_a_path_is_bad_input(tmp_path):
     with pytest.raises(BadInput, match=r"`task_definition` td\\x00.json: the path contains a NUL byte"):
-        files_.resolve_inside(tmp_path, tmp_path, "td\x00.json", what="`task_definition` td\x00.json")
+        files_.confined("td\x00.json", tmp_path, tmp_path, what="`task_definition` td\x00.json")
