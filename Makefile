@@ -3,6 +3,10 @@
 # Everything runs in a virtualenv ($(VENV)) holding exactly requirements/lock.txt (hash-checked),
 # plus this checkout installed editable: never the machine's own Python packages.
 PYTHON ?= python3
+# Python writes each module's bytecode the first time it imports it (pip installs with --no-compile);
+# a PYTHONDONTWRITEBYTECODE inherited from the machine would make every `deployer` process, and every
+# test worker, compile boto3, botocore and jinja2 from source again (~0.5 s of CPU each time).
+unexport PYTHONDONTWRITEBYTECODE
 VENV ?= .venv
 LOCK_VENV ?= .venv-lock
 PYTEST_ARGS ?=
@@ -22,7 +26,8 @@ install: $(STAMP)
 
 # Rebuilt from scratch whenever the lock or the project's metadata changes, so nothing an earlier
 # install left behind stays. --only-binary: nothing is built from source, with unhashed build tools.
-# --no-compile: Python compiles what is imported when it is first imported, not all of botocore now.
+# --no-compile, then only what `deployer` runs is compiled (scripts/runtime_files.py, ~3 s): the test-only
+# packages (moto and its dependencies) compile as they are first imported.
 $(STAMP): $(LOCK) pyproject.toml setup.py
 	@$(MAKE) --no-print-directory python-deps check-lock
 	@if [ -e "$(VENV)" ] && [ ! -f "$(VENV)/pyvenv.cfg" ]; then \
@@ -32,6 +37,7 @@ $(STAMP): $(LOCK) pyproject.toml setup.py
 		--only-binary :all: -r $(LOCK)
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	$(VPY) -m pip check
+	$(VPY) scripts/runtime_files.py | $(VPY) -m compileall -q -j 0 -i - >/dev/null
 	@touch $@
 
 system-deps:
