@@ -401,7 +401,7 @@ def continue_command(
 
 @app.command(name="iam-policy")
 def iam_policy(
-    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run), exec (a developer's: deployer exec, port-forward) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
+    use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run), exec (a developer's: deployer exec, port-forward), operate (the on-call's: logs, tasks, tasks stop, scale, restart) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="--for adopt: the live service's cluster.")] = None,
     service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
     stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,

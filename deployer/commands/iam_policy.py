@@ -1,8 +1,10 @@
-"""`deployer iam-policy --for release|prune|run|adopt`: the least-privilege IAM policy of each use.
+"""`deployer iam-policy --for release|prune|run|exec|operate|adopt`: the least-privilege IAM policy of each use.
 
 One role per use: the release role (CodeBuild's: release, deploy, rollback, wait, status, diff,
 render, revisions, verify, env, build --push) never deregisters revisions; pruning and one-off
-tasks get their own. Built from deployer.yaml, the rendered templates and the environment's
+tasks get their own; `operate` is the on-call developer's role for the everyday commands (logs,
+tasks, tasks stop, scale, restart): one role, because the same person reads the logs and then
+scales or restarts, and it cannot register a revision, pass a role or deploy an image. Built from deployer.yaml, the rendered templates and the environment's
 outputs, so every resource is named: one ECR repository, the task-definition families, the
 services and their deployments, the roles passed to ECS, the log groups, the SSM parameters and
 secrets the templates read, the stack. `*` only where AWS has no resource-level permission.
@@ -18,7 +20,7 @@ from ..manifest import strategies
 from ..core.errors import BadInput
 from ..manifest.render import render_service
 
-USES = ("release", "prune", "run", "exec", "adopt")
+USES = ("release", "prune", "run", "exec", "operate", "adopt")
 
 ECR_PUSH = [
     "ecr:BatchCheckLayerAvailability",
@@ -47,6 +49,10 @@ class _Names:
     def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
         return f"arn:{self.partition}:{service}:{self.region if region else ''}:{self.account if account else ''}:{resource}"
 
+    def log_group(self, group: str, region: str | None = None) -> str:
+        """A log group's ARN (its streams: `:*`), in the awslogs-region the container names, else this one."""
+        return f"arn:{self.partition}:logs:{region or self.region}:{self.account}:log-group:{group}:*"
+
     def ssm_parameter(self, name: str) -> str:
         return name if name.startswith("arn:") else self.arn("ssm", "parameter/" + name.lstrip("/"))
 
@@ -65,7 +71,7 @@ def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
         raise BadInput(f"--{given[0]}: only with --for adopt (the other uses read deployer.yaml)")
     names = _Names(run)
     rendered = [render_service(run, svc, f"{run.environment.repository}:policy", guardrails=False) for svc in names.services]
-    statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run, "exec": _exec}[use](run, names, rendered)
+    statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run, "exec": _exec, "operate": _operate}[use](run, names, rendered)
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
 
 
@@ -91,7 +97,7 @@ def _roles_and_logs(names: _Names, rendered) -> tuple[list[str], list[str]]:
         for container in td["containerDefinitions"]:
             group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
             if group:
-                log_groups.add(names.arn("logs", f"log-group:{group}:*"))
+                log_groups.add(names.log_group(group))
     role_arns = sorted(role if role.startswith("arn:") else names.arn("iam", f"role/{role}", region=False) for role in roles)
     return role_arns, sorted(log_groups)
 
@@ -333,6 +339,78 @@ def _exec(run, names: _Names, rendered) -> list[dict]:
          "Resource": names.arn("ssm", "session/${aws:userid}-*")},
     ]
 
+
+
+def _operate(run, names: _Names, rendered) -> list[dict]:
+    """The on-call developer's role (docs/operations.md): `logs` and `tasks` read; `tasks stop` stops a
+    task of the cluster; `scale` and `restart` update the app's services (under the release lease) and
+    watch them to steady; `scale --min/--max` changes the range of the services' Application Auto
+    Scaling targets, named as they are now. Never a registration, a role passed, or a deregistration."""
+    cluster_arn = names.arn("ecs", f"cluster/{names.cluster}")
+    tasks = names.arn("ecs", f"task/{names.cluster}/*")
+    service_arns = _service_arns(names)
+    family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
+    parameters, secrets = _container_secrets(names, rendered)
+    log_groups = sorted({names.log_group(options["awslogs-group"], options.get("awslogs-region"))
+                         for r in rendered for c in r.task_definition["containerDefinitions"]
+                         for options in [((c.get("logConfiguration") or {}).get("options") or {})] if options.get("awslogs-group")})
+    statements = [
+        {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": service_arns},
+        # The revision a task runs: its containers' log streams and secrets. No resource-level permission.
+        {"Sid": "EcsTaskDefinitions", "Effect": "Allow", "Action": ["ecs:DescribeTaskDefinition"], "Resource": "*"},
+        {"Sid": "FindTasks", "Effect": "Allow", "Action": ["ecs:ListTasks"], "Resource": "*", "Condition": {"ArnEquals": {"ecs:cluster": cluster_arn}}},
+        {"Sid": "DescribeTasks", "Effect": "Allow", "Action": ["ecs:DescribeTasks"], "Resource": tasks},
+        # `deployer logs`: one FilterLogEvents per log group the containers' awslogs driver writes to.
+        {"Sid": "ReadLogs", "Effect": "Allow", "Action": ["logs:FilterLogEvents"], "Resource": log_groups},
+        # The containers' own secrets are read only to mask them in the log lines deployer prints.
+        {"Sid": "MaskTaskSecrets", "Effect": "Allow", "Action": ["ssm:GetParameter"], "Resource": parameters},
+        {"Sid": "MaskTaskSecretsManager", "Effect": "Allow", "Action": ["secretsmanager:GetSecretValue"], "Resource": secrets},
+        # Whether Application Auto Scaling owns the desired count. No resource-level permission.
+        {"Sid": "ReadAutoscaling", "Effect": "Allow", "Action": ["application-autoscaling:DescribeScalableTargets"], "Resource": "*"},
+        # `deployer tasks stop ID`.
+        {"Sid": "StopTasks", "Effect": "Allow", "Action": ["ecs:StopTask"], "Resource": tasks},
+        # `scale` (desiredCount) and `restart` (forceNewDeployment). IAM cannot limit UpdateService to those
+        # two fields: this role could also point a service at another registered revision, never register one.
+        {"Sid": "ScaleAndRestart", "Effect": "Allow", "Action": ["ecs:UpdateService"], "Resource": service_arns},
+        # The watch of the new deployment: the deployment restart started is recorded on the service
+        # (`deployer wait`), the revision tagged healthy when it is steady (`deployer rollback` goes back to it).
+        {"Sid": "RecordDeployments", "Effect": "Allow", "Action": ["ecs:TagResource"], "Resource": service_arns + family_arns},
+        {"Sid": "WatchDeployments", "Effect": "Allow", "Action": ["ecs:ListServiceDeployments"], "Resource": service_arns},
+        {"Sid": "WatchServiceDeployments", "Effect": "Allow", "Action": ["ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions"],
+         "Resource": [names.arn("ecs", f"service-deployment/{names.cluster}/{s.name}/*") for s in names.services]
+         + [names.arn("ecs", f"service-revision/{names.cluster}/{s.name}/*") for s in names.services]},
+        # scale and restart take the release lease: never while a release of the service runs.
+        _lease(names),
+    ]
+    if parameters:
+        statements.append(_decrypt_via_ssm(names))
+    targets = _scalable_targets(run, names)
+    if targets:
+        statements.append({"Sid": "AutoscalingRange", "Effect": "Allow", "Action": ["application-autoscaling:RegisterScalableTarget"], "Resource": targets})
+    return statements
+
+
+def _scalable_targets(run, names: _Names) -> list[str]:
+    """The ARNs of the services' Application Auto Scaling targets as they are now (`scale --min/--max`
+    updates an existing one; a target registered or re-created later needs the policy printed again)."""
+    from ..aws import resources
+
+    found, missing = [], []
+    for svc in names.services:
+        try:
+            targets = resources.scalable_targets(run.aws, names.cluster, svc.name)
+        except Exception as exc:  # noqa: BLE001 - the policy is printed without the range, and says why
+            run.console.warn(f"{svc.name}: could not read its Application Auto Scaling target ({run.console.quote(exc)}): "
+                             "the policy does not grant `scale --min/--max` on it")
+            continue
+        arns = [t.get("ScalableTargetARN") for t in targets if t.get("ScalableTargetARN")]
+        found += arns
+        if not arns:
+            missing.append(svc.name)
+    if missing:
+        run.console.warn(f"{', '.join(missing)}: no Application Auto Scaling target now: the policy does not grant `scale --min/--max` "
+                         "on it (print the policy again once the admins register one)")
+    return sorted(set(found))
 
 def _adopt(run, *, cluster: str | None = None, service: str | None = None, stack: str | None = None, proton: str | None = None) -> dict:
     """What `deployer adopt --cluster C --service S --stack E|--proton E` calls (commands/adopt.py, then init

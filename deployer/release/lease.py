@@ -533,7 +533,7 @@ def held(run, services: list[str], command: str) -> Iterator[list[Lease]]:
                 lease = acquire(store, cluster, service, claim, run.console, wait=wait)
             except ExternalError as exc:
                 if "AccessDenied" in exc.message:
-                    exc.hint = "the release role needs the lease's SSM permissions (statement ReleaseLease of `deployer iam-policy`); --no-lock skips the lease"
+                    exc.hint = "the role needs the lease's SSM permissions (statement ReleaseLease of `deployer iam-policy --for release`, or `--for operate` for scale and restart); --no-lock skips the lease"
                 raise
             lease.on_lost = guard.lost
             leases.append(lease.start())
