@@ -195,7 +195,9 @@ def env_command(
             typer.echo("error: --all lists every environment; drop --env", err=True)
             raise typer.Exit(2)
         options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-        _execute(options, cmd.env_all, lambda run, r: cmd.all_text(r))
+        result = _execute(options, cmd.env_all, lambda run, r: cmd.all_text(r))
+        if result.get("failed"):  # every environment shown; the ones that could not be read make it fail
+            raise typer.Exit(int(result["exit_code"]))
         return
     options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.env, lambda run, r: cmd.text(r))

@@ -12,21 +12,49 @@ def env(run) -> dict:
 
 def env_all(run) -> dict:
     """Each environment of `environments:` (a config without them: its one environment), resolved under its
-    own role: the account STS answers with there, the region, the stack and the outputs."""
+    own role: the account STS answers with there, the region, the stack and the outputs.
+
+    One environment that cannot be read (its role not assumable, its stack not readable, an output
+    missing) does not hide the others: it is listed with its error, and the result carries `failed`
+    (their names) and `exit_code`: the code `deployer env --env NAME` exits with for that environment
+    (3 for AWS's refusals, 2 for a config that does not fit the stack); 3 when they differ."""
+    from ..core.errors import DeployerError
+
     config = run.base_config
     names = sorted(config.environments) or [None]
-    environments = []
+    environments, failed, codes = [], [], set()
     for name in names:
         one = run.for_environment(name) if name else run
-        resolved = one.environment
-        environments.append({
-            "environment": name,
-            "account": one.aws.account_id(),
-            "region": one.aws.region,
-            "role_arn": one.config.environment.role_arn,
-            **resolved.as_dict(),
-        })
-    return {"environments": environments}
+        try:
+            resolved = one.environment
+            environments.append({
+                "environment": name,
+                "account": one.aws.account_id(),
+                "region": one.aws.region,
+                "role_arn": one.config.environment.role_arn,
+                **resolved.as_dict(),
+            })
+        except DeployerError as exc:
+            # exc.message quotes AWS's own text as untrusted (aws/session.py translate_errors); masked on output.
+            entry = {"environment": name, "role_arn": _role_arn(one), "error": run.secrets.mask(exc.message), "exit_code": exc.exit_code}
+            if exc.hint:
+                entry["hint"] = run.secrets.mask(exc.hint)
+            environments.append(entry)
+            failed.append(name or "(the one environment)")
+            codes.add(exc.exit_code)
+            run.console.error(f"{name or 'the environment'}: {run.secrets.mask(exc.message)}")
+    result: dict = {"environments": environments}
+    if failed:
+        result.update(status="error", failed=failed, exit_code=codes.pop() if len(codes) == 1 else 3)
+        run.console.info(f"{len(failed)} of {len(names)} environment(s) could not be read: {', '.join(failed)} (exit {result['exit_code']})")
+    return result
+
+
+def _role_arn(run) -> str | None:
+    try:
+        return run.config.environment.role_arn
+    except Exception:  # noqa: BLE001 - the entry says what failed; the role is only context
+        return None
 
 
 def text(result: dict) -> str:
@@ -50,6 +78,14 @@ def text(result: dict) -> str:
 def all_text(result: dict) -> str:
     blocks = []
     for one in result["environments"]:
+        if "error" in one:
+            head = [f"{one['environment'] or '(the one environment)'}", f"  error         {one['error']}"]
+            if one.get("role_arn"):
+                head.append(f"  role          {one['role_arn']}")
+            if one.get("hint"):
+                head.append(f"  hint          {one['hint']}")
+            blocks.append("\n".join(head))
+            continue
         head = [
             f"{one['environment'] or '(the one environment)'}",
             f"  account       {one['account']}" + (f" (role {one['role_arn']})" if one.get("role_arn") else " (the caller's credentials)"),

@@ -25,6 +25,56 @@ def test_env_all_names_each_environment_with_its_account(aws, app):
         assert by_name[name]["outputs"]["TaskRoleArn"].startswith(f"arn:aws:iam::{ACCOUNT[name]}:role/")
 
 
+
+def test_env_all_shows_every_environment_it_can_and_fails_naming_the_one_it_cannot(aws, app):
+    """prod's role does not trust the caller: staging is still shown in full, prod with AWS's refusal
+    (quoted as untrusted text), and the command exits 3 (AWS refused) — in text and in JSON."""
+    accounts = ma.setup(aws, app)
+    prod_role = f"arn:aws:iam::{ma.PROD}:role/{ma.ROLE}"
+    aws.iam.untrusted_roles.add(prod_role)
+    try:
+        shown = app.cli("env", "--all")
+        listed = app.cli("env", "--all", "--output", "json")
+    finally:
+        aws.iam.untrusted_roles.clear()
+    assert shown.code == 3, shown.stderr
+    blocks = {b.split("\n", 1)[0]: b for b in shown.stdout.strip().split("\n\n")}
+    assert set(blocks) == {"staging", "prod"}
+    assert f"account       {ma.STAGING} (role arn:aws:iam::{ma.STAGING}:role/deployer-release)" in blocks["staging"]
+    assert f"cluster       {accounts.cluster('staging')}" in blocks["staging"]
+    assert blocks["prod"].splitlines()[1].startswith("  error         AWS refused while ")
+    assert f"not authorized to perform: sts:AssumeRole on resource: {prod_role}" in blocks["prod"]
+    assert f"  role          {prod_role}" in blocks["prod"]
+    assert "prod: AWS refused while" in shown.stderr and "1 of 2 environment(s) could not be read: prod (exit 3)" in shown.stderr
+    assert "Traceback" not in shown.stderr
+
+    assert listed.code == 3, listed.stderr
+    by_name = {e["environment"]: e for e in listed.json["environments"]}
+    assert by_name["staging"]["account"] == ma.STAGING and by_name["staging"]["cluster"] == accounts.cluster("staging")
+    assert set(by_name["prod"]) <= {"environment", "role_arn", "error", "exit_code", "hint"}
+    assert by_name["prod"]["role_arn"] == prod_role and by_name["prod"]["exit_code"] == 3
+    assert f"sts:AssumeRole on resource: {prod_role}" in by_name["prod"]["error"]
+    assert (listed.json["status"], listed.json["failed"], listed.json["exit_code"]) == ("error", ["prod"], 3)
+
+
+def test_env_all_with_a_stack_that_cannot_be_read_lists_the_others(aws, app):
+    """staging names a stack that is not there (deleted, or a typo): prod is shown, staging's error names
+    the stack, and the exit code is the one `deployer env --env staging` exits with."""
+    ma.setup(aws, app)
+    text = app.path.joinpath("deployer.yaml").read_text()
+    app.path.joinpath("deployer.yaml").write_text(text.replace("  staging:\n    stack: ", "  staging:\n    stack: gone-"))
+    app.commit("a stack that is not there")
+    listed = app.cli("env", "--all", "--output", "json")
+    assert listed.code in (2, 3), listed.stderr
+    by_name = {e["environment"]: e for e in listed.json["environments"]}
+    assert by_name["prod"]["account"] == ma.PROD and "error" not in by_name["prod"]
+    assert "gone-" in by_name["staging"]["error"], by_name["staging"]
+    assert listed.json["failed"] == ["staging"] and listed.json["exit_code"] == by_name["staging"]["exit_code"] == listed.code
+    # The same code as `deployer env --env staging` alone.
+    alone = app.cli("env", "--env", "staging")
+    assert alone.code == listed.code, alone.stderr
+
+
 ACCOUNT = ma.ACCOUNTS
 
 

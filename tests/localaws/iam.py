@@ -9,6 +9,8 @@ of actions deployer requested since `aws.iam.clear()`.
 What it models: Allow/Deny statements with Action / NotAction and `*` wildcards, and the actions a
 request implies besides its own: `iam:PassRole` (RegisterTaskDefinition naming roles, RunTask),
 `ecs:TagResource` (registration with tags), `iam:PassRole` (CreateSchedule / UpdateSchedule), `kms:Decrypt` (GetParameter(s) WithDecryption).
+`aws.iam.untrusted_roles.add(role_arn)`: a role whose trust policy does not trust the caller: every
+sts:AssumeRole of it (from anyone) is refused as AWS refuses it.
 What it does not: resources and conditions (every statement is taken as matching any resource:
 `deployer iam-policy` names its resources, and this checks the action lists are complete and minimal).
 """
@@ -19,6 +21,7 @@ import json
 import threading
 import uuid
 from typing import Any
+from urllib.parse import parse_qs
 
 # SigV4 signing name → IAM action prefix, where they differ.
 IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "apigateway"}
@@ -33,6 +36,7 @@ class PolicySimulator:
     def __init__(self) -> None:
         self.policy: dict[str, Any] | None = None
         self.recorded: set[str] = set()
+        self.untrusted_roles: set[str] = set()
         self._lock = threading.Lock()
 
     def clear(self) -> None:
@@ -59,6 +63,10 @@ class PolicySimulator:
 
     def check(self, service: str, operation: str, environ: dict[str, Any], body: bytes) -> tuple[str, list, bytes] | None:
         """None when allowed; else the (status, headers, body) AWS answers with."""
+        if service == "sts" and operation == "AssumeRole" and self.untrusted_roles:
+            role = parse_qs(body.decode("utf-8", "replace")).get("RoleArn", [""])[0]
+            if role in self.untrusted_roles:
+                return access_denied(service, "sts:AssumeRole", environ, resource=role)
         if "deployer" not in environ.get("HTTP_USER_AGENT", ""):
             return None
         needed = self.actions(service, operation, body)
@@ -96,8 +104,9 @@ def _matches(statement: dict[str, Any], action: str) -> bool:
     return any_match(_as_list(statement.get("Action")))
 
 
-def access_denied(service: str, action: str, environ: dict[str, Any]) -> tuple[str, list, bytes]:
-    message = f"User: {PRINCIPAL} is not authorized to perform: {action} because no identity-based policy allows the {action} action"
+def access_denied(service: str, action: str, environ: dict[str, Any], resource: str | None = None) -> tuple[str, list, bytes]:
+    message = (f"User: {PRINCIPAL} is not authorized to perform: {action} on resource: {resource}" if resource
+               else f"User: {PRINCIPAL} is not authorized to perform: {action} because no identity-based policy allows the {action} action")
     request_id = str(uuid.uuid4())
     if environ.get("HTTP_X_AMZ_TARGET"):
         body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()

@@ -183,6 +183,7 @@ class LocalAws:
             self.stale_reads.clear()
             self.engine.oneoffs.clear()  # one-off tasks (oneoff.py)
             self.iam.policy = None  # iam.py: no policy enforced, nothing recorded
+            self.iam.untrusted_roles.clear()
             self.iam.clear()
 
     # ---- internals --------------------------------------------------------------------
