@@ -45,9 +45,15 @@ def env_all(run) -> dict:
             run.console.error(f"{name or 'the environment'}: {run.secrets.mask(exc.message)}")
     result: dict = {"environments": environments}
     if failed:
-        result.update(status="error", failed=failed, exit_code=codes.pop() if len(codes) == 1 else 3)
+        result.update(status="error", failed=failed, exit_code=failed_exit_code(codes))
         run.console.info(f"{len(failed)} of {len(names)} environment(s) could not be read: {', '.join(failed)} (exit {result['exit_code']})")
     return result
+
+
+def failed_exit_code(codes: set[int]) -> int:
+    """The exit code of `env --all` when environments failed: theirs when they agree (3: AWS refused or
+    unreachable; 2: the config does not fit the stack), else 3."""
+    return next(iter(codes)) if len(codes) == 1 else 3
 
 
 def _role_arn(run) -> str | None:
