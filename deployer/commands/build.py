@@ -11,7 +11,7 @@ def build(run, *, tag: str | None, rebuild: bool, push: bool, flags: BuildFlags 
     image_tag = source_tag(run.config.root, tag)
     # The task definitions say which platform the image is for (runtimePlatform).
     placeholder = f"{run.environment.repository}:{image_tag}"
-    task_definitions = {svc.name: render_service(run, svc, placeholder, guardrails=False).task_definition for svc in run.services()}
+    task_definitions = {svc.name: render_service(run.render_inputs(guardrails=False), svc, placeholder).task_definition for svc in run.services()}
     spec = image_spec(run, flags or BuildFlags(), task_definitions)
     image = build_image(run, spec, image_tag=image_tag, rebuild=rebuild, push=push)
     return {

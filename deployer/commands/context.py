@@ -172,6 +172,17 @@ class Run:
 
         return GitInfo.read(self.config.root)
 
+    def render_inputs(self, *, guardrails: bool = True):
+        """What manifest/render.py renders this environment's definitions with, as plain data. guardrails: with the
+        admins' policy, read here (a policy that cannot be read refuses before any template is rendered); False for
+        what writes nothing (diff, build, iam-policy) or checks the policy itself (verify)."""
+        from ..manifest.render import RenderInputs
+
+        config, environment = self.config, self.environment
+        policy = self.policy if guardrails else None
+        return RenderInputs(config=config, environment=environment, aws=self.aws, console=self.console, git=self.git,
+                            vars=self.options.vars or {}, policy=policy)
+
     @property
     def secrets(self):
         """The values the console masks in every line it writes (and the CLI in every result and error)."""

@@ -21,7 +21,7 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     image_tag = source_tag(run.config.root, tag)
     # Validate every definition before spending a build on them.
     placeholder = f"{repository}:{image_tag}"
-    validated = [render_service(run, svc, placeholder, desired_count=desired_count) for svc in selected]
+    validated = [render_service(run.render_inputs(), svc, placeholder, desired_count=desired_count) for svc in selected]
     flags = flags or BuildFlags()
     spec = image_spec(run, flags, {r.service.name: r.task_definition for r in validated})
     # A cross-account repository lets the environment's account pull (the image is pushed below).
@@ -34,13 +34,13 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
         digest = existing_digest(run.image_aws, repository, image_tag)
         image = f"{repository}@{digest}" if digest else placeholder
         console.info(f"dry run: image {image}" + ("" if digest else " would be built and pushed"))
-        rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
+        rendered = [render_service(run.render_inputs(), svc, image, desired_count=desired_count) for svc in selected]
         return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force)
 
     console.step(f"image {repository}:{image_tag}")
     pushed = build_image(run, spec, image_tag=image_tag, rebuild=rebuild, push=True)
     image = pushed.reference
-    rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
+    rendered = [render_service(run.render_inputs(), svc, image, desired_count=desired_count) for svc in selected]
     image_info = {"digest": pushed.digest, "tag": pushed.tag, "pushed": pushed.pushed}
     console.step("deploy " + ", ".join(r.service.name for r in rendered))
     # The lease from the first look at the service to the verdict: the build above runs unlocked.

@@ -97,7 +97,7 @@ def promote(source, target, services, proven: list[Proven], *, force: bool = Fal
             held = registry.ecr_of(target.image_aws, repo).image_exists(image.rsplit("@", 1)[1])
             if not held:
                 raise BadInput(f"{image}: {'no such image' if held is False else 'no such repository'} in {repo.uri} (read with the caller's credentials); nothing was changed")
-    rendered = [render_service(target, svc, by_service[svc.name].image) for svc in services]
+    rendered = [render_service(target.render_inputs(), svc, by_service[svc.name].image) for svc in services]
     for r in rendered:
         if r.image != by_service[r.service.name].image:
             raise BadInput(f"{r.service.name}: the rendered task definition runs {r.image}, not the promoted {by_service[r.service.name].image}")
