@@ -11,7 +11,7 @@ from ..release import checks, lease, deploy as pipeline, schedules
 from ..image.build import existing_digest, source_tag
 from ..manifest.render import render_service
 from ..release.deploy import release_tags
-from ..image.stage import BuildFlags, build_image, build_summary, image_spec
+from ..image.stage import BuildFlags, build_image, build_summary, image_spec, oci_labels
 
 
 def release(run, *, tag: str | None = None, rebuild: bool = False, services: list[str] | None = None, desired_count: int | None = None, force: bool = False, flags: BuildFlags | None = None) -> dict:
@@ -23,7 +23,7 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
     placeholder = f"{repository}:{image_tag}"
     validated = [render_service(run.render_inputs(), svc, placeholder, desired_count=desired_count) for svc in selected]
     flags = flags or BuildFlags()
-    spec = image_spec(run, flags, {r.service.name: r.task_definition for r in validated})
+    spec = image_spec(run.config, flags, {r.service.name: r.task_definition for r in validated})
     # A cross-account repository lets the environment's account pull (the image is pushed below).
     checks.require_pull_access(run, validated, image_must_exist=False)
     if not run.options.dry_run:
@@ -38,7 +38,7 @@ def release(run, *, tag: str | None = None, rebuild: bool = False, services: lis
         return pipeline.deploy(run, rendered, tags=release_tags(run, image), force=force)
 
     console.step(f"image {repository}:{image_tag}")
-    pushed = build_image(run, spec, image_tag=image_tag, rebuild=rebuild, push=True)
+    pushed = build_image(run.image_aws, spec, repository, image_tag, console, labels=oci_labels(run.config.root, run.git.sha), rebuild=rebuild, push=True)
     image = pushed.reference
     rendered = [render_service(run.render_inputs(), svc, image, desired_count=desired_count) for svc in selected]
     image_info = {"digest": pushed.digest, "tag": pushed.tag, "pushed": pushed.pushed}
