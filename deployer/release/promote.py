@@ -47,7 +47,7 @@ def check_digest_flag(digest: str | None) -> None:
 
 
 def proven_images(source, services, *, digest: str | None = None) -> list[Proven]:
-    """The image each service runs in `source` (a Run in the source environment), refused unless settled and healthy."""
+    """The image each service runs in `source` (a Target in the source environment), refused unless settled and healthy."""
     name = source.environment_name
     wait = f"deployer wait --env {name}"
     live = source.live_services([svc.name for svc in services])
@@ -86,7 +86,7 @@ def proven_images(source, services, *, digest: str | None = None) -> list[Proven
 
 
 def promote(source, target, services, proven: list[Proven], *, force: bool = False) -> dict:
-    """Release each proven image to `target` (a Run in the target environment) through the normal pipeline."""
+    """Release each proven image to `target` (a Target in the target environment) through the normal pipeline."""
     from ..image import registry
     from ..manifest.render import render_service
 

@@ -15,8 +15,8 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "deployer"
 LAYERS = ["core", "aws", "manifest", "image", "release", "onboard", "commands", "cli"]
 AWS_SDK = ("boto3", "botocore")
-# Modules of commands/ that are not commands: the `run` context every command is handed.
-NOT_COMMANDS = {"deployer.commands", "deployer.commands.context"}
+# Modules of commands/ that are not commands.
+NOT_COMMANDS = {"deployer.commands"}
 
 
 def _modules() -> dict[str, Path]:
