@@ -56,7 +56,7 @@ class Target:
         """The same flags and console (and AWS session) for another deployer.yaml: init checks what it wrote."""
         options = self.options
         other = Target(Options(config=str(path), region=options.region, profile=options.profile, assume_role_arn=options.assume_role_arn),
-                    console=self.console)
+                       console=self.console)
         if "aws" in self.__dict__:
             other.__dict__["aws"] = self.__dict__["aws"]
         return other
