@@ -7,7 +7,7 @@ import typer
 from typing import Annotated
 from typing import Optional
 
-from ..commands.context import Options
+from ..release.context import Options
 from ..core.errors import DeployerError
 
 

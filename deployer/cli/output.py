@@ -7,18 +7,18 @@ import sys
 import typer
 from typing import Callable
 
-from ..commands.context import Options, Run
+from ..release.context import Options, Target
 from ..core.errors import BadInput, DeployerError, DeploymentFailed, Interrupted
 
 
-def _execute(options: Options, action: Callable[[Run], dict], text: Callable[[Run, dict], str | None] | None = None) -> dict:
+def _execute(options: Options, action: Callable[[Target], dict], text: Callable[[Target, dict], str | None] | None = None) -> dict:
     """Run one command: result printed as text or JSON (and returned); errors → message + exit code."""
     if options.output not in ("text", "json"):
         typer.echo(f"error: --output must be text or json, got {options.output!r}", err=True)
         raise typer.Exit(2)
     from ..manifest.config import parse_vars
 
-    run = Run(options)
+    run = Target(options)
     # SIGTERM (CodeBuild stopping a build) and SIGHUP (the terminal or SSH session closed) behave as
     # Ctrl-C: the lease is released and the run says where things stand (exit 130).
     for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
@@ -66,7 +66,7 @@ def _raise_interrupt(signum, frame):  # SIGTERM and SIGHUP behave as Ctrl-C: sto
     raise KeyboardInterrupt
 
 
-def _fail(run: Run, exc: DeployerError) -> None:
+def _fail(run: Target, exc: DeployerError) -> None:
     message = run.secrets.mask(exc.message)
     run.console.error(message)
     if exc.hint:
@@ -80,7 +80,7 @@ def _fail(run: Run, exc: DeployerError) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _summary(run: Run, result: dict) -> str | None:
+def _summary(run: Target, result: dict) -> str | None:
     from ..aws.ecs import short_name
 
     lines = []

@@ -19,11 +19,11 @@ def deploy(run, *, image: str | None, revision: int | None, services: list[str] 
         for svc in selected:
             rev = run.ecs.active_revision(svc.family, revision, "--revision")
             revision_image = rev.container_image(svc.container) or rev.definition["containerDefinitions"][0]["image"]
-            rendered.append(render_service(run, svc, revision_image, desired_count=desired_count))
+            rendered.append(render_service(run.render_inputs(), svc, revision_image, desired_count=desired_count))
             revision_arns[svc.name] = rev.arn
         image = rendered[0].image
     else:
-        rendered = [render_service(run, svc, image, desired_count=desired_count) for svc in selected]
+        rendered = [render_service(run.render_inputs(), svc, image, desired_count=desired_count) for svc in selected]
     # A cross-account image: the environment's account may pull it and it is there (before the lease, the first write).
     checks.require_pull_access(run, rendered)
     # The lease from the first look at the service (the plan) to the verdict.

@@ -70,7 +70,7 @@ def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
     if given:
         raise BadInput(f"--{given[0]}: only with --for adopt (the other uses read deployer.yaml)")
     names = _Names(run)
-    rendered = [render_service(run, svc, f"{run.environment.repository}:policy", guardrails=False) for svc in names.services]
+    rendered = [render_service(run.render_inputs(guardrails=False), svc, f"{run.environment.repository}:policy") for svc in names.services]
     statements = _environment_reads(run, names) + {"release": _release, "prune": _prune, "run": _run, "exec": _exec, "operate": _operate}[use](run, names, rendered)
     return {"Version": "2012-10-17", "Statement": [s for s in statements if s["Resource"]]}
 

@@ -8,7 +8,7 @@ from ..manifest.render import render_service
 def render(run, *, image: str | None, services: list[str] | None = None) -> dict:
     out = {}
     for svc in run.services(services):
-        rendered = render_service(run, svc, image or None)
+        rendered = render_service(run.render_inputs(), svc, image or None)
         out[svc.name] = {
             "taskDefinition": rendered.task_definition,
             "service": {"cluster": run.environment.cluster, **rendered.service_definition.create_params},

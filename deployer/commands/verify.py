@@ -15,12 +15,12 @@ def verify(run, *, services: list[str] | None = None) -> dict:
     checks = [c.attempt("cluster", lambda: c.check_cluster(run))]
     for svc in run.services(services):
         try:
-            rendered = render_service(run, svc, c.release_image(run), guardrails=False)
+            rendered = render_service(run.render_inputs(guardrails=False), svc, c.release_image(run))
         except BadInput as exc:
             checks.append(c.Check("definitions", "fail", exc.message))
             continue
         # The admins' guardrails: a violation (or a policy that cannot be read) is exit 2, as for deploy.
-        check_guardrails(run, rendered)
+        check_guardrails(run.policy, rendered, environment=run.environment_name)
         if run.policy is not None:
             checks.append(c.Check("guardrails", "pass", f"the definitions follow the deployer policy ({run.policy.source})"))
         checks.append(c.check_container(run, rendered))

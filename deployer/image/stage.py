@@ -5,10 +5,12 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from dataclasses import field
+from pathlib import Path
 
 from . import secrets as build_secrets
 from .build import ImageSpec, build_and_push, build_platform, public_url
-from ..manifest.config import normalize_platform
+from ..core.console import Console
+from ..manifest.config import Config, normalize_platform
 
 
 @dataclass
@@ -21,10 +23,10 @@ class BuildFlags:
     platform: str | None = None
 
 
-def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> ImageSpec:
+def image_spec(config: Config, flags: BuildFlags, task_definitions: dict[str, dict]) -> ImageSpec:
     """deployer.yaml's image section with the flags applied; bad input (exit 2) before any build."""
-    cfg = run.config.image
-    where = run.config.path.name
+    cfg = config.image
+    where = config.path.name
     line = cfg.lines.get("build_args")
     origin = {name: f"{where}{f':{line}' if line else ''}: image.build_args.{name}" for name in cfg.build_args}
     build_secrets.refuse_secret_build_args(cfg.build_args, origin)
@@ -34,7 +36,7 @@ def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> Ima
         build_secrets.from_config(cfg.secrets, where), [build_secrets.parse_flag(text) for text in flags.secrets]
     )
     # Which variables and files the build may read: refused here, before anything is pulled, built or pushed.
-    build_secrets.check(secrets, root=cfg.context, repo_root=run.config.repo_root, env_allow=run.config.env_allow)
+    build_secrets.check(secrets, root=cfg.context, repo_root=config.repo_root, env_allow=config.env_allow)
     return ImageSpec(
         context=cfg.context,
         dockerfile=cfg.dockerfile,
@@ -45,32 +47,25 @@ def image_spec(run, flags: BuildFlags, task_definitions: dict[str, dict]) -> Ima
         ssh=tuple(flags.ssh),
         cache=cfg.cache,
         cache_ref=cfg.cache_ref,
-        repo_root=run.config.repo_root,
-        env_allow=tuple(run.config.env_allow) if run.config.env_allow is not None else None,
+        repo_root=config.repo_root,
+        env_allow=tuple(config.env_allow) if config.env_allow is not None else None,
     )
 
 
-def oci_labels(run) -> dict[str, str]:
-    labels = {"org.opencontainers.image.revision": run.git.sha}
-    remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=run.config.root, capture_output=True, text=True)
-    source = public_url(remote.stdout) if remote.returncode == 0 else ""
-    if source:
-        labels["org.opencontainers.image.source"] = source  # credentials of the remote URL stripped
+def oci_labels(source: Path, revision: str) -> dict[str, str]:
+    """The image's OCI labels: the commit it is built from, and the app repository's public URL (from `origin`)."""
+    labels = {"org.opencontainers.image.revision": revision}
+    remote = subprocess.run(["git", "remote", "get-url", "origin"], cwd=source, capture_output=True, text=True)
+    url = public_url(remote.stdout) if remote.returncode == 0 else ""
+    if url:
+        labels["org.opencontainers.image.source"] = url  # credentials of the remote URL stripped
     return labels
 
 
-def build_image(run, spec: ImageSpec, *, image_tag: str, rebuild: bool, push: bool):
-    return build_and_push(
-        run.image_aws,  # the repository's side: the caller's credentials (or image.role_arn), not the environment's role
-        spec,
-        run.environment.repository,
-        image_tag,
-        run.console,
-        labels=oci_labels(run),
-        rebuild=rebuild,
-        push=push,
-        masked=run.secrets,
-    )
+def build_image(aws, spec: ImageSpec, repository: str, image_tag: str, console: Console, *, labels: dict[str, str], rebuild: bool, push: bool):
+    """Build `spec` and push it to `repository` as `aws` (the repository's side: the caller's credentials or
+    image.role_arn, never the environment's role); the console's masking set takes the build's secret values."""
+    return build_and_push(aws, spec, repository, image_tag, console, labels=labels, rebuild=rebuild, push=push, masked=console.secrets)
 
 
 def build_summary(pushed) -> dict | None:

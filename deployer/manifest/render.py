@@ -11,8 +11,12 @@ from typing import Any
 from . import definitions, ecs_rules, templating
 from . import guardrails as guardrails_
 from ..core import secret_names
-from .config import ServiceConfig
+from .config import Config, ServiceConfig
 from .definitions import ServiceDefinition
+from .environment import Environment
+from .guardrails import Policy
+from .templating import GitInfo
+from ..core.console import Console
 from ..core.errors import BadInput
 
 
@@ -26,26 +30,42 @@ class Rendered:
     reads: set = field(default_factory=set)
 
 
-def render_service(run, service: ServiceConfig, image: str | None, *, desired_count: int | None = None, guardrails: bool = True) -> Rendered:
+@dataclass(frozen=True)
+class RenderInputs:
+    """What one environment's definitions are rendered with: plain data (the release layer's Target makes it)."""
+
+    config: Config  # deployer.yaml, its environment selected
+    environment: Environment  # that environment's outputs (cluster, subnets, repository, ...)
+    aws: Any  # the session template functions read with (ssm, secretsmanager_arn, cfn_output)
+    console: Console  # warnings; its masking set (console.secrets) takes every secret value a template reads
+    git: GitInfo  # the app repository's commit (the templates' `git`)
+    vars: dict = field(default_factory=dict)  # --var NAME=VALUE
+    # The admins' guardrails the rendered definitions are checked against; None: none in force, or not checked.
+    policy: Policy | None = None
+
+    @property
+    def environment_name(self) -> str | None:
+        return self.config.environment.name if self.config.environment is not None else None
+
+
+def render_service(inputs: RenderInputs, service: ServiceConfig, image: str | None, *, desired_count: int | None = None) -> Rendered:
     """image: the reference to deploy (digest-pinned when known). None keeps the template's own image.
-    guardrails: check the admins' policy (check_guardrails) — every path to a write goes through here,
-    so render, verify, deploy and release refuse a violation before anything is written."""
-    config = run.config
-    environment = run.environment
+    inputs.policy: the admins' policy, checked here (check_guardrails) — every path to a write renders with
+    it, so render, verify, deploy and release refuse a violation before anything is written."""
+    config = inputs.config
+    environment = inputs.environment
     # environments.<env>.services.<service>: this environment's desired count (a --desired-count flag wins) and alarms.
     override = config.environment.services.get(service.name) if config.environment is not None else None
     if desired_count is None and override is not None:
         desired_count = override.desired_count
-    if guardrails:
-        run.policy  # noqa: B018 - a policy that cannot be read refuses before the templates are rendered
-    functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
+    functions = templating.TemplateFunctions(inputs.aws, inputs.console.secrets, env_allow=config.env_allow)
     context = templating.build_context(
         config=config,
         environment=environment,
         service=service,
         image=image or "",
-        git=run.git,
-        extra_vars=functions.secret_vars(run.options.vars or {}),
+        git=inputs.git,
+        extra_vars=functions.secret_vars(inputs.vars or {}),
     )
     td_raw = _render(service.task_definition, config, context, functions)
     sd_raw = _render(service.definition, config, context, functions) if service.definition is not None else None
@@ -56,7 +76,7 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
     sd_raw = _place_secrets(sd_raw, service.definition, functions.secret_refs, allow=config.allow_plaintext_secrets)
     try:
         td = definitions.task_definition(
-            td_raw, service.task_definition, container=service.container, image=image, port=service.port, family=service.family, console=run.console
+            td_raw, service.task_definition, container=service.container, image=image, port=service.port, family=service.family, console=inputs.console
         )
         sd = definitions.service_definition(
             sd_raw, service.definition, environment=environment, service=service, desired_count_flag=desired_count,
@@ -67,10 +87,9 @@ def render_service(run, service: ServiceConfig, image: str | None, *, desired_co
         raise BadInput(f"{os.path.relpath(service.task_definition)}: the rendered definition nests too deep") from None
     ecs_rules.enforce(td, sd.create_params, written=sd_raw or {}, task_file=os.path.relpath(service.task_definition), service_file=os.path.relpath(service.definition) if service.definition else None)
     container = next(c for c in td["containerDefinitions"] if c.get("name") == service.container)
-    _warn_plain_secrets(run.console, service, td)
+    _warn_plain_secrets(inputs.console, service, td)
     rendered = Rendered(service=service, task_definition=td, service_definition=sd, image=container["image"], reads=set(functions.reads))
-    if guardrails:
-        check_guardrails(run, rendered)
+    check_guardrails(inputs.policy, rendered, environment=inputs.environment_name)
     return rendered
 
 
@@ -80,35 +99,35 @@ def service_parameters(rendered: Rendered) -> dict:
     return {**rendered.service_definition.create_params, **rendered.service_definition.update_params}
 
 
-def policy_violations(run, rendered: Rendered) -> list:
+def policy_violations(policy: Policy | None, rendered: Rendered) -> list:
     """The admins' rules (stack output DeployerPolicy) these definitions break; [] without a policy."""
-    return guardrails_.check(run.policy, rendered.task_definition, service_parameters(rendered))
+    return guardrails_.check(policy, rendered.task_definition, service_parameters(rendered))
 
 
-def check_guardrails(run, rendered: Rendered) -> None:
+def check_guardrails(policy: Policy | None, rendered: Rendered, *, environment: str | None = None) -> None:
     """Exit 2 (nothing written) with every rule of the admins' policy the definitions break."""
-    violations = policy_violations(run, rendered)
+    violations = policy_violations(policy, rendered)
     if violations:
-        refused = guardrails_.refusal(run.policy, violations, environment=getattr(run, "environment_name", None))
+        refused = guardrails_.refusal(policy, violations, environment=environment)
         raise BadInput(f"service {rendered.service.name}: {refused.message}", hint=refused.hint)
 
 
-def render_task_definition(run, service: ServiceConfig, path, image: str, *, family: str) -> dict:
+def render_task_definition(inputs: RenderInputs, service: ServiceConfig, path, image: str, *, family: str) -> dict:
     """Another task definition template with the service's values (a scheduled task's own, `schedules.<name>.task_definition`):
     the RegisterTaskDefinition input of family `family`, its `service.container` running `image`."""
     from dataclasses import replace
 
-    config = run.config
+    config = inputs.config
     service = replace(service, task_definition=path, family=family)
-    functions = templating.TemplateFunctions(run.aws, run.secrets, env_allow=config.env_allow)
-    context = templating.build_context(config=config, environment=run.environment, service=service, image=image or "", git=run.git,
-                                       extra_vars=functions.secret_vars(run.options.vars or {}))
+    functions = templating.TemplateFunctions(inputs.aws, inputs.console.secrets, env_allow=config.env_allow)
+    context = templating.build_context(config=config, environment=inputs.environment, service=service, image=image or "", git=inputs.git,
+                                       extra_vars=functions.secret_vars(inputs.vars or {}))
     td_raw = _place_secrets(_render(path, config, context, functions), path, functions.secret_refs, allow=config.allow_plaintext_secrets)
     try:
-        td = definitions.task_definition(td_raw, path, container=service.container, image=image, port=None, family=family, console=run.console)
+        td = definitions.task_definition(td_raw, path, container=service.container, image=image, port=None, family=family, console=inputs.console)
     except RecursionError:
         raise BadInput(f"{os.path.relpath(path)}: the rendered definition nests too deep") from None
-    _warn_plain_secrets(run.console, service, td)
+    _warn_plain_secrets(inputs.console, service, td)
     return td
 
 

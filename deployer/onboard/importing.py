@@ -144,7 +144,7 @@ def _warn_if_stack_owned(run, aws, cluster: str, service: str) -> None:
 
 
 def _adapters(run):
-    """Aws and Ecs from the flags alone (Run.aws would read deployer.yaml for the region)."""
+    """Aws and Ecs from the flags alone (Target.aws would read deployer.yaml for the region)."""
     from ..aws.session import Aws
     from ..aws.ecs import Ecs
 

@@ -54,7 +54,7 @@ def diff(run, *, image: str | None, services: list[str] | None = None) -> dict:
     for svc, live in run.live_services(services):
         revision = run.ecs.revision(live["taskDefinition"]) if live and live.get("taskDefinition") else None
         running_image = revision.container_image(svc.container) if revision else None
-        rendered = render_service(run, svc, image or running_image or NEW_IMAGE, guardrails=False)
+        rendered = render_service(run.render_inputs(guardrails=False), svc, image or running_image or NEW_IMAGE)
         results.append(_service_diff(run, svc, rendered, live, revision))
         # A schedule moves to the revision the service would run: the running one, or a new one.
         revisions[svc.name] = schedules.NEW_REVISION if results[-1]["task_definition_diff"] or revision is None else revision.arn

@@ -47,7 +47,7 @@ def check_digest_flag(digest: str | None) -> None:
 
 
 def proven_images(source, services, *, digest: str | None = None) -> list[Proven]:
-    """The image each service runs in `source` (a Run in the source environment), refused unless settled and healthy."""
+    """The image each service runs in `source` (a Target in the source environment), refused unless settled and healthy."""
     name = source.environment_name
     wait = f"deployer wait --env {name}"
     live = source.live_services([svc.name for svc in services])
@@ -86,7 +86,7 @@ def proven_images(source, services, *, digest: str | None = None) -> list[Proven
 
 
 def promote(source, target, services, proven: list[Proven], *, force: bool = False) -> dict:
-    """Release each proven image to `target` (a Run in the target environment) through the normal pipeline."""
+    """Release each proven image to `target` (a Target in the target environment) through the normal pipeline."""
     from ..image import registry
     from ..manifest.render import render_service
 
@@ -97,7 +97,7 @@ def promote(source, target, services, proven: list[Proven], *, force: bool = Fal
             held = registry.ecr_of(target.image_aws, repo).image_exists(image.rsplit("@", 1)[1])
             if not held:
                 raise BadInput(f"{image}: {'no such image' if held is False else 'no such repository'} in {repo.uri} (read with the caller's credentials); nothing was changed")
-    rendered = [render_service(target, svc, by_service[svc.name].image) for svc in services]
+    rendered = [render_service(target.render_inputs(), svc, by_service[svc.name].image) for svc in services]
     for r in rendered:
         if r.image != by_service[r.service.name].image:
             raise BadInput(f"{r.service.name}: the rendered task definition runs {r.image}, not the promoted {by_service[r.service.name].image}")

@@ -180,7 +180,7 @@ def render_own(run, schedule, image: str) -> dict:
     from ..manifest.render import render_task_definition
 
     svc = next(s for s in run.config.services if s.name == schedule.service)
-    return render_task_definition(run, svc, schedule.task_definition, image, family=f"{svc.family}-{schedule.key}")
+    return render_task_definition(run.render_inputs(guardrails=False), svc, schedule.task_definition, image, family=f"{svc.family}-{schedule.key}")
 
 
 def validate(run, image: str) -> None:

@@ -4,7 +4,8 @@ Lowest first: core < aws < manifest < image < release < onboard < commands < cli
 its own layer or a lower one (lazy imports inside functions count too); no two modules import each
 other, directly or round a loop; boto3/botocore are imported, and AWS clients made, in deployer/aws/
 only; a command does not import another command (what two commands share lives in release/ or
-onboard/).
+onboard/); the layers below release/ take plain values, never the per-invocation `run`
+(deployer/release/context.py's Target).
 Each failure names file:line and the import.
 """
 from __future__ import annotations
@@ -15,8 +16,10 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[2] / "deployer"
 LAYERS = ["core", "aws", "manifest", "image", "release", "onboard", "commands", "cli"]
 AWS_SDK = ("boto3", "botocore")
-# Modules of commands/ that are not commands: the `run` context every command is handed.
-NOT_COMMANDS = {"deployer.commands", "deployer.commands.context"}
+# Modules of commands/ that are not commands.
+NOT_COMMANDS = {"deployer.commands"}
+# Layers that take plain values: the per-invocation context (release/context.py) lives above them.
+PLAIN_DATA_LAYERS = ("core", "aws", "manifest", "image")
 
 
 def _modules() -> dict[str, Path]:
@@ -117,6 +120,25 @@ def test_no_command_imports_another_command():
     assert found == [], "commands importing commands (move what they share to release/ or onboard/):\n" + "\n".join(found)
 
 
+def _run_parameters(tree: ast.AST):
+    """(line, function) for every parameter named `run` in the tree (functions, methods, lambdas)."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            a = node.args
+            if any(arg.arg == "run" for arg in [*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg] if arg is not None):
+                yield node.lineno, getattr(node, "name", "lambda")
+
+
+def test_no_run_parameter_below_release():
+    """core/, aws/, manifest/ and image/ never take the per-invocation `run` (release/context.py's Target): they
+    would read run.config, run.aws, run.options... by duck typing from an object defined above them. They take
+    the values themselves, or a dataclass of their own (manifest/render.py's RenderInputs)."""
+    found = [f"{_where(m, line)}: {name}() takes `run`" for m, path in MODULES.items() if m.count(".") >= 1 and m.split(".")[1] in PLAIN_DATA_LAYERS
+             for line, name in _run_parameters(ast.parse(path.read_text(encoding="utf-8")))]
+    assert found == [], ("a `run` parameter below release/ (pass the config, the session, the console... it needs, "
+                         "or a dataclass of its layer):\n" + "\n".join(found))
+
+
 def test_no_import_cycles():
     graph = {m: sorted({t for _, t, _ in edges if t in MODULES and t != m}) for m, edges in EDGES.items()}
     index, low, stack, on_stack, cycles = {}, {}, [], set(), []
@@ -157,3 +179,6 @@ def test_the_checker_reads_the_package():
     """A guard for the guard: it finds the modules and their imports (a test over nothing passes)."""
     assert len(MODULES) > 30
     assert any(t == "deployer.core.errors" for edges in EDGES.values() for _, t, _ in edges)
+    sample = "def a(run): ...\nclass B:\n    def c(self, *, run=None): ...\nd = lambda run: run\ndef e(runner, *args, **run): ..."
+    assert sorted(_run_parameters(ast.parse(sample))) == [(1, "a"), (3, "c"), (4, "lambda"), (5, "e")]
+    assert any(m.split(".")[1] == layer for layer in PLAIN_DATA_LAYERS for m in MODULES if m.count(".") >= 1)

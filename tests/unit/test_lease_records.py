@@ -46,7 +46,7 @@ def test_owner_is_the_codebuild_build_id_else_user_at_host_and_pid(monkeypatch):
 def test_how_long_a_release_waits_for_the_lease():
     from types import SimpleNamespace
 
-    from deployer.commands.context import Options
+    from deployer.release.context import Options
 
     def run(**flags):
         return SimpleNamespace(options=Options(**flags), timeout=300, config=SimpleNamespace(deploy=SimpleNamespace(lock_ttl=120)))

@@ -181,7 +181,7 @@ def rendered(image: str = "web:v1", desired: int = 2) -> SimpleNamespace:
 
 
 def fake_run(ecs: FakeEcs, *, dry_run: bool = False, rollback_on_failure: bool = True) -> SimpleNamespace:
-    """The parts of deployer.commands.context's run that the pipeline reads."""
+    """The parts of the run (deployer.release.context.Target) that the pipeline reads."""
     console = Console(stream=io.StringIO())
     return SimpleNamespace(
         ecs=ecs, aws=None, timeout=60, environment=SimpleNamespace(cluster=CLUSTER), console=console, secrets=console.secrets,

@@ -106,9 +106,9 @@ def test_secret_vars_become_tokens():
 
 
 def test_run_masks_secret_vars():
-    from deployer.commands.context import Options, Run
+    from deployer.release.context import Options, Target
 
-    run = Run(Options(vars={"api_token": "tok-0123456789", "log_level": "debug"}))
+    run = Target(Options(vars={"api_token": "tok-0123456789", "log_level": "debug"}))
     assert run.secrets.mask("tok-0123456789 debug") == "**** debug"
 
 

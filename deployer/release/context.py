@@ -1,4 +1,8 @@
-"""What one invocation works with: config, console, AWS adapters, the environment — built lazily."""
+"""What one invocation works with: its flags (Options) and its Target — the config, console, AWS adapters and
+environment of one invocation against one environment, each built lazily on first use.
+
+The CLI makes one Target per invocation and hands it to the command; commands, onboard/ and release/ use it
+whole. Layers below release/ never see it: they get plain values (manifest/render.py's RenderInputs, say)."""
 
 from __future__ import annotations
 
@@ -32,7 +36,9 @@ class Options:
     env_from_variable: bool = False  # the name came from DEPLOYER_ENV (messages name it)
 
 
-class Run:
+class Target:
+    """One invocation against one environment: its flags, console, config, AWS sessions and adapters, resolved outputs."""
+
     def __init__(self, options: Options, console: Console | None = None):
         self.options = options
         self.console = console or Console(verbose=options.verbose)
@@ -46,20 +52,20 @@ class Run:
         if isinstance(self.options.vars, dict):
             self.console.secrets.update(value for name, value in self.options.vars.items() if is_secret_var(name, value))
 
-    def for_config(self, path) -> "Run":
+    def for_config(self, path) -> "Target":
         """The same flags and console (and AWS session) for another deployer.yaml: init checks what it wrote."""
         options = self.options
-        other = Run(Options(config=str(path), region=options.region, profile=options.profile, assume_role_arn=options.assume_role_arn),
-                    console=self.console)
+        other = Target(Options(config=str(path), region=options.region, profile=options.profile, assume_role_arn=options.assume_role_arn),
+                       console=self.console)
         if "aws" in self.__dict__:
             other.__dict__["aws"] = self.__dict__["aws"]
         return other
 
-    def for_environment(self, name: str) -> "Run":
+    def for_environment(self, name: str) -> "Target":
         """The same flags, console, config file and caller's credentials, in another environment (promote, env --all)."""
         from dataclasses import replace
 
-        other = Run(replace(self.options, env=name, env_from_variable=False), console=self.console)
+        other = Target(replace(self.options, env=name, env_from_variable=False), console=self.console)
         other.__dict__["base_config"] = self.base_config
         other.__dict__["caller_aws"] = self.caller_aws  # one caller session: each environment's role assumed from it
         return other
@@ -171,6 +177,17 @@ class Run:
         from ..manifest.templating import GitInfo
 
         return GitInfo.read(self.config.root)
+
+    def render_inputs(self, *, guardrails: bool = True):
+        """What manifest/render.py renders this environment's definitions with, as plain data. guardrails: with the
+        admins' policy, read here (a policy that cannot be read refuses before any template is rendered); False for
+        what writes nothing (diff, build, iam-policy) or checks the policy itself (verify)."""
+        from ..manifest.render import RenderInputs
+
+        config, environment = self.config, self.environment
+        policy = self.policy if guardrails else None
+        return RenderInputs(config=config, environment=environment, aws=self.aws, console=self.console, git=self.git,
+                            vars=self.options.vars or {}, policy=policy)
 
     @property
     def secrets(self):
