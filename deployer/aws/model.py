@@ -8,9 +8,12 @@ _MODELS: dict = {}
 
 def _model(service: str):
     if service not in _MODELS:
-        from botocore.session import get_session
+        from botocore.model import ServiceModel
 
-        _MODELS[service] = get_session().get_service_model(service)
+        from .session import shared_loader
+
+        # The loader the clients use: the model's JSON is parsed once in the process.
+        _MODELS[service] = ServiceModel(shared_loader().load_service_model(service, "service-2"), service_name=service)
     return _MODELS[service]
 
 
