@@ -35,13 +35,25 @@ FIRST_RETRY = 0.15  # a throttled or failed poll is asked again after about this
 # then twice as long each time (to MAX_INTERVAL), jittered ×0.5–1.5 so callers sharing the throttling bucket spread out
 # A deployment this run started but DescribeServices has not listed yet (the API is eventually
 # consistent) is pending this long; then the watch ends with what it saw.
-UNSEEN_WINDOW = float(os.environ.get("DEPLOYER_UNSEEN_WINDOW") or 30)
+def unseen_window() -> float:
+    return _seconds("DEPLOYER_UNSEEN_WINDOW", 30)
 # No answer from ECS for this long (throttling, network): the watch ends with exit 3 and how to resume.
-LOST_SIGHT_AFTER = float(os.environ.get("DEPLOYER_LOST_SIGHT_AFTER") or 60)
+def lost_sight_after() -> float:
+    return _seconds("DEPLOYER_LOST_SIGHT_AFTER", 60)
 RECORD_ROLLBACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 # A placement failure ("was unable to place a task") ends the watch once it has held this long with no
 # task of the deployment placed since: ECS retries placement, and a brief lack of capacity may pass.
-PLACEMENT_CONFIRM = float(os.environ.get("DEPLOYER_PLACEMENT_CONFIRM") or 10)
+def placement_confirm() -> float:
+    return _seconds("DEPLOYER_PLACEMENT_CONFIRM", 10)
+
+
+def _seconds(variable: str, default: float) -> float:
+    """A window in seconds from the environment, read when it is used (not when the module is imported)."""
+    try:
+        value = float(os.environ.get(variable) or default)
+    except ValueError:
+        return default
+    return value if value > 0 else default
 PLACEMENT_EVENTS = ("was unable to place a task", "no container instance met all of its requirements", "capacity is unavailable")
 
 
@@ -400,7 +412,7 @@ class _Poll:
                 if not is_transient(exc.__cause__):
                     raise
                 blind = self.clock() - seen_at
-                if blind >= LOST_SIGHT_AFTER or self.clock() >= self.deadline:
+                if blind >= lost_sight_after() or self.clock() >= self.deadline:
                     raise self.lost_sight(last, f"no answer from ECS for {blind:.0f}s ({exc.message})") from None
                 self.console.debug(f"no answer from DescribeServices ({exc.message}); asking again")
                 misses += 1
@@ -465,7 +477,7 @@ class _Poll:
 
     def _unplaceable(self, service: dict, target: Target) -> Verdict | None:
         """ECS could not place the deployment's tasks (no capacity, no instance meets its requirements) and no
-        task of it was placed for PLACEMENT_CONFIRM seconds since: the event is the verdict's reason."""
+        task of it was placed for placement_confirm() seconds since: the event is the verdict's reason."""
         ours = find_deployment(service, target.deployment_id) if target.deployment_id else None
         progress = self.progress[target.service]
         event = placement_event(service, ours) if ours else None
@@ -477,7 +489,7 @@ class _Poll:
         if progress.unplaced is None or placed > progress.unplaced[1]:
             progress.unplaced = (now, placed)
             return None
-        if now - progress.unplaced[0] < PLACEMENT_CONFIRM:
+        if now - progress.unplaced[0] < placement_confirm():
             return None
         message = event.get("message") or ""
         return Verdict(target.service, False, "FAILED",
@@ -498,12 +510,12 @@ class _Poll:
         if target.seen or target.deployment_id is None or service is None:
             return judge(service, target)
         # Started by this run, not listed yet: DescribeServices may still show the service as it was.
-        if self.clock() - started < UNSEEN_WINDOW:
+        if self.clock() - started < unseen_window():
             return None
         primary = primary_deployment(service) or {}
         raise LostSight(
             f"{target.service}: deployment {target.deployment_id} of {short_name(target.task_definition)}, started by this run, "
-            f"was not listed by DescribeServices in {UNSEEN_WINDOW:.0f}s; the service showed PRIMARY deployment {primary.get('id')} of "
+            f"was not listed by DescribeServices in {unseen_window():.0f}s; the service showed PRIMARY deployment {primary.get('id')} of "
             f"{short_name(primary.get('taskDefinition'))} ({primary.get('rolloutState')}), running {short_name(service.get('taskDefinition'))}",
             hint=resume_hint([target.service]),
         )

@@ -144,15 +144,15 @@ def test_lost_sight_ends_the_watch_with_exit_3_and_how_to_resume():
     import pytest
 
     from deployer.core.console import Console
-    from deployer.release.rollout import LOST_SIGHT_AFTER, LostSight, watch
+    from deployer.release.rollout import LostSight, lost_sight_after, watch
 
     clock = SimulatedClock()
     ecs = ScriptedEcs(clock, completes_at=0.0, throttled_calls=1000)
     with pytest.raises(LostSight, match="no answer from ECS for .*ThrottlingException") as err:
         watch(ecs, "c", [TARGET], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
     assert err.value.exit_code == 3 and "deployer wait --service web" in err.value.hint
-    assert LOST_SIGHT_AFTER <= clock.now <= LOST_SIGHT_AFTER + 4  # gave up once the window passed
-    assert len(ecs.calls) <= LOST_SIGHT_AFTER / 2 + 10  # backed off to one call per interval, not a storm
+    assert lost_sight_after() <= clock.now <= lost_sight_after() + 4  # gave up once the window passed
+    assert len(ecs.calls) <= lost_sight_after() / 2 + 10  # backed off to one call per interval, not a storm
 
 
 def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_seen():
@@ -161,7 +161,7 @@ def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_
     import pytest
 
     from deployer.core.console import Console
-    from deployer.release.rollout import UNSEEN_WINDOW, LostSight, watch
+    from deployer.release.rollout import LostSight, unseen_window, watch
 
     class StaleEcs:  # a stub of the ECS adapter (named as such): DescribeServices stuck on the old PRIMARY
         calls = 0
@@ -174,7 +174,7 @@ def test_a_rollout_that_never_shows_up_is_pending_then_an_error_naming_what_was_
     fresh = Target("web", "ecs-svc/2", NEW, seen=False)
     with pytest.raises(LostSight, match="ecs-svc/2 of web:2, started by this run, was not listed .* PRIMARY deployment ecs-svc/1 of web:1"):
         watch(StaleEcs(), "c", [fresh], timeout=900, console=Console(io.StringIO(), quiet=True), sleep=clock.sleep, clock=clock)
-    assert clock.now >= UNSEEN_WINDOW  # pending, not failed, for the whole window
+    assert clock.now >= unseen_window()  # pending, not failed, for the whole window
 
 
 # ---- ECS's own record of the deployment (Service Deployments API) -------------------------------------
