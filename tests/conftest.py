@@ -127,8 +127,14 @@ class App:
         self.extra_env: dict[str, str] = {}
 
     def cli(self, *args: str, timeout: float = 180, env: dict | None = None) -> Result:
+        """`deployer ARGS` in the app's directory: a process of its own, forked from a zygote that has
+        deployer imported (tests/forkserver.py), or `python -m deployer` with DEPLOYER_TEST_FORK=0."""
         full_env = {**os.environ, **self.aws.env(), "CI": "1", **self.extra_env, **(env or {})}
         full_env.pop("AWS_PROFILE", None)
+        server = zygote()
+        if server is not None:
+            code, stdout, stderr = server.run(list(args), cwd=self.path, env=full_env, timeout=timeout)
+            return Result(code, stdout, stderr)
         proc = subprocess.run(
             [sys.executable, "-m", "deployer", *args],
             cwd=self.path,
@@ -149,6 +155,23 @@ class App:
         git(self.path, "add", "-A")
         git(self.path, "commit", "-q", "--allow-empty", "-m", message)
         return git(self.path, "rev-parse", "HEAD")
+
+
+_ZYGOTE: list = []
+
+
+def zygote():
+    """This test process's deployer zygote, started at its first use (None: DEPLOYER_TEST_FORK=0)."""
+    if os.environ.get("DEPLOYER_TEST_FORK", "1") == "0":
+        return None
+    if not _ZYGOTE or not _ZYGOTE[0].alive():
+        import atexit
+
+        from tests.forkserver import ForkServer
+
+        _ZYGOTE[:] = [ForkServer.start()]
+        atexit.register(_ZYGOTE[0].stop)
+    return _ZYGOTE[0]
 
 
 def git(path: Path, *args: str) -> str:
