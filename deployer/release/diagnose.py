@@ -108,7 +108,8 @@ def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
     if not group or not prefix:
         return []
     try:
-        events, _ = monitoring.log_events(run.aws, group, f"{prefix}/{container}/{task_id}", limit=LOG_LINES, from_head=False)
+        events, _ = monitoring.log_events(run.aws, group, f"{prefix}/{container}/{task_id}", region=options.get("awslogs-region"),
+                                          limit=LOG_LINES, from_head=False)
     except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
         return ["(no log stream)"]
     return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]
