@@ -95,7 +95,9 @@ def _log_configs(run, tasks: list[dict]) -> dict:
     found = {}
     for arn in {t.get("taskDefinitionArn") for t in tasks if t.get("taskDefinitionArn")}:
         containers = run.ecs.revision(arn).definition.get("containerDefinitions", [])
-        learn_container_secrets(run, containers)  # before any reason or log line is printed
+        # Before any reason or log line is printed. Those it cannot read are only said at debug level: the
+        # release role has no GetSecretValue by design (`logs` and `run` warn; see secret_values.unmasked_warning).
+        learn_container_secrets(run, containers)
         for container in containers:
             log = container.get("logConfiguration") or {}
             if log.get("logDriver") == "awslogs":
