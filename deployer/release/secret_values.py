@@ -90,13 +90,16 @@ def unmasked_warning(unread: list[Unread], *, use: str) -> str | None:
         statements.append("MaskTaskSecrets (ssm:GetParameter)")
     if any(u.store == "ssm" and u.reason.startswith("KMS") for u in refused):
         statements.append("DecryptSecureStrings (kms:Decrypt via SSM)")
-    if any(u.store == "secretsmanager" for u in refused):
+    if any(u.store == "secretsmanager" and not u.reason.startswith("KMS") for u in refused):
         statements.append("MaskTaskSecretsManager (secretsmanager:GetSecretValue)")
     one = len(unread) == 1
     text = (f"could not read the task's {'secret' if one else f'{len(unread)} secrets'} to mask {'it' if one else 'them'}: {said} — "
             f"{'its value is' if one else 'their values are'} NOT masked in the lines below")
     if statements:
         text += f"; to mask {'it' if one else 'them'}, give the role the statement{'' if len(statements) == 1 else 's'} {' and '.join(statements)} of `deployer iam-policy --for {use}`"
+    if any(u.store == "secretsmanager" and u.reason.startswith("KMS") for u in refused):
+        text += ("; a secret encrypted with a customer managed KMS key also needs kms:Decrypt on that key "
+                 "(its key policy, or a statement of your own: `deployer iam-policy` does not name the key)")
     if len(refused) < len(unread):
         text += "; a secret deleted since the task started: the task still holds its value, deployer cannot learn it"
     return text

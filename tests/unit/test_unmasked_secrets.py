@@ -100,3 +100,9 @@ def test_the_warning_names_the_secret_says_not_masked_and_the_statement_of_the_u
 def test_a_deleted_secret_is_not_fixed_by_a_statement():
     text = unmasked_warning([Unread("DB_PASSWORD", "app", SSM_ARN, "not found (deleted?)")], use="operate")
     assert "NOT masked" in text and "iam-policy" not in text and "deleted since the task started" in text
+
+
+def test_a_secrets_manager_secret_kms_refuses_points_at_its_key_not_at_a_statement():
+    text = unmasked_warning([Unread("API_KEY", "app", SM_ARN, "KMS refused to decrypt it")], use="operate")
+    assert "NOT masked" in text and "MaskTaskSecretsManager" not in text
+    assert "needs kms:Decrypt on that key" in text
