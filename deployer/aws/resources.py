@@ -61,8 +61,10 @@ def lambda_function(aws, name: str) -> dict:
     return aws.client("lambda").get_function(FunctionName=name)
 
 
-def log_group_names(aws, prefix: str) -> list[str]:
-    return [g["logGroupName"] for g in aws.client("logs").describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])]
+def log_group_names(aws, prefix: str, *, region: str | None = None) -> list[str]:
+    """The log groups whose names start with prefix, in region (a container's awslogs-region), else the session's."""
+    client = aws.client("logs", region=region if region and region != aws.region else None)
+    return [g["logGroupName"] for g in client.describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])]
 
 
 def metric_alarms(aws, names: list[str]) -> list[dict]:

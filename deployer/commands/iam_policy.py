@@ -42,7 +42,7 @@ class _Names:
     def __init__(self, run):
         env = run.environment
         self.region, self.account = run.aws.region, run.aws.account_id()
-        self.partition = "aws-cn" if self.region.startswith("cn-") else "aws-us-gov" if self.region.startswith("us-gov-") else "aws"
+        self.partition = _partition(self.region)
         self.cluster = env.cluster
         self.services = run.services(None)
 
@@ -51,7 +51,8 @@ class _Names:
 
     def log_group(self, group: str, region: str | None = None) -> str:
         """A log group's ARN (its streams: `:*`), in the awslogs-region the container names, else this one."""
-        return f"arn:{self.partition}:logs:{region or self.region}:{self.account}:log-group:{group}:*"
+        region = region or self.region
+        return f"arn:{_partition(region)}:logs:{region}:{self.account}:log-group:{group}:*"
 
     def ssm_parameter(self, name: str) -> str:
         return name if name.startswith("arn:") else self.arn("ssm", "parameter/" + name.lstrip("/"))
@@ -59,6 +60,10 @@ class _Names:
     def secret(self, name: str) -> str:
         # valueFrom may add :json-key:stage:id after the secret's ARN; a name gets AWS's random suffix.
         return ":".join(name.split(":")[:7]) if name.startswith("arn:") else self.arn("secretsmanager", f"secret:{name}-*")
+
+
+def _partition(region: str) -> str:
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 def iam_policy(run, *, use: str = "release", adopt: dict | None = None) -> dict:
@@ -90,16 +95,22 @@ def _service_arns(names: _Names) -> list[str]:
 
 
 def _roles_and_logs(names: _Names, rendered) -> tuple[list[str], list[str]]:
-    roles, log_groups = set(), set()
+    roles = set()
     for r in rendered:
         td = r.task_definition
         roles |= {td[k] for k in ("executionRoleArn", "taskRoleArn") if td.get(k)}
-        for container in td["containerDefinitions"]:
-            group = ((container.get("logConfiguration") or {}).get("options") or {}).get("awslogs-group")
-            if group:
-                log_groups.add(names.log_group(group))
     role_arns = sorted(role if role.startswith("arn:") else names.arn("iam", f"role/{role}", region=False) for role in roles)
-    return role_arns, sorted(log_groups)
+    return role_arns, log_group_arns(names, rendered)
+
+
+def log_group_arns(names: _Names, rendered) -> list[str]:
+    """The log-group ARNs of these rendered definitions' containers: each awslogs-group in the container's
+    awslogs-region (where the awslogs driver writes and deployer reads), else the session's region.
+    The one source of the log statements of `--for release`, `--for run` and `--for operate`."""
+    return sorted({names.log_group(options["awslogs-group"], options.get("awslogs-region"))
+                   for r in rendered for c in r.task_definition["containerDefinitions"]
+                   for log in [c.get("logConfiguration") or {}] if log.get("logDriver") == "awslogs"
+                   for options in [log.get("options") or {}] if options.get("awslogs-group")})
 
 
 def _pass_roles(role_arns: list[str]) -> dict:
@@ -351,9 +362,7 @@ def _operate(run, names: _Names, rendered) -> list[dict]:
     service_arns = _service_arns(names)
     family_arns = sorted({names.arn("ecs", f"task-definition/{s.family}:*") for s in names.services})
     parameters, secrets = _container_secrets(names, rendered)
-    log_groups = sorted({names.log_group(options["awslogs-group"], options.get("awslogs-region"))
-                         for r in rendered for c in r.task_definition["containerDefinitions"]
-                         for options in [((c.get("logConfiguration") or {}).get("options") or {})] if options.get("awslogs-group")})
+    log_groups = log_group_arns(names, rendered)
     statements = [
         {"Sid": "EcsServices", "Effect": "Allow", "Action": ["ecs:DescribeServices"], "Resource": service_arns},
         # The revision a task runs: its containers' log streams and secrets. No resource-level permission.

@@ -4,7 +4,8 @@ The streams are those the awslogs driver writes, `<awslogs-stream-prefix>/<conta
 in each container's `awslogs-group`, for the service's tasks that ECS lists (running, and stopped
 in about the last hour; `--task ID` names any task, even one ECS forgot). One FilterLogEvents call
 per log group and page; each line is `<time> <task>/<container>| <text>`, the text masked (the
-values of the task definition's `secrets` are learnt first) and escaped. `--follow` polls every
+values of the task definition's `secrets` are learnt first; one the role cannot read is named in a
+warning on stderr before the first line, and in the JSON result's `unmasked_secrets`) and escaped. `--follow` polls every
 two seconds, picks up new tasks, and ends on Ctrl-C with exit 0 (following is ended that way; it
 is not a failure).
 """
@@ -91,6 +92,8 @@ class _Reader:
         self.definitions: dict[str, dict] = {}
         self.streams: dict[tuple, Stream] = {}
         self.warned: set = set()
+        self.unmasked: dict = {}  # valueFrom → Unread: the secrets whose values could not be read (not masked)
+        self.unmasked_told: set = set()
 
     def _definition(self, arn: str) -> dict:
         if arn not in self.definitions:
@@ -98,8 +101,19 @@ class _Reader:
             self.definitions[arn] = revision.definition
             from ..release.secret_values import learn_container_secrets
 
-            learn_container_secrets(self.run, revision.definition.get("containerDefinitions"))
+            for unread in learn_container_secrets(self.run, revision.definition.get("containerDefinitions")):
+                self.unmasked.setdefault(unread.value_from, unread)
         return self.definitions[arn]
+
+    def tell_unmasked(self) -> None:
+        """One warning (stderr) before the lines it concerns: the secrets that could not be read are not masked."""
+        from ..release.secret_values import unmasked_warning
+
+        new = [u for ref, u in self.unmasked.items() if ref not in self.unmasked_told]
+        self.unmasked_told.update(u.value_from for u in new)
+        warning = unmasked_warning(new, use="operate")
+        if warning:
+            self.run.console.warn(warning)
 
     def refresh(self, *, first: bool = False) -> None:
         """The streams of the service's tasks (or the one --task)."""
@@ -134,6 +148,7 @@ class _Reader:
             if name not in self.warned:
                 self.warned.add(name)
                 self.run.console.warn(f"container `{name}` logs with {driver}, not to CloudWatch Logs (awslogs): its lines are not shown")
+        self.tell_unmasked()
 
     def read(self, start_ms: int) -> list[tuple[dict, Stream]]:
         """Every event since start_ms in every stream, oldest first."""
@@ -188,10 +203,14 @@ def logs(run, *, since: str = "10m", follow: bool = False, task: str | None = No
             sys.stdout.write((run.secrets.dumps(data) if as_json else line(event, stream, run.secrets)) + "\n")
         sys.stdout.flush()
 
+    def unmasked() -> list[dict]:
+        return [u.as_dict() for u in reader.unmasked.values()]
+
     pairs = reader.read(start_ms)
     show(pairs)
     if not follow:
         result["count"] = count
+        result["unmasked_secrets"] = unmasked()
         return result if as_json else {}
     last = max((e.get("timestamp", 0) for e, _ in pairs), default=start_ms)
     polls = 0
@@ -209,7 +228,7 @@ def logs(run, *, since: str = "10m", follow: bool = False, task: str | None = No
     except KeyboardInterrupt:
         # Ctrl-C is how --follow ends: exit 0, nothing more printed.
         pass
-    return {"status": "stopped", "count": count} if as_json else {}
+    return {"status": "stopped", "count": count, "unmasked_secrets": unmasked()} if as_json else {}
 
 
 def text(run, result: dict) -> str | None:

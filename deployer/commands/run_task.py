@@ -37,7 +37,7 @@ def run_task(run, *, command: list[str], service: str | None = None) -> dict:
     if container is None:
         names = ", ".join(c.get("name", "?") for c in td.get("containerDefinitions", []))
         raise BadInput(f"service.container: {short_name(revision.arn)} has no container `{svc.container}` (it has: {names})")
-    _learn_secrets(run, container)
+    unmasked = _learn_secrets(run, container)
 
     params = _run_task_params(run, cluster, svc, live, revision.arn, td, command)
     shown = shlex.join(command) if command else f"its own command ({shlex.join(container.get('command') or []) or 'the image default'})"
@@ -60,6 +60,7 @@ def run_task(run, *, command: list[str], service: str | None = None) -> dict:
         "stopped_reason": None,
         "logs": follower.lines,
         "duration_s": None,
+        "unmasked_secrets": [u.as_dict() for u in unmasked],
     }
     try:
         task = _wait(run, cluster, task, follower, started, result)
@@ -231,8 +232,13 @@ class _LogFollower:
             self.run.console.untrusted("app", line, kind="info")
 
 
-def _learn_secrets(run, container: dict) -> None:
-    """Values of the container's `secrets` are masked in the log lines (best effort: needs read access)."""
-    from ..release.secret_values import learn_container_secrets
+def _learn_secrets(run, container: dict) -> list:
+    """Values of the container's `secrets` are masked in the log lines (best effort: needs read access).
+    Those the role cannot read are named in one warning, before the first line, and returned."""
+    from ..release.secret_values import learn_container_secrets, unmasked_warning
 
-    learn_container_secrets(run, [container])
+    unread = learn_container_secrets(run, [container])
+    warning = unmasked_warning(unread, use="run")
+    if warning:
+        run.console.warn(warning)
+    return unread

@@ -256,12 +256,14 @@ def check_log_groups(run, rendered: Rendered) -> list[Check]:
         if log.get("logDriver") != "awslogs" or not group:
             continue
 
-        def one(group=group, container=container):
-            found = aws_resources.log_group_names(run.aws, group)
+        def one(group=group, container=container, log=log):
+            region = (log.get("options") or {}).get("awslogs-region")
+            where = f" in {region}" if region and region != run.aws.region else ""
+            found = aws_resources.log_group_names(run.aws, group, region=region)
             if group in found:
-                return Check("log group", "pass", f"{group} exists")
+                return Check("log group", "pass", f"{group} exists{where}")
             create = (log.get("options") or {}).get("awslogs-create-group") == "true"
-            return Check("log group", "warn" if create else "fail", f"{group} does not exist" + (" (awslogs-create-group is set)" if create else f" (container {container['name']} logs there)"))
+            return Check("log group", "warn" if create else "fail", f"{group} does not exist{where}" + (" (awslogs-create-group is set)" if create else f" (container {container['name']} logs there)"))
 
         checks.append(attempt("log group", one))
     return checks

@@ -95,7 +95,9 @@ def _log_configs(run, tasks: list[dict]) -> dict:
     found = {}
     for arn in {t.get("taskDefinitionArn") for t in tasks if t.get("taskDefinitionArn")}:
         containers = run.ecs.revision(arn).definition.get("containerDefinitions", [])
-        learn_container_secrets(run, containers)  # before any reason or log line is printed
+        # Before any reason or log line is printed. Those it cannot read are only said at debug level: the
+        # release role has no GetSecretValue by design (`logs` and `run` warn; see secret_values.unmasked_warning).
+        learn_container_secrets(run, containers)
         for container in containers:
             log = container.get("logConfiguration") or {}
             if log.get("logDriver") == "awslogs":
@@ -108,7 +110,8 @@ def _log_tail(run, options: dict, container: str, task_id: str) -> list[str]:
     if not group or not prefix:
         return []
     try:
-        events, _ = monitoring.log_events(run.aws, group, f"{prefix}/{container}/{task_id}", limit=LOG_LINES, from_head=False)
+        events, _ = monitoring.log_events(run.aws, group, f"{prefix}/{container}/{task_id}", region=options.get("awslogs-region"),
+                                          limit=LOG_LINES, from_head=False)
     except Exception:  # noqa: BLE001 - the stream may not exist (the task never started)
         return ["(no log stream)"]
     return [run.secrets.mask(e.get("message", "").rstrip("\n")) for e in events]
