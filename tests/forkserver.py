@@ -226,6 +226,7 @@ def _command(request: dict, out: int, err: int) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        tempfile.tempdir = None  # chosen again from this command's TMPDIR, not the one a parent looked up
         sys.argv = [str(ROOT / "deployer" / "__main__.py"), *request["args"]]
         from deployer.cli.app import main
 

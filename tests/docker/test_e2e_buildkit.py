@@ -141,17 +141,18 @@ def test_cache_registry_needs_a_builder_that_exports_it_and_a_cache_ref_elsewher
 # ---------------------------------------------------------------- build secrets
 
 
-def test_build_secrets_reach_the_run_step_and_nothing_else(py_app, docker_env, aws, platform):
+def test_build_secrets_reach_the_run_step_and_nothing_else(py_app, docker_env, aws, platform, tmp_path):
     aws.client("ssm").put_parameter(Name="/ci/pip-index-token", Value=SSM_SECRET, Type="SecureString")
     aws.client("secretsmanager").create_secret(Name="ci/registry", SecretString=SM_SECRET)
     py_app.edit("Dockerfile", "FROM base AS final\n", "FROM base AS final\n" + SECRET_STEP)
     py_app.edit("deployer.yaml", "  dockerfile: Dockerfile\n", "  dockerfile: Dockerfile\n  secrets: {pip_index: 'ssm:/ci/pip-index-token'}\n")
     py_app.edit("Dockerfile", "COPY . .\n", "COPY . .\nRUN --mount=type=secret,id=registry,uid=10001 test \"$(wc -c < /run/secrets/registry)\" -gt 0 && echo registry login ok\n")
     py_app.commit("private packages")
-    leftovers = set(Path(tempfile.gettempdir()).glob("deployer-build-*"))
+    private_tmp = tmp_path / "tmp"  # this build's temporary files alone (other workers build at the same time)
+    private_tmp.mkdir()
     result = py_app.cli(
         "release", "--output", "json", "-v", "--secret", "id=npm_token,env=NPM_TOKEN", "--secret", "id=registry,secretsmanager=ci/registry",
-        env={"NPM_TOKEN": SECRET},
+        env={"NPM_TOKEN": SECRET, "TMPDIR": str(private_tmp)},
     )
     assert result.code == 0, result.stderr
     assert "npm token: 26 bytes" in result.stderr and "registry login ok" in result.stderr  # the steps had them
@@ -171,7 +172,7 @@ def test_build_secrets_reach_the_run_step_and_nothing_else(py_app, docker_env, a
     for value in (SECRET, SSM_SECRET, SM_SECRET):
         assert value not in output and value not in history and value not in image_config
         assert value.encode() not in exported
-    assert set(Path(tempfile.gettempdir()).glob("deployer-build-*")) == leftovers  # no file left behind
+    assert list(private_tmp.iterdir()) == []  # no file left behind
     assert subprocess.run(["grep", "-rl", SECRET, str(py_app.path)], capture_output=True).stdout == b""
 
 
