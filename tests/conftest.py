@@ -107,6 +107,20 @@ def platform(aws):
     return {"stack": stack, "outputs": outputs, "endpoint": aws.endpoint}
 
 
+@pytest.fixture
+def enforce(aws):
+    """enforce(policy): every later request to the local AWS must be allowed by that IAM policy
+    (tests/localaws/iam.py: actions, with the ones a request implies, such as iam:PassRole); none after the test."""
+
+    def apply(policy):
+        aws.iam.policy = policy
+        aws.iam.clear()
+
+    yield apply
+    aws.iam.policy = None
+    aws.iam.clear()
+
+
 @dataclass
 class Result:
     code: int

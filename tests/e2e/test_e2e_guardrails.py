@@ -281,19 +281,6 @@ def test_rollback_to_a_revision_that_breaks_a_newer_policy_warns(compliant, plat
     assert "rolling back without checking the guardrails" in again.stderr
 
 
-@pytest.fixture
-def enforce(aws):
-    """enforce(policy): every later request must be allowed by it (tests/localaws/iam.py)."""
-
-    def apply(policy):
-        aws.iam.policy = policy
-        aws.iam.clear()
-
-    yield apply
-    aws.iam.policy = None
-    aws.iam.clear()
-
-
 @pytest.mark.parametrize("policy_ref", [f"ssm:{POLICY_PARAMETER}", "s3://platform-policies/deployer-policy.json"])
 def test_the_release_role_may_read_the_policy_and_nothing_more(compliant, platform, aws, enforce, policy_ref):
     from tests.localaws.iam import ALWAYS_ALLOWED, allowed

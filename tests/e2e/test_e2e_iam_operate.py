@@ -39,17 +39,6 @@ def without_statement(policy: dict, sid: str) -> dict:
     return {**policy, "Statement": [s for s in policy["Statement"] if s["Sid"] != sid]}
 
 
-@pytest.fixture
-def enforce(aws):
-    def apply(policy):
-        aws.iam.policy = policy
-        aws.iam.clear()
-
-    yield apply
-    aws.iam.policy = None
-    aws.iam.clear()
-
-
 def test_operate_policy_names_the_apps_resources(app, aws, platform):
     with_secret(app, aws)
     deploy(app, platform, "v1")

@@ -284,19 +284,6 @@ def test_files_outside_the_repository_are_refused_without_quoting_them(app, aws,
 # (tests/localaws/iam.py: actions, with the ones a request implies, such as iam:PassRole).
 
 
-@pytest.fixture
-def enforce(aws):
-    """enforce(policy): every later request must be allowed by it; the simulator is reset afterwards."""
-
-    def apply(policy):
-        aws.iam.policy = policy
-        aws.iam.clear()
-
-    yield apply
-    aws.iam.policy = None
-    aws.iam.clear()
-
-
 def policy_for(app, use: str) -> dict:
     result = app.cli("iam-policy", "--for", use)
     assert result.code == 0, result.stderr
