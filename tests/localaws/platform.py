@@ -3,6 +3,8 @@ environment template bundle) the way Proton did, then create the CloudFormation 
 under the name Proton gave it: AWSProton-<env>-cloudformation--<10 uppercase letters>."""
 from __future__ import annotations
 
+import functools
+import json
 import random
 import string
 import time
@@ -24,6 +26,12 @@ def schema_defaults(bundle: Path = BUNDLE) -> dict[str, Any]:
 
 def render(env: str, inputs: dict[str, Any] | None = None, bundle: Path = BUNDLE) -> str:
     """The CloudFormation template text Proton would have deployed."""
+    return _render(env, json.dumps(inputs or {}, sort_keys=True), bundle)
+
+
+@functools.lru_cache(maxsize=64)  # every end-to-end test creates the same environment
+def _render(env: str, inputs_json: str, bundle: Path) -> str:
+    inputs = json.loads(inputs_json)
     manifest = yaml.safe_load((bundle / "infrastructure" / "manifest.yaml").read_text())
     template = manifest["infrastructure"]["templates"][0]
     assert template["rendering_engine"] == "jinja", template

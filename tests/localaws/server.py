@@ -52,6 +52,7 @@ class LocalAws:
     def start(self) -> "LocalAws":
         if ecs_patch.ENGINE is not None:
             raise RuntimeError("a LocalAws is already running in this process (moto's backends are global)")
+        _cache_moto_modules()
         ecs_patch.install()
         deployment_settings.install()  # after ecs_patch: it wraps ecs_patch's handlers
         cfn_patch.install()
@@ -194,6 +195,21 @@ class LocalAws:
                     self.engine.tick()
             except Exception:  # keep ticking; a bug in one tick must not freeze rollouts
                 log.error("localaws tick failed:\n%s", traceback.format_exc())
+
+
+def _cache_moto_modules() -> None:
+    """moto's dispatcher lists its own package directory (a listdir and ~150 isdir) for every request
+    to find the backend; the list does not change while the process runs."""
+    from moto import backends
+
+    if not getattr(backends.list_of_moto_modules, "localaws_cached", False):
+        modules = tuple(backends.list_of_moto_modules())
+
+        def list_of_moto_modules():
+            return iter(modules)
+
+        list_of_moto_modules.localaws_cached = True
+        backends.list_of_moto_modules = list_of_moto_modules
 
 
 class _Server(ThreadedMotoServer):
