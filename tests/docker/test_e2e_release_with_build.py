@@ -7,7 +7,7 @@ from __future__ import annotations
 from tests.conftest import ecs_state
 from tests.docker.test_e2e_release import build_arg, docker_app  # noqa: F401 - docker_app is a fixture
 from tests.e2e.test_e2e_deployment_settings import _with_deployment_settings
-from tests.e2e.test_e2e_security import assert_within, enforce, policy_for  # noqa: F401 - enforce is a fixture
+from tests.e2e.test_e2e_security import assert_within, policy_for
 from tests.e2e.test_e2e_taskdefs import cluster, registered
 
 

@@ -11,7 +11,7 @@ import boto3
 
 from tests.conftest import image_ref
 from tests.e2e.test_e2e_everyday import deploy, running_tasks
-from tests.e2e.test_e2e_iam_operate import enforce, policy_for_operate  # noqa: F401 - enforce is a fixture
+from tests.e2e.test_e2e_iam_operate import policy_for_operate
 
 OTHER_REGION = "eu-west-1"
 

@@ -7,7 +7,6 @@ import json
 
 from tests.conftest import ecs_state
 from tests.e2e.test_e2e_deploy import deploy, service
-from tests.e2e.test_e2e_security import enforce  # noqa: F401 - the fixture
 
 SCHEDULES = """
 schedules:

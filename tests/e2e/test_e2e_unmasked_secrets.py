@@ -14,7 +14,7 @@ import sys
 
 from tests.conftest import image_ref
 from tests.e2e.test_e2e_everyday import SECRET, deploy, running_tasks, with_secret, write_app_lines
-from tests.e2e.test_e2e_iam_operate import enforce, policy_for_operate, without_statement  # noqa: F401 - enforce is a fixture
+from tests.e2e.test_e2e_iam_operate import policy_for_operate, without_statement
 
 PARAMETER_ARN = "arn:aws:ssm:us-east-1:123456789012:parameter/demo/db-password"
 
