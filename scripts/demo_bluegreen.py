@@ -1,6 +1,7 @@
 """`make demo-bluegreen`: a native ECS blue/green release of examples/app against the local AWS.
 
-No Docker needed: `deployer deploy --image` deploys images by reference. The local AWS walks the
+No Docker needed: `deployer deploy --image` deploys images by reference (each is put in the local ECR
+first, as an image index: deploy checks that the image exists before any write). The local AWS walks the
 lifecycle stages (scale-up, test traffic, production traffic, bake, clean-up) and moves the weights
 of the admins' listener rules; one emulator minute lasts 2 seconds here.
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from demo import app_checkout, deployer, say  # noqa: E402  (the same narration as `make demo`)
+from tests.conftest import push_image  # noqa: E402  (an image index put in the local ECR: what a push leaves)
 from tests.localaws import LocalAws  # noqa: E402
 from tests.localaws.platform import create_environment  # noqa: E402
 
@@ -48,6 +50,8 @@ def main() -> int:
             app_dir = app_checkout(work, "web")
             env = {**os.environ, **aws.env()}
             repo = outputs["EcrRepositoryUri"]
+            for tag in ("1.0.0", "1.1.0", "1.2.0", "1.3.0"):
+                push_image(aws.endpoint, repo.split("/", 1)[1], tag)
 
             say("Release 1: the service, created for blue/green (bake time 2 minutes = 4 s here)")
             service_definition(app_dir, {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": 2})
