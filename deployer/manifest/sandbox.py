@@ -94,9 +94,11 @@ class _Renderer:
         cwd = os.getcwd()
         paths = [package_parent] + [p for p in sys.path if p and os.path.abspath(p) != cwd and p != package_parent]
         code = "import sys, json; sys.path[:0] = json.loads(sys.argv[1]); from deployer.manifest.render_child import child_main; child_main(int(sys.argv[2]), int(sys.argv[3]))"
-        # -I: no PYTHON* variables, no user site, no script or current directory on the import path.
+        # -I: no PYTHON* variables, no user site, no script or current directory on the import path. -S: no
+        # site module, so no .pth file of the environment runs code here (and ~25 ms less per start): the
+        # import path is the parent's, given above.
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-c", code, json.dumps(paths), str(seconds), str(mib)],
+            [sys.executable, "-I", "-S", "-c", code, json.dumps(paths), str(seconds), str(mib)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,  # std.trace and the like: app text, never printed as deployer's
