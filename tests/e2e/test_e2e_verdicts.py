@@ -247,8 +247,8 @@ def test_a_stuck_rollout_times_out_and_is_rolled_back_with_the_service_settings(
 
 def test_a_slow_rollout_is_not_rolled_back_at_the_timeout(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
-    aws.configure(tick=1.0)
-    result = deploy(app, platform, "v2", "--timeout", "5")
+    aws.configure(tick=1.0)  # a task a second: progress all along, and 8 of them take well past the 5 s
+    result = deploy(app, platform, "v2", "--timeout", "5", "--desired-count", "8")
     assert result.code == 3, result.stderr
     assert "still rolling out after 5s (slow, not stuck" in result.stderr and "not rolled back" in result.stderr
     assert "deployer wait --service web" in result.stderr and "rolling back" not in result.stderr
