@@ -204,7 +204,7 @@ def env_command(
 
 @app.command()
 def policy(
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the admins' guardrails in force: the policy the environment stack's output DeployerPolicy names, and where it came from.
 
@@ -212,7 +212,7 @@ def policy(
     """
     from ..commands import policy as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.policy, cmd.text)
 
 
@@ -432,7 +432,7 @@ def logs(
     task: Annotated[Optional[str], typer.Option("--task", help="Only this task (its id, or the first characters of it).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="Only this container.")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Print the service's container logs from CloudWatch Logs (awslogs), interleaved by time, secrets masked.
 
@@ -440,7 +440,7 @@ def logs(
     """
     from ..commands import logs as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.logs(run, since=since, follow=follow, task=task, container=container, service=service), cmd.text)
 
 
@@ -451,7 +451,7 @@ def scale(
     maximum: Annotated[Optional[int], typer.Option("--max", min=0, help="Application Auto Scaling: the range's maximum.")] = None,
     service: OneServiceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Set the count even when Application Auto Scaling owns it, or a deployment is in progress.")] = False,
-    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
     verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
@@ -463,7 +463,7 @@ def scale(
     from ..release.lease import leased
 
     _check_flags(desired_count=desired_count)
-    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "scale",
                                          lambda: cmd.scale(run, desired_count=desired_count, minimum=minimum, maximum=maximum, service=service, force=force)), cmd.text)
@@ -473,7 +473,7 @@ def scale(
 def restart(
     service: OneServiceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Restart even while a deployment is in progress.")] = False,
-    config: ConfigOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
+    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
     verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
     wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
 ) -> None:
@@ -484,7 +484,7 @@ def restart(
     from ..commands import restart as cmd
     from ..release.lease import leased
 
-    options = _opts(config=config, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "restart",
                                          lambda: cmd.restart(run, service=service, force=force)), cmd.text)
@@ -498,7 +498,7 @@ app.add_typer(tasks_app, name="tasks")
 def tasks_command(
     ctx: typer.Context,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """List the service's tasks: id, revision, status, health, started, stopped reason.
 
@@ -508,7 +508,7 @@ def tasks_command(
         return
     from ..commands import tasks as cmd
 
-    options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.tasks(run, service=service), cmd.text)
 
 
@@ -516,7 +516,7 @@ def tasks_command(
 def tasks_stop(
     task: Annotated[str, typer.Argument(help="The task's id (or its first characters).")],
     service: OneServiceOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False,
-    config: ConfigOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Stop one task of the service (StopTask, reason naming deployer); ECS starts a replacement.
 
@@ -524,7 +524,7 @@ def tasks_stop(
     """
     from ..commands import tasks as cmd
 
-    options = _opts(config=config, yes=yes, dry_run=dry_run, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, yes=yes, dry_run=dry_run, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.stop(run, task=task, service=service), cmd.stop_text)
 
 
@@ -534,7 +534,7 @@ def exec_command(
     task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Run a command (default: /bin/sh) in a running task through ECS Exec (needs the Session Manager plugin).
 
@@ -542,7 +542,7 @@ def exec_command(
     """
     from ..commands import exec_ as cmd
 
-    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.exec_(run, command=list(ctx.args), task=task, container=container, service=service))
     if result.get("exit_code"):
         raise typer.Exit(int(result["exit_code"]))
@@ -556,7 +556,7 @@ def port_forward(
     task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
 ) -> None:
     """Forward a local port into a running task, or through it to --remote-host (ECS Exec + the Session Manager plugin).
 
@@ -564,7 +564,7 @@ def port_forward(
     """
     from ..commands import port_forward as cmd
 
-    options = _opts(config=config, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.port_forward(run, local_port=local_port, remote_port=remote_port, remote_host=remote_host,
                                                             task=task, container=container, service=service))
     if result.get("exit_code"):

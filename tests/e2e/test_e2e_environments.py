@@ -138,6 +138,28 @@ def test_env_flag_without_environments_is_bad_input(app):
     assert app.cli("env").code == 0  # today's single-environment config as before
 
 
+def test_the_everyday_commands_take_env_too(aws, app):
+    """logs, tasks, scale, restart, policy (and exec, port-forward) read deployer.yaml like deploy does: with
+    `environments:` they need --env or DEPLOYER_ENV, and act in that environment's account only."""
+    accounts = ma.setup(aws, app)
+    digest = accounts.push("1.0.0")
+    assert app.cli("deploy", "--env", "staging", "--image", f"{accounts.repository}@{digest}").code == 0
+    prod_before = accounts.state("prod")
+    tasks = app.cli("tasks", "--env", "staging", "--output", "json")
+    assert tasks.code == 0, tasks.stderr
+    assert tasks.json["tasks"] and all(f":{ma.STAGING}:task/" in t["task_arn"] for t in tasks.json["tasks"]), tasks.json
+    scaled = app.cli("scale", "--desired-count", "3", "--force", "--output", "json", env={"DEPLOYER_ENV": "staging"})
+    assert scaled.code == 0, scaled.stderr
+    staging = accounts.client("staging", "ecs").describe_services(cluster=accounts.cluster("staging"), services=["web"])["services"][0]
+    assert staging["desiredCount"] == 3
+    for command in (["logs", "--since", "5m"], ["restart"], ["policy"]):
+        done = app.cli(*command, "--env", "staging")
+        assert done.code == 0, (command, done.stderr)
+    assert accounts.state("prod") == prod_before
+    refused = app.cli("logs", "--since", "5m")
+    assert refused.code == 2 and "pass --env NAME" in refused.stderr
+
+
 def test_per_environment_desired_count(aws, app):
     accounts = ma.setup(aws, app, prod_extra="    services:\n      web: {desired_count: 3}\n")
     digest = accounts.push("1.0.0")
