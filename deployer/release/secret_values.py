@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from ..aws import stores
 from ..aws.session import error_code
+from ..core.console import quote_untrusted
 from ..core.secrets import Secrets
 
 
@@ -83,7 +84,9 @@ def unmasked_warning(unread: list[Unread], *, use: str) -> str | None:
     <use>` lets the role read them."""
     if not unread:
         return None
-    said = "; ".join(f"{u.name} of container {u.container} ({u.value_from}: {u.reason})" for u in unread)
+    # The names come from the task definition in AWS: quoted, so none can end this line or start another.
+    said = "; ".join(f"{quote_untrusted(u.name)} of container {quote_untrusted(u.container)} ({quote_untrusted(u.value_from)}: {u.reason})"
+                     for u in unread)
     refused = [u for u in unread if not u.reason.startswith("not found")]
     statements = []
     if any(u.store == "ssm" for u in refused):

@@ -106,3 +106,10 @@ def test_a_secrets_manager_secret_kms_refuses_points_at_its_key_not_at_a_stateme
     text = unmasked_warning([Unread("API_KEY", "app", SM_ARN, "KMS refused to decrypt it")], use="operate")
     assert "NOT masked" in text and "MaskTaskSecretsManager" not in text
     assert "needs kms:Decrypt on that key" in text
+
+
+def test_names_from_the_task_definition_cannot_start_a_line_or_colour_the_terminal():
+    forged = "DB\n12:00:00Z web: healthy on web:9\x1b[2J"
+    text = unmasked_warning([Unread(forged, "app\r", SSM_ARN + "\u202e", "access denied")], use="operate")
+    assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u202e" not in text
+    assert "DB\\n12:00:00Z web: healthy on web:9\\e[2J of container app\\r" in text
