@@ -40,6 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 # The AWS services deployer calls: their botocore models are parsed once, in the zygote.
 SERVICES = ("application-autoscaling", "cloudformation", "cloudwatch", "ec2", "ecr", "ecs", "elbv2", "events",
             "iam", "logs", "proton", "s3", "scheduler", "secretsmanager", "ssm", "sts")
+# Modules deployer imports inside functions rather than at the top (grep -rn '^ \+import\|^ \+from' deployer):
+# imported once here, not again in every command that uses them.
+LAZY_IMPORTS = ("yaml", "rich.console", "rich.markup", "rich.text", "rich.progress", "tenacity", "zoneinfo",
+                "jinja2", "jinja2.sandbox", "jsonschema", "jsonschema.exceptions", "referencing",
+                "referencing.exceptions", "referencing.jsonschema", "_jsonnet", "docker", "docker.context",
+                "docker.context.config")
 
 
 class ForkServer:
@@ -158,6 +164,14 @@ def _warm() -> None:
             except Exception:  # noqa: BLE001 - a service without waiters, say
                 pass
     import typer._adapters  # noqa: F401 - typer converts option values through pydantic, imported at first parse
+
+    # What deployer imports inside functions (start-up only pays for what a command uses): the
+    # config's YAML, the console's rich, the guardrails' JSON Schema, the templates' Jinja, Docker.
+    for name in LAZY_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional one not installed: the command imports it, or says it is missing
+            pass
 
     # A session and a client of each service, as deployer makes them: imports boto3's and botocore's
     # lazily imported parts (retries, credentials, endpoint rules). No request is sent.

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+from tests.conftest import zygote
 from tests.e2e.test_e2e_deploy import deploy
 
 
@@ -75,13 +76,19 @@ def test_iam_policy_names_every_resource(app, aws, platform):
     assert "DeployerPolicy" not in by_sid  # the platform has no DeployerPolicy output: nothing to read
 
 
-def test_version_and_help():
+def test_version_and_help(tmp_path):
     version = subprocess.run([sys.executable, "-m", "deployer", "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and version.stdout.startswith("deployer ")
+    env = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
+    server = zygote()  # the same main() in a process of its own, without Python's start-up each time
     for command in ("release", "deploy", "rollback", "render", "diff", "status", "revisions", "env", "verify", "build", "wait", "run", "init", "iam-policy"):
-        shown = subprocess.run([sys.executable, "-m", "deployer", command, "--help"], capture_output=True, text=True, env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"})
-        assert shown.returncode == 0, (command, shown.stderr)
-        assert "Example:" in shown.stdout, command
+        if server is not None:
+            code, stdout, stderr = server.run([command, "--help"], cwd=tmp_path, env=env, timeout=60)
+        else:
+            shown = subprocess.run([sys.executable, "-m", "deployer", command, "--help"], capture_output=True, text=True, env=env)
+            code, stdout, stderr = shown.returncode, shown.stdout, shown.stderr
+        assert code == 0, (command, stderr)
+        assert "Example:" in stdout, command
 
 
 def test_no_wait_returns_at_once_then_wait_gives_the_verdict(app, aws, platform):
