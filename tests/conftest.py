@@ -53,7 +53,6 @@ def folder_tier(path: Path) -> str | None:
 @pytest.hookimpl(tryfirst=True)  # before -m deselects by these markers
 def pytest_collection_modifyitems(config, items):
     misplaced, untiered = [], {}
-    grouping = config.pluginmanager.hasplugin("xdist")  # xdist_group is xdist's marker (--dist loadgroup)
     for item in items:
         needs = needed_tier(set(getattr(item, "fixturenames", ())))
         folder = folder_tier(item.path)
@@ -64,8 +63,6 @@ def pytest_collection_modifyitems(config, items):
                              f"move it to tests/{needs}/")
         tier = folder or needs
         item.add_marker(getattr(pytest.mark, tier))
-        if tier == "docker" and grouping:  # one private engine and registry: every Docker test on one worker
-            item.add_marker(pytest.mark.xdist_group("docker"))
     for path, needs in untiered.items():
         tier = max(needs, key=TIERS.index)
         config.issue_config_time_warning(pytest.PytestWarning(

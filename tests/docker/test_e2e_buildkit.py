@@ -81,6 +81,9 @@ def head(app) -> str:
 
 
 def test_docker_init_style_app_releases_and_a_one_line_change_reuses_the_dependency_layer(py_app, docker_env, aws, platform):
+    # The first build of this app on this engine: no layer and no pip cache mount left by an earlier
+    # test that ran on the same worker (one engine per worker).
+    docker_env.client().api.prune_builds(all=True)
     first = py_app.cli("release", "--output", "json")
     assert first.code == 0, first.stderr
     assert "builder: BuildKit via DOCKER_BUILDKIT=1 docker build" in first.stderr
