@@ -16,10 +16,11 @@ LOCK := requirements/lock.txt
 
 # `make test`: every tier at once, in XDIST_WORKERS pytest-xdist workers (the end-to-end tests mostly
 # wait on emulated rollouts, so more workers than cores pay off: on 2 cores, 8 workers finished in
-# 436 s where 4 took 584 s); loadgroup keeps every Docker test on one worker (one private engine and
-# registry). XDIST_WORKERS=0 runs serially.
+# 436 s where 4 took 584 s). worksteal: a worker that runs out takes half of another's queue (test
+# lengths differ from 0.1 s to 80 s). Each worker that runs a Docker test starts its own engine and
+# registry (tests/dockerenv.py, ~1.5 s). XDIST_WORKERS=0 runs serially.
 XDIST_WORKERS ?= 8
-XDIST = $(if $(filter 0,$(XDIST_WORKERS)),,-n $(XDIST_WORKERS) --dist loadgroup)
+XDIST = $(if $(filter 0,$(XDIST_WORKERS)),,-n $(XDIST_WORKERS) --dist worksteal)
 
 .PHONY: install system-deps python-deps check-lock lock test test-unit test-e2e test-docker demo bench dist clean
 
@@ -27,15 +28,19 @@ install: $(STAMP)
 
 # Rebuilt from scratch whenever the lock or the project's metadata changes, so nothing an earlier
 # install left behind stays. --only-binary: nothing is built from source, with unhashed build tools.
-# --no-compile, then only what `deployer` runs is compiled (scripts/runtime_files.py, ~3 s): the test-only
-# packages (moto and its dependencies) compile as they are first imported.
-$(STAMP): $(LOCK) pyproject.toml setup.py
-	@$(MAKE) --no-print-directory python-deps check-lock
+# The lock is installed by uv (the lock tool, itself hash-pinned in requirements/uv.txt, in $(LOCK_VENV)):
+# with the same hashes, ~3 s where pip took ~27 s (pip parsed every release on each package's index page).
+# If uv cannot, pip installs the same lock. Nothing is compiled at install, then only what `deployer`
+# runs is (scripts/runtime_files.py, ~3 s): the test-only packages (moto...) compile as first imported.
+$(STAMP): $(LOCK) requirements/uv.txt pyproject.toml setup.py
+	@$(MAKE) --no-print-directory python-deps check-lock $(LOCK_VENV)/.installed-uv
 	@if [ -e "$(VENV)" ] && [ ! -f "$(VENV)/pyvenv.cfg" ]; then \
 		echo "error: $(VENV) exists and is not a virtualenv; remove it or set VENV=" >&2; exit 2; fi
 	$(PYTHON) -m venv --clear $(VENV)
-	$(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --no-compile \
-		--only-binary :all: -r $(LOCK)
+	$(LOCK_VENV)/bin/uv pip install --quiet --python $(VPY) --require-hashes --no-deps --only-binary :all: -r $(LOCK) \
+		|| { echo "uv could not install $(LOCK): pip installs it instead" >&2; \
+		     $(VPY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps --no-compile \
+		       --only-binary :all: -r $(LOCK); }
 	$(VPY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	$(VPY) -m pip check
 	$(VPY) scripts/runtime_files.py | $(VPY) -m compileall -q -j 0 -i - >/dev/null
