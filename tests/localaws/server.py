@@ -45,6 +45,7 @@ class LocalAws:
         self.iam = PolicySimulator()  # iam.py: actions recorded, refused when a policy is set
         self.stale_reads = StaleReads(self.settings)
         self._server: _Server | None = None
+        self._clients: dict[str, Any] = {}
         self._stop = threading.Event()
         self._ticker: threading.Thread | None = None
 
@@ -96,10 +97,17 @@ class LocalAws:
         }
 
     def client(self, service: str, **kwargs: Any):
+        """A boto3 client of this local AWS. Without kwargs, one per service for the server's life (making
+        one costs ~25 ms of CPU, and the tests ask for thousands); with kwargs (a config, say), a new one."""
+        if not kwargs and service in self._clients:
+            return self._clients[service]
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=DEFAULT_REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+        client = boto3.client(service, endpoint_url=self.endpoint, region_name=DEFAULT_REGION,
+                              aws_access_key_id="testing", aws_secret_access_key="testing", **kwargs)
+        if not kwargs:
+            self._clients[service] = client
+        return client
 
     # ---- control (same operations as the HTTP control endpoint) ----------------------
     def configure(self, **values: Any) -> dict[str, Any]:
