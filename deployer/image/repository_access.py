@@ -71,7 +71,9 @@ def parse_repository(reference: str) -> Repository:
         return Repository(m["account"], m["region"], m["name"], m["partition"])
     m = _URI.match(text)
     if m:
-        return Repository(m["account"], m["region"], m["name"], "aws-cn" if text.split("/", 1)[0].endswith(".cn") else "aws")
+        # The host says China (amazonaws.com.cn); GovCloud shares amazonaws.com, its region says us-gov-.
+        partition = "aws-cn" if text.split("/", 1)[0].endswith(".cn") else "aws-us-gov" if m["region"].startswith("us-gov-") else "aws"
+        return Repository(m["account"], m["region"], m["name"], partition)
     raise BadInput(f"{reference!r} is not an ECR repository ARN or URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)")
 
 

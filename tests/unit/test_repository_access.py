@@ -51,6 +51,19 @@ def test_repository_with_a_namespace():
     assert (repo.region, repo.name) == ("eu-west-1", "team/web")
 
 
+@pytest.mark.parametrize("uri, partition", [
+    (f"{MGMT}.dkr.ecr.cn-north-1.amazonaws.com.cn/web", "aws-cn"),
+    (f"{MGMT}.dkr.ecr.us-gov-west-1.amazonaws.com/web", "aws-us-gov"),
+    (f"{MGMT}.dkr.ecr-fips.us-gov-east-1.amazonaws.com/web:v1", "aws-us-gov"),
+    (f"{MGMT}.dkr.ecr.eu-west-1.amazonaws.com/web", "aws"),
+])
+def test_the_partition_of_a_repository_uri(uri, partition):
+    """A GovCloud registry's host ends in amazonaws.com like a commercial one: its region names the partition."""
+    repo = parse_repository(uri)
+    assert repo.partition == partition and repo.arn == f"arn:{partition}:ecr:{repo.region}:{MGMT}:repository/web"
+    assert parse_repository(repo.arn) == repo
+
+
 @pytest.mark.parametrize("reference", ["", "nginx", "docker.io/library/nginx", "public.ecr.aws/nginx/nginx",
                                        f"{MGMT}.dkr.ecr.us-east-1.amazonaws.com.evil.example/web", "arn:aws:s3:::bucket"])
 def test_not_an_ecr_repository(reference):
