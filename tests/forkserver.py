@@ -39,7 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # The AWS services deployer calls: their botocore models are parsed once, in the zygote.
 SERVICES = ("application-autoscaling", "cloudformation", "cloudwatch", "ec2", "ecr", "ecs", "elbv2", "events",
-            "iam", "logs", "proton", "s3", "scheduler", "secretsmanager", "ssm", "sts")
+            "iam", "logs", "s3", "scheduler", "secretsmanager", "ssm", "sts")
 # Modules deployer imports inside functions rather than at the top (grep -rn '^ \+import\|^ \+from' deployer):
 # imported once here, not again in every command that uses them.
 LAZY_IMPORTS = ("yaml", "rich.console", "rich.markup", "rich.text", "rich.progress", "tenacity", "zoneinfo",

@@ -34,31 +34,6 @@ def stack_outputs(aws: Aws, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o.get("OutputValue", "") for o in stacks[0].get("Outputs", [])}
 
 
-def proton_outputs(aws: Aws, env_name: str) -> dict[str, str] | None:
-    """Outputs from the Proton API, or None when it does not answer (past end of support)."""
-    try:
-        # Past end of support the API does not answer: ask once, briefly, then use the stack.
-        client = aws.client("proton", attempts=1, timeout=5)
-        outputs: dict[str, str] = {}
-        token = None
-        while True:
-            kwargs = {"environmentName": env_name}
-            if token:
-                kwargs["nextToken"] = token
-            page = client.list_environment_outputs(**kwargs)
-            for item in page.get("outputs", []):
-                outputs[item["key"]] = item.get("valueString", "")
-            token = page.get("nextToken")
-            if not token:
-                return outputs
-    except Exception as exc:  # noqa: BLE001 - any failure means: use the stack it left behind
-        if error_code(exc) in ("AccessDeniedException", "UnrecognizedClientException", "ExpiredTokenException"):
-            # Not "Proton is gone": the caller's credentials are the problem.
-            with translate_errors(f"reading Proton environment {env_name}"):
-                raise
-        return None
-
-
 def find_proton_stack(aws: Aws, env_name: str) -> str:
     """The AWSProton-<env>-cloudformation-- stack Proton left behind (names may be truncated)."""
     cfn = aws.client("cloudformation")
@@ -76,8 +51,7 @@ def find_proton_stack(aws: Aws, env_name: str) -> str:
     chosen = exact or [name for _, name in candidates]
     if not chosen:
         raise BadInput(
-            f"environment.proton: no stack named AWSProton-{env_name}-cloudformation-* in a *_COMPLETE state in {aws.region} "
-            "(the Proton API did not answer either)",
+            f"environment.proton: no stack named AWSProton-{env_name}-cloudformation-* in a *_COMPLETE state in {aws.region}",
             hint="set `environment.stack` to the stack name",
         )
     if len(chosen) > 1:

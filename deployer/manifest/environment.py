@@ -1,8 +1,9 @@
-"""The admins' environment, read-only: its CloudFormation outputs (or, while it answered, Proton's).
+"""The admins' environment, read-only: its CloudFormation stack's outputs.
 
 AWS Proton's API ended on 2026-10-07; the stacks it created live on as
 `AWSProton-<env name, possibly truncated>-cloudformation--<RANDOM>`. `environment.proton`
-asks the Proton API first and falls back to finding that stack.
+names the Proton environment: its stack is found by that name (the API is not asked: it does not
+answer, and a connection to an endpoint that is gone could cost a command its timeout).
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ from ..aws.session import Aws
 from .config import EnvironmentConfig
 from ..core.errors import BadInput, ExternalError
 from . import guardrails
-from ..aws.cloudformation import find_proton_stack, proton_outputs, stack_outputs
+from ..aws.cloudformation import find_proton_stack, stack_outputs
 
 
 @dataclass(frozen=True)
 class Environment:
     name: str  # the Proton environment name or the stack name
     source: str  # "stack" or "proton"
-    stack: str | None  # the stack the outputs came from (None when the Proton API answered)
+    stack: str  # the stack the outputs came from
     outputs: dict[str, str]
     cluster: str
     subnets: list[str]
@@ -59,11 +60,9 @@ def resolve(aws: Aws, cfg: EnvironmentConfig, console=None, repository: str | No
     notes: list[str] = []
     stack = cfg.stack
     if cfg.proton:
-        outputs = proton_outputs(aws, cfg.proton)
-        if outputs is None:
-            stack = find_proton_stack(aws, cfg.proton)
-            notes.append(f"Proton API did not answer; using its stack {stack}")
-            outputs = stack_outputs(aws, stack)
+        stack = find_proton_stack(aws, cfg.proton)
+        notes.append(f"Proton environment {cfg.proton}: stack {stack}")
+        outputs = stack_outputs(aws, stack)
         name, source = cfg.proton, "proton"
     else:
         outputs = stack_outputs(aws, stack)

@@ -22,7 +22,6 @@ class AdoptPolicyInputs:
     cluster: str  # the cluster's name (or ARN: its last part is the name)
     service: str
     environment_stack: str  # the stack the environment's outputs are read from (--stack, or the one Proton left)
-    proton_environment: str | None = None  # --proton: its outputs are asked of Proton first
     owner_stack: str | None = None  # the stack that owns the service now (None: no stack owns it)
     partition: str = field(default="")  # default: the region's
 
@@ -54,7 +53,7 @@ def adopt_inputs(run, *, cluster: str | None = None, service: str | None = None,
     if owner is None:
         run.console.warn(f"no CloudFormation stack owns {service} now: the policy has no stack writes (adopt only runs init)")
     return AdoptPolicyInputs(account=account, region=region, cluster=cluster, service=service, environment_stack=environment_stack,
-                             proton_environment=proton or None, owner_stack=owner.stack if owner is not None else None)
+                             owner_stack=owner.stack if owner is not None else None)
 
 
 def adopt_policy(inputs: AdoptPolicyInputs) -> dict:
@@ -65,8 +64,6 @@ def adopt_policy(inputs: AdoptPolicyInputs) -> dict:
     statements = [
         {"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": arn("cloudformation", f"stack/{inputs.environment_stack}/*")},
     ]
-    if inputs.proton_environment:
-        statements.append({"Sid": "ProtonEnvironment", "Effect": "Allow", "Action": ["proton:ListEnvironmentOutputs"], "Resource": arn("proton", f"environment/{inputs.proton_environment}")})
     statements += [
         # Which stack owns the service: the one its aws:cloudformation:stack-name tag names, else a scan of the stacks' resources.
         {"Sid": "FindOwningStack", "Effect": "Allow", "Action": ["cloudformation:ListStacks", "cloudformation:ListStackResources"], "Resource": "*"},

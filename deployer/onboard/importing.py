@@ -117,17 +117,14 @@ def _verify(run, aws, config_path: Path) -> bool:
 
 
 def _environment_outputs(run, aws, stack: str | None, proton: str | None) -> tuple[dict[str, str], str]:
-    """The admins' environment outputs, from --stack or --proton (its API, else its stack), and where they came from."""
-    from ..aws.cloudformation import find_proton_stack, proton_outputs, stack_outputs
+    """The admins' environment outputs, from --stack or --proton (the stack Proton left), and where they came from."""
+    from ..aws.cloudformation import find_proton_stack, stack_outputs
 
     try:
         if stack:
             return stack_outputs(aws, stack), f"stack {stack}"
-        outputs = proton_outputs(aws, proton)
-        if outputs is not None:
-            return outputs, f"Proton environment {proton}"
         found = find_proton_stack(aws, proton)
-        run.console.info(f"Proton API did not answer; using its stack {found}")
+        run.console.info(f"Proton environment {proton}: stack {found}")
         return stack_outputs(aws, found), f"Proton environment {proton} (stack {found})"
     except BadInput as exc:  # the messages name deployer.yaml's keys; here they were flags
         message = exc.message.replace("environment.stack:", "--stack:").replace("environment.proton:", "--proton:")

@@ -68,7 +68,7 @@ class PolicyInputs:
     services: tuple[Service, ...]
     repository: str  # the environment's image repository (a URI; environments: maybe another account's)
     stack: str  # the environment's CloudFormation stack (its outputs are read)
-    proton_environment: str | None = None  # the Proton environment asked first (environment source `proton`)
+    proton_environment: str | None = None  # the Proton environment whose stack is found by name (environment source `proton`)
     # The services' rendered definitions (manifest/render.py Rendered: task_definition, service_definition, reads):
     # the roles passed, the log groups, the containers' secrets, what the templates read, the strategies.
     rendered: tuple = ()
@@ -121,8 +121,7 @@ def _log_group(group: str, region: str, account: str) -> str:
 def _environment_reads(names: PolicyInputs) -> list[dict]:
     statements = [{"Sid": "EnvironmentOutputs", "Effect": "Allow", "Action": ["cloudformation:DescribeStacks"], "Resource": names.arn("cloudformation", f"stack/{names.stack}/*")}]
     if names.proton_environment is not None:
-        # Asked first (it answers no more since Proton's end of support), then the stack it left is found by name.
-        statements.append({"Sid": "ProtonEnvironment", "Effect": "Allow", "Action": ["proton:ListEnvironmentOutputs"], "Resource": names.arn("proton", f"environment/{names.proton_environment}")})
+        # The stack Proton left is found by name (the Proton API is not asked: it is gone).
         statements.append({"Sid": "FindProtonStack", "Effect": "Allow", "Action": ["cloudformation:ListStacks"], "Resource": "*"})
     return statements
 

@@ -101,7 +101,7 @@ def test_the_everyday_commands_run_under_exactly_the_operate_policy(app, aws, pl
     # Granted and not seen here: the watch's ECS Service Deployments reads (the emulator's rollout is judged
     # before it needs them), and the Secrets Manager twin of the masking read.
     assert granted - called <= {"ecs:ListServiceDeployments", "ecs:DescribeServiceDeployments", "ecs:DescribeServiceRevisions",
-                                "secretsmanager:GetSecretValue", "proton:ListEnvironmentOutputs", "cloudformation:ListStacks",
+                                "secretsmanager:GetSecretValue", "cloudformation:ListStacks",
                                 "cloudformation:DescribeStacks"}, granted - called
     ecs = aws.client("ecs")
     assert ecs.describe_tasks(cluster=cluster(platform), tasks=[task_id])["tasks"][0]["desiredStatus"] == "STOPPED"

@@ -1,32 +1,35 @@
-"""Environment outputs against the local AWS: the fallback to the AWSProton-<env>-cloudformation--
-stack when the Proton API is gone, and how a stack is found by name (the Proton API path itself, on a
-botocore Stubber: tests/unit/test_environment.py)."""
+"""Environment outputs against the local AWS: a Proton environment is the AWSProton-<env>-cloudformation--
+stack it left (the Proton API, gone since 2026-10-07, is never asked), and how a stack is found by name."""
 
 from __future__ import annotations
 
 import pytest
-from botocore.stub import Stubber
 
 from deployer.manifest import environment
 from deployer.aws import cloudformation
 from deployer.aws.session import Aws
-from deployer.manifest.config import EnvironmentConfig
+from deployer.manifest.config import DEFAULT_OUTPUTS, EnvironmentConfig, OutputNames
 from deployer.core.errors import BadInput
-from tests.unit.test_environment import OUTPUTS, proton_client
+
+OUTPUTS = OutputNames(
+    cluster=DEFAULT_OUTPUTS["cluster"],
+    subnets=DEFAULT_OUTPUTS["subnets"],
+    security_groups=DEFAULT_OUTPUTS["security_groups"],
+    target_group=DEFAULT_OUTPUTS["target_group"],
+    repository=DEFAULT_OUTPUTS["repository"],
+)
 
 
-def test_retired_proton_api_falls_back_to_its_stack(aws, platform, monkeypatch):
+def test_a_proton_environment_is_the_stack_it_left_and_the_proton_api_is_not_asked(aws, platform, monkeypatch):
     for key, value in aws.env().items():
         monkeypatch.setenv(key, value)
-    client = proton_client()
-    with Stubber(client) as stub:
-        stub.add_client_error("list_environment_outputs", service_error_code="UnknownOperationException", http_status_code=404)
-        real = Aws(region="us-east-1")
-        real._clients["proton/1/5"] = client
-        env = environment.resolve(real, EnvironmentConfig(stack=None, proton="demo", outputs=OUTPUTS))
-    assert env.source == "proton" and env.stack == platform["stack"]
+    aws.reset_counters()
+    env = environment.resolve(Aws(region="us-east-1"), EnvironmentConfig(stack=None, proton="demo", outputs=OUTPUTS))
+    assert env.source == "proton" and env.name == "demo" and env.stack == platform["stack"]
     assert env.cluster == platform["outputs"]["ClusterName"]
-    assert env.notes[0].startswith("Proton API did not answer; using its stack AWSProton-demo-cloudformation--")
+    assert env.notes[0] == f"Proton environment demo: stack {platform['stack']}"
+    asked = aws.get_counters()
+    assert "proton" not in asked and set(asked["cloudformation"]) == {"ListStacks", "DescribeStacks"}, asked
 
 
 def test_stack_name_candidates(aws, monkeypatch):

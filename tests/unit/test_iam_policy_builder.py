@@ -175,12 +175,13 @@ def test_an_unknown_use_is_refused():
 # ---- the environment, the repository, the guardrails --------------------------------------------
 
 
-def test_a_proton_environment_is_asked_first_then_its_stack():
+def test_a_proton_environment_is_found_by_its_stack_name_and_proton_is_never_asked():
     plain = statements(iam_policy(inputs(), "prune"))
     assert plain["EnvironmentOutputs"]["Resource"] == "arn:aws:cloudformation:eu-west-1:123456789012:stack/demo-env/*"
-    assert "ProtonEnvironment" not in plain
-    proton = statements(iam_policy(inputs(proton_environment="demo", stack="AWSProton-demo-cloudformation--X"), "prune"))
-    assert proton["ProtonEnvironment"]["Resource"] == "arn:aws:proton:eu-west-1:123456789012:environment/demo"
+    assert "FindProtonStack" not in plain
+    policy = iam_policy(inputs(proton_environment="demo", stack="AWSProton-demo-cloudformation--X"), "prune")
+    proton = statements(policy)
+    assert not any(a.startswith("proton:") for a in actions(policy))
     assert proton["FindProtonStack"]["Action"] == ["cloudformation:ListStacks"]
     assert proton["EnvironmentOutputs"]["Resource"] == "arn:aws:cloudformation:eu-west-1:123456789012:stack/AWSProton-demo-cloudformation--X/*"
 
@@ -259,8 +260,9 @@ def test_adopt_writes_only_to_the_stack_that_owns_the_service():
     assert "ProtonEnvironment" not in by_sid
 
 
-def test_adopt_without_an_owner_has_no_stack_writes_and_a_proton_environment_is_read():
-    by_sid = adopt(proton_environment="prod", region="us-gov-west-1")
+def test_adopt_without_an_owner_has_no_stack_writes_and_never_asks_proton():
+    by_sid = adopt(environment_stack="AWSProton-prod-cloudformation--X", region="us-gov-west-1")
     assert "HandOverFromOwningStack" not in by_sid
-    assert by_sid["ProtonEnvironment"]["Resource"] == "arn:aws-us-gov:proton:us-gov-west-1:123456789012:environment/prod"
+    assert by_sid["EnvironmentOutputs"]["Resource"] == "arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/AWSProton-prod-cloudformation--X/*"
+    assert not any(a.startswith("proton:") for s in by_sid.values() for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
     assert all(r == "*" or r.startswith("arn:aws-us-gov:") for s in by_sid.values() for r in resources(s))
