@@ -87,6 +87,7 @@ class ForkServer:
         if answer.get("timeout"):
             raise subprocess.TimeoutExpired(["deployer", *args], timeout, output=stdout, stderr=stderr)
         self.last_cpu = (answer.get("own_cpu"), answer.get("cpu"))
+        self.last_maxrss_kib = answer.get("maxrss_kib")
         return answer["code"], stdout, stderr
 
     def stop(self) -> None:
@@ -217,7 +218,8 @@ def _handle(conn: socket.socket) -> None:
             break
     os.close(pidfd)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command's own children (the renderer)
-    answer = {"code": os.waitstatus_to_exitcode(status), "timeout": timed_out,
+    # maxrss: the peak resident set of the command and of every process it waited for (its renderer).
+    answer = {"code": os.waitstatus_to_exitcode(status), "timeout": timed_out, "maxrss_kib": children.ru_maxrss,
               "cpu": round(children.ru_utime + children.ru_stime, 3), "own_cpu": round(usage.ru_utime + usage.ru_stime, 3)}
     for name, handle in (("stdout", out), ("stderr", err)):
         handle.seek(0)

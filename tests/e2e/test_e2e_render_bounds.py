@@ -4,7 +4,8 @@
   /proc/self/environ (the release role's credentials), /etc/passwd, `..`, a symlink out, a FIFO.
 - A fuzz of hostile Jinja and Jsonnet inputs: each is exit 2 from the real `deployer render`, naming
   the file, within 30 s, with the peak RSS of every process below 1.5 GiB (measured with
-  getrusage(RUSAGE_CHILDREN) in a wrapper around the command). SIGTERM / Ctrl-C during a long
+  getrusage(RUSAGE_CHILDREN) in the process that waits for the command: the zygote's handler, or a
+  wrapper around `python -m deployer`). SIGTERM / Ctrl-C during a long
   evaluation ends deployer promptly (exit 130) and its renderer with it.
 - ECS's limits (10 containers, 64 KiB), NaN/Infinity and duplicate keys: exit 2 from render,
   deploy --dry-run and deploy, naming the file and the line or field, and nothing registered.
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ecs_state, image_ref
+from tests.conftest import ecs_state, image_ref, zygote
 
 TD = "ecs-task-def.json.j2"
 JSONNET = "ecs-task-def.jsonnet"
@@ -56,10 +57,17 @@ def use_jsonnet(app, value: str | None = None) -> None:
 
 
 def measured(app, tmp_path, *args, env: dict | None = None, timeout: float = 120):
-    """`deployer ARGS` run under the wrapper: (exit code, seconds, peak RSS KiB, stdout, stderr)."""
-    result_file = tmp_path / f"measure-{time.monotonic_ns()}.json"
+    """`deployer ARGS`: (exit code, seconds, peak RSS KiB of the command and its renderer, stdout, stderr).
+    Forked from the test zygote, whose handler waits for the command and reads the peak the same way;
+    with DEPLOYER_TEST_FORK=0, `python -m deployer` under the wrapper."""
     full_env = {**os.environ, **app.aws.env(), "CI": "1", **(env or {})}
     full_env.pop("AWS_PROFILE", None)
+    server = zygote()
+    if server is not None:
+        start = time.monotonic()
+        code, stdout, stderr = server.run(list(args), cwd=app.path, env=full_env, timeout=timeout)
+        return code, time.monotonic() - start, server.last_maxrss_kib, stdout, stderr
+    result_file = tmp_path / f"measure-{time.monotonic_ns()}.json"
     proc = subprocess.run(
         [sys.executable, "-c", WRAPPER, str(result_file), sys.executable, "-m", "deployer", *args],
         cwd=app.path, env=full_env, capture_output=True, text=True, timeout=timeout,
