@@ -469,7 +469,7 @@ def tasks_command(ctx: typer.Context, service: OneServiceOpt = None, *, options)
 
 
 @tasks_app.command(name="stop")
-@common(ACCESS, CHANGE)
+@common(ACCESS, CHANGE, help={"yes": "Stop the task without asking (never asked without a terminal)."})
 def tasks_stop(
     task: Annotated[str, typer.Argument(help="The task's id (or its first characters).")],
     service: OneServiceOpt = None,
