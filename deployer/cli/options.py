@@ -198,11 +198,7 @@ def _opts(**kwargs) -> Options:
     return Options(**{k: v for k, v in kwargs.items() if v is not None})
 
 
-def _lock_options(options: Options, wait_for_lock: bool, lock_timeout: int | None, no_lock: bool) -> None:
-    options.wait_for_lock, options.lock_timeout, options.no_lock = wait_for_lock, lock_timeout, no_lock
-
-
-REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+REGION_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 
 
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
@@ -231,7 +227,7 @@ def _check_flags(**flags) -> None:
             continue
         if name in _NUMBERS and value < _NUMBERS[name][0]:
             problem = f"{flag} {value}: must be {_NUMBERS[name][1]}"
-        elif name == "region" and not REGION.match(value):
+        elif name == "region" and not REGION_NAME.match(value):
             problem = f"{flag} {value!r}: not an AWS region name (like us-east-1)"
         elif name == "assume_role_arn" and not ROLE_ARN.match(value):
             problem = f"{flag} {value[:100]!r}: not an IAM role ARN (arn:aws:iam::123456789012:role/NAME)"
