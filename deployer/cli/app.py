@@ -8,12 +8,12 @@ command's annotations at each start, and strings would be eval()'d again each ti
 import json
 import os
 import sys
+from dataclasses import replace
 from typing import Annotated, Optional
 
 import typer  # TYPER_USE_RICH=0 is set in deployer/cli/__init__.py
-from .options import (AssumeOpt, BuildArgOpt, ConfigOpt, DryRunOpt, ForceOpt, LockTimeoutOpt, NoLockOpt, NoWaitOpt,
-    OutputOpt, PlatformOpt, ProfileOpt, RebuildOpt, RegionOpt, SecretOpt, ServiceOpt, SshOpt, TagOpt, TimeoutOpt,
-    VarOpt, VerboseOpt, WaitLockOpt, WaitUntilOpt, YesOpt, EnvOpt, _build_flags, _check_flags, _lock_options, _opts)
+from .options import (ACCESS, CHANGE, LEASE, SESSION, VARS, WATCH, BuildArgOpt, ForceOpt, PlatformOpt, RebuildOpt,
+    SecretOpt, ServiceOpt, SshOpt, TagOpt, _build_flags, _check_flags, common)
 from .output import _crash, _execute, _summary
 
 
@@ -43,16 +43,14 @@ def main_callback(
 
 
 @app.command()
+@common(ACCESS, VARS, CHANGE, WATCH, LEASE)
 def release(
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
     secret: SecretOpt = None, ssh: SshOpt = None, platform: PlatformOpt = None,
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
-    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Build and push the image, register a revision, deploy, watch; roll back on failure.
 
@@ -62,17 +60,16 @@ def release(
 
     _check_flags(desired_count=desired_count)
     flags = _build_flags(build_arg, secret, ssh, platform)
-    options = _opts(config=config, env=env, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_release(run, tag=tag, rebuild=rebuild, services=service, desired_count=desired_count, force=force, flags=flags), _summary)
 
 
 @app.command()
+@common(ACCESS)
 def build(
     push: Annotated[bool, typer.Option("--push", help="Also push to the environment's repository.")] = False,
     tag: TagOpt = None, build_arg: BuildArgOpt = None, rebuild: RebuildOpt = False,
     secret: SecretOpt = None, ssh: SshOpt = None, platform: PlatformOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Build the image (and --push it) without deploying.
 
@@ -81,21 +78,18 @@ def build(
     from ..commands.build import build as run_build
 
     flags = _build_flags(build_arg, secret, ssh, platform)
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: run_build(run, tag=tag, rebuild=rebuild, push=push, flags=flags), lambda run, r: f"{r['status']}: {r['image']}")
 
 
 @app.command()
+@common(ACCESS, VARS, CHANGE, WATCH, LEASE)
 def deploy(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to deploy (repo@sha256:… or repo:tag).")] = None,
     revision: Annotated[Optional[int], typer.Option("--revision", help="Redeploy this registered revision number.")] = None,
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Set desiredCount (default: definition, else leave as is).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
-    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Render, register and deploy an existing image (no build), watch, roll back on failure.
 
@@ -104,22 +98,18 @@ def deploy(
     from ..commands.deploy import deploy as run_deploy
 
     _check_flags(image=image, revision=revision, desired_count=desired_count)
-    options = _opts(config=config, env=env, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: run_deploy(run, image=image, revision=revision, services=service, desired_count=desired_count, force=force), _summary)
 
 
 @app.command()
+@common(ACCESS, VARS, CHANGE, WATCH, LEASE, without={"env": "--from and --to name the two environments"})
 def promote(
     source: Annotated[str, typer.Option("--from", help="The environment whose running, healthy image is promoted.")],
     target: Annotated[str, typer.Option("--to", help="The environment it is released to.")],
     digest: Annotated[Optional[str], typer.Option("--digest", help="Promote only if the source runs exactly this digest (sha256:…).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, var: VarOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
-    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Release the exact image digest one environment runs (and proved healthy) to another: nothing is built.
 
@@ -127,8 +117,6 @@ def promote(
     """
     from ..commands.promote import promote as run_promote
 
-    options = _opts(config=config, vars=var or [], dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     def text(run, result: dict) -> str | None:
         source_line = [f"{p['service']}: promoted {p['image']} from {result['promoted_from']['environment']} ({p['revision']})"
                        for p in (result.get("promoted_from") or {}).get("services", [])]
@@ -138,14 +126,12 @@ def promote(
 
 
 @app.command()
+@common(ACCESS, CHANGE, WATCH, LEASE, without={"wait_until": "a rollback is not released in stages"})
 def rollback(
     to: Annotated[Optional[int], typer.Option("--to", help="Roll back to this revision number (must be ACTIVE).")] = None,
     service: ServiceOpt = None,
     force: ForceOpt = False,
-    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False,
-    timeout: TimeoutOpt = None, output: OutputOpt = "text", yes: YesOpt = False, verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Put the service back on the last revision that was healthy (not simply N-1), and watch it.
 
@@ -155,17 +141,15 @@ def rollback(
     from ..release.lease import leased
 
     _check_flags(to=to)
-    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, yes=yes, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, service, "rollback", lambda: run_rollback(run, to=to, services=service, force=force)), lambda run, r: "\n".join(f"{e['service']}: {r['status']} → {e['to'].rsplit('/', 1)[-1]}" for e in r["services"]))
 
 
 @app.command()
+@common(ACCESS, VARS)
 def render(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the template's).")] = None,
     service: ServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Print the rendered task definition and service definition (validated; secrets masked).
 
@@ -174,14 +158,14 @@ def render(
     from ..commands import render as cmd
 
     _check_flags(image=image)
-    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.render(run, image=image, services=service), cmd.text)
 
 
 @app.command(name="env")
+@common(ACCESS)
 def env_command(
     all_: Annotated[bool, typer.Option("--all", help="Every environment of `environments:`: its account (STS under its role), region, stack and outputs.")] = False,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Print the admin environment's resolved outputs (cluster, subnets, target group, repository).
 
@@ -190,56 +174,49 @@ def env_command(
     from ..commands import env as cmd
 
     if all_:
-        if env:
+        if options.env and not options.env_from_variable:
             typer.echo("error: --all lists every environment; drop --env", err=True)
             raise typer.Exit(2)
-        options = _opts(config=config, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
+        options = replace(options, env=None, env_from_variable=False)  # DEPLOYER_ENV does not narrow --all
         result = _execute(options, cmd.env_all, lambda run, r: cmd.all_text(r))
         if result.get("failed"):  # every environment shown; the ones that could not be read make it fail
             raise typer.Exit(int(result["exit_code"]))
         return
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.env, lambda run, r: cmd.text(r))
 
 
 @app.command()
-def policy(
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-) -> None:
+@common(ACCESS)
+def policy(*, options) -> None:
     """Print the admins' guardrails in force: the policy the environment stack's output DeployerPolicy names, and where it came from.
 
     Example: deployer policy --output json
     """
     from ..commands import policy as cmd
 
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, cmd.policy, cmd.text)
 
 
 @app.command()
-def status(
-    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-) -> None:
+@common(ACCESS)
+def status(service: ServiceOpt = None, *, options) -> None:
     """Show the service, its deployments (revision, image, commit, rollout state) and recent events.
 
     Example: deployer status -o json
     """
     from ..commands import status as cmd
 
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.status(run, services=service), lambda run, r: cmd.text(r))
 
 
 @app.command()
+@common(ACCESS, CHANGE, LEASE)
 def revisions(
     service: ServiceOpt = None,
     limit: Annotated[int, typer.Option("--limit", help="How many revisions to list.")] = 20,
     prune: Annotated[bool, typer.Option("--prune", help="Deregister old revisions (never a way back: the running one, the rollback target, the last healthy one, one any service of the cluster runs or deploys).")] = False,
     keep: Annotated[int, typer.Option("--keep", help="With --prune: how many revisions to keep, healthy ones first, then the newest.")] = 10,
-    dry_run: DryRunOpt = False, yes: YesOpt = False,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """List task-definition revisions: which runs, which were healthy, image and commit; or --prune them.
 
@@ -248,8 +225,6 @@ def revisions(
     from ..commands import revisions as cmd
 
     _check_flags(limit=limit, keep=keep)
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, dry_run=dry_run, yes=yes, assume_role_arn=assume_role_arn)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     if prune:
         _execute(options, lambda run: cmd.prune(run, services=service, keep=keep), lambda run, r: cmd.prune_text(r))
     else:
@@ -257,12 +232,12 @@ def revisions(
 
 
 @app.command()
+@common(ACCESS, VARS)
 def diff(
     image: Annotated[Optional[str], typer.Option("--image", help="Image reference to render with (default: the one running).")] = None,
     exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 1 when there is a difference.")] = False,
     service: ServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Show what would change: rendered definitions against what runs (normalised unified diff).
 
@@ -272,13 +247,13 @@ def diff(
     from ..release import diff as diff_
 
     _check_flags(image=image)
-    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: diff_.diff(run, image=image, services=service), cmd.text)
     if exit_code and result.get("changed"):
         raise typer.Exit(1)
 
 
 @app.command()
+@common(SESSION)
 def init(
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="Cluster of the live service to import.")] = None,
     service: Annotated[Optional[str], typer.Option("--service", help="Name of the live service to import.")] = None,
@@ -287,7 +262,7 @@ def init(
     proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
     directory: Annotated[Optional[str], typer.Option("--dir", help="Where to write deployer.yaml and the templates (default: ., or the ecspresso project).")] = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
-    output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Import a live service into deployer.yaml and Jinja templates (adopt deployer in one command).
 
@@ -296,7 +271,6 @@ def init(
     """
     from ..onboard import importing
 
-    options = _opts(output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     if from_ecspresso:
         _execute(options, lambda run: importing.from_ecspresso(run, path=from_ecspresso, stack=stack, proton=proton, directory=directory, overwrite=overwrite), importing.from_ecspresso_text)
         return
@@ -305,6 +279,9 @@ def init(
 
 
 @app.command()
+@common(SESSION, CHANGE, WATCH, without={"no_wait": "adopt waits for each stack change it makes",
+                                         "wait_until": "adopt deploys nothing"},
+        help={"yes": "Change the owning stack without asking.", "timeout": "Seconds to wait for each stack change (default: 600)."})
 def adopt(
     cluster: Annotated[str, typer.Option("--cluster", help="Cluster of the live service.")],
     service: Annotated[str, typer.Option("--service", help="The service a CloudFormation (Proton service) stack owns.")],
@@ -312,8 +289,7 @@ def adopt(
     proton: Annotated[Optional[str], typer.Option("--proton", help="The Proton environment name (instead of --stack).")] = None,
     directory: Annotated[str, typer.Option("--dir", help="Where `init` writes deployer.yaml and the templates.")] = ".",
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace existing files.")] = False,
-    dry_run: DryRunOpt = False, yes: Annotated[bool, typer.Option("--yes", "-y", help="Change the owning stack without asking.")] = False,
-    timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Hand a service over from the CloudFormation stack that owns it (a Proton service stack), then init.
 
@@ -322,16 +298,16 @@ def adopt(
     """
     from ..commands import adopt as cmd
 
-    options = _opts(dry_run=dry_run, yes=yes, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.adopt(run, cluster=cluster, service=service, stack=stack, proton=proton, directory=directory, overwrite=overwrite), cmd.text)
 
 
 @app.command(name="run", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@common(ACCESS, VARS, WATCH, without={"no_wait": "run waits for the task: its exit code is run's", "wait_until": "a one-off task has no deployment stages"},
+        help={"timeout": "Seconds to wait for the task to stop (default: deploy.timeout)."})
 def run_command(
     ctx: typer.Context,
     service: Annotated[Optional[str], typer.Option("--service", "-s", help="Service whose definition and network to use (default: the first).")] = None,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Run a one-off task (a migration, say) from the service's revision with the command overridden.
 
@@ -340,7 +316,6 @@ def run_command(
     """
     from ..commands import run_task as cmd
 
-    options = _opts(config=config, env=env, vars=var or [], timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.run_task(run, command=list(ctx.args), service=service), cmd.text)
     code = result.get("exit_code")
     if code:
@@ -348,44 +323,37 @@ def run_command(
 
 
 @app.command()
-def verify(
-    service: ServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, var: VarOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-) -> None:
+@common(ACCESS, VARS)
+def verify(service: ServiceOpt = None, *, options) -> None:
     """Pre-flight checks: cluster, subnets, security groups, target group ↔ port, roles, image, log group, secrets.
 
     Example: deployer verify
     """
     from ..commands import verify as cmd
 
-    options = _opts(config=config, env=env, vars=var or [], output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.verify(run, services=service), cmd.text)
     if not result.get("ok", True):
         raise typer.Exit(1)
 
 
 @app.command()
-def wait(
-    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, timeout: TimeoutOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False,
-    region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
-) -> None:
+@common(ACCESS, WATCH, without={"no_wait": "waiting is what wait does"})
+def wait(service: ServiceOpt = None, *, options) -> None:
     """Follow the service's current deployment until it completes or fails (exit 0 / 1).
 
     Example: deployer wait --timeout 900
     """
     from ..release.follow import wait as run_wait
 
-    options = _opts(config=config, env=env, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
     _execute(options, lambda run: run_wait(run, services=service), _summary)
 
 
 @app.command(name="continue")
+@common(ACCESS, WATCH, LEASE)
 def continue_command(
     rollback: Annotated[bool, typer.Option("--rollback", help="Roll back instead of continuing (traffic back on the previous revision).")] = False,
-    service: ServiceOpt = None, config: ConfigOpt = None, env: EnvOpt = None, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
-    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None, wait_until: WaitUntilOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    service: ServiceOpt = None,
+    *, options,
 ) -> None:
     """Resume a blue/green, linear or canary deployment paused at a PAUSE lifecycle hook, and watch it.
 
@@ -395,19 +363,18 @@ def continue_command(
 
     from ..release.lease import leased
 
-    options = _opts(config=config, env=env, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn, wait_until=wait_until)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, service, "continue", lambda: run_continue(run, rollback=rollback, services=service)), _summary)
 
 
 @app.command(name="iam-policy")
+@common(ACCESS, without={"output": "the policy document is JSON already"})
 def iam_policy(
     use: Annotated[str, typer.Option("--for", help="release (CodeBuild's role: release, deploy, rollback, diff, status...), prune (revisions --prune), run (deployer run), exec (a developer's: deployer exec, port-forward), operate (the on-call's: logs, tasks, tasks stop, scale, restart) or adopt (deployer adopt: needs --cluster, --service, --stack or --proton).")] = "release",
     cluster: Annotated[Optional[str], typer.Option("--cluster", help="--for adopt: the live service's cluster.")] = None,
     service: Annotated[Optional[str], typer.Option("--service", help="--for adopt: the service to hand over.")] = None,
     stack: Annotated[Optional[str], typer.Option("--stack", help="--for adopt: the admins' environment stack.")] = None,
     proton: Annotated[Optional[str], typer.Option("--proton", help="--for adopt: the Proton environment name (instead of --stack).")] = None,
-    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Print the least-privilege IAM policy of one use (a role each), from the config (--for adopt: from its flags).
 
@@ -416,7 +383,6 @@ def iam_policy(
     """
     from ..commands import iam_policy as cmd
 
-    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     adopt_flags = {"cluster": cluster, "service": service, "stack": stack, "proton": proton}
     _execute(options, lambda run: cmd.iam_policy(run, use=use, adopt=adopt_flags), cmd.text)
 
@@ -426,13 +392,14 @@ OneServiceOpt = Annotated[Optional[str], typer.Option("--service", "-s", help="T
 
 
 @app.command()
+@common(ACCESS)
 def logs(
     since: Annotated[str, typer.Option("--since", help="From this long ago (30s, 10m, 2h, 1d) or this ISO 8601 time.")] = "10m",
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C (which exits 0).")] = False,
     task: Annotated[Optional[str], typer.Option("--task", help="Only this task (its id, or the first characters of it).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="Only this container.")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Print the service's container logs from CloudWatch Logs (awslogs), interleaved by time, secrets masked.
 
@@ -440,20 +407,18 @@ def logs(
     """
     from ..commands import logs as cmd
 
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.logs(run, since=since, follow=follow, task=task, container=container, service=service), cmd.text)
 
 
 @app.command()
+@common(ACCESS, CHANGE, WATCH, LEASE, without={"yes": "scale never asks", "wait_until": "a count change is not released in stages"})
 def scale(
     desired_count: Annotated[Optional[int], typer.Option("--desired-count", help="Run this many tasks; returns when the service is steady at it.")] = None,
     minimum: Annotated[Optional[int], typer.Option("--min", min=0, help="Application Auto Scaling: the range's minimum.")] = None,
     maximum: Annotated[Optional[int], typer.Option("--max", min=0, help="Application Auto Scaling: the range's maximum.")] = None,
     service: OneServiceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Set the count even when Application Auto Scaling owns it, or a deployment is in progress.")] = False,
-    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
-    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Set the service's desired count and watch it to steady (or --min/--max: the autoscaling range).
 
@@ -463,19 +428,16 @@ def scale(
     from ..release.lease import leased
 
     _check_flags(desired_count=desired_count)
-    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "scale",
                                          lambda: cmd.scale(run, desired_count=desired_count, minimum=minimum, maximum=maximum, service=service, force=force)), cmd.text)
 
 
 @app.command()
+@common(ACCESS, CHANGE, WATCH, LEASE, without={"yes": "restart never asks", "wait_until": "restart watches the new deployment to its end"})
 def restart(
     service: OneServiceOpt = None,
     force: Annotated[bool, typer.Option("--force", help="Restart even while a deployment is in progress.")] = False,
-    config: ConfigOpt = None, env: EnvOpt = None, dry_run: DryRunOpt = False, no_wait: NoWaitOpt = False, timeout: TimeoutOpt = None, output: OutputOpt = "text",
-    verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-    wait_for_lock: WaitLockOpt = False, lock_timeout: LockTimeoutOpt = None, no_lock: NoLockOpt = False,
+    *, options,
 ) -> None:
     """Replace every task with a new deployment of the running revision (a rotated secret, say), and watch it.
 
@@ -484,8 +446,6 @@ def restart(
     from ..commands import restart as cmd
     from ..release.lease import leased
 
-    options = _opts(config=config, env=env, dry_run=dry_run, no_wait=no_wait, timeout=timeout, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
-    _lock_options(options, wait_for_lock, lock_timeout, no_lock)
     _execute(options, lambda run: leased(run, [service] if service else [run.config.service.name], "restart",
                                          lambda: cmd.restart(run, service=service, force=force)), cmd.text)
 
@@ -495,11 +455,8 @@ app.add_typer(tasks_app, name="tasks")
 
 
 @tasks_app.callback(invoke_without_command=True)
-def tasks_command(
-    ctx: typer.Context,
-    service: OneServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
-) -> None:
+@common(ACCESS)
+def tasks_command(ctx: typer.Context, service: OneServiceOpt = None, *, options) -> None:
     """List the service's tasks: id, revision, status, health, started, stopped reason.
 
     Example: deployer tasks        deployer tasks stop 0123abcd --yes
@@ -508,15 +465,15 @@ def tasks_command(
         return
     from ..commands import tasks as cmd
 
-    options = _opts(config=config, env=env, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.tasks(run, service=service), cmd.text)
 
 
 @tasks_app.command(name="stop")
+@common(ACCESS, CHANGE, help={"yes": "Stop the task without asking (never asked without a terminal)."})
 def tasks_stop(
     task: Annotated[str, typer.Argument(help="The task's id (or its first characters).")],
-    service: OneServiceOpt = None, yes: YesOpt = False, dry_run: DryRunOpt = False,
-    config: ConfigOpt = None, env: EnvOpt = None, output: OutputOpt = "text", verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    service: OneServiceOpt = None,
+    *, options,
 ) -> None:
     """Stop one task of the service (StopTask, reason naming deployer); ECS starts a replacement.
 
@@ -524,17 +481,17 @@ def tasks_stop(
     """
     from ..commands import tasks as cmd
 
-    options = _opts(config=config, env=env, yes=yes, dry_run=dry_run, output=output, verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     _execute(options, lambda run: cmd.stop(run, task=task, service=service), cmd.stop_text)
 
 
 @app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+@common(ACCESS, without={"output": "an interactive session prints what the command prints"})
 def exec_command(
     ctx: typer.Context,
     task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Run a command (default: /bin/sh) in a running task through ECS Exec (needs the Session Manager plugin).
 
@@ -542,13 +499,13 @@ def exec_command(
     """
     from ..commands import exec_ as cmd
 
-    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.exec_(run, command=list(ctx.args), task=task, container=container, service=service))
     if result.get("exit_code"):
         raise typer.Exit(int(result["exit_code"]))
 
 
 @app.command(name="port-forward")
+@common(ACCESS, without={"output": "an interactive session prints what the plugin prints"})
 def port_forward(
     local_port: Annotated[int, typer.Option("--local-port", min=1, max=65535, help="The port to listen on, on this machine.")],
     remote_port: Annotated[Optional[int], typer.Option("--remote-port", min=1, max=65535, help="The port to reach (default: service.port).")] = None,
@@ -556,7 +513,7 @@ def port_forward(
     task: Annotated[Optional[str], typer.Option("--task", help="The task (default: the newest running one).")] = None,
     container: Annotated[Optional[str], typer.Option("--container", help="The container (default: service.container).")] = None,
     service: OneServiceOpt = None,
-    config: ConfigOpt = None, env: EnvOpt = None, verbose: VerboseOpt = False, region: RegionOpt = None, profile: ProfileOpt = None, assume_role_arn: AssumeOpt = None,
+    *, options,
 ) -> None:
     """Forward a local port into a running task, or through it to --remote-host (ECS Exec + the Session Manager plugin).
 
@@ -564,7 +521,6 @@ def port_forward(
     """
     from ..commands import port_forward as cmd
 
-    options = _opts(config=config, env=env, output="text", verbose=verbose, region=region, profile=profile, assume_role_arn=assume_role_arn)
     result = _execute(options, lambda run: cmd.port_forward(run, local_port=local_port, remote_port=remote_port, remote_host=remote_host,
                                                             task=task, container=container, service=service))
     if result.get("exit_code"):

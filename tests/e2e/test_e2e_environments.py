@@ -199,3 +199,16 @@ def test_iam_policy_of_an_environment_role(aws, app):
     assert not [s["Sid"] for s in statements if s["Sid"].startswith("Ecr")]
     cluster = next(s for s in statements if s["Sid"] == "EcsCluster")
     assert cluster["Resource"] == f"arn:aws:ecs:us-east-1:{ma.PROD}:cluster/prod"
+
+
+def test_env_all_refuses_env_but_is_not_narrowed_by_deployer_env(aws, app):
+    """--all lists every environment: an --env beside it is a mistake (exit 2, named); DEPLOYER_ENV, set for
+    the other commands of a shell or a build, does not narrow it."""
+    ma.setup(aws, app)
+    refused = app.cli("env", "--all", "--env", "staging")
+    assert refused.code == 2 and "error: --all lists every environment; drop --env" in refused.stderr
+    listed = app.cli("env", "--all", "--output", "json", env={"DEPLOYER_ENV": "prod"})
+    assert listed.code == 0, listed.stderr
+    assert {e["environment"] for e in listed.json["environments"]} == {"staging", "prod"}
+    one = app.cli("env", "--output", "json", env={"DEPLOYER_ENV": "prod"})
+    assert one.code == 0 and one.json["environment"] == "prod", (one.stderr, one.stdout)
