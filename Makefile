@@ -22,7 +22,7 @@ LOCK := requirements/lock.txt
 XDIST_WORKERS ?= 8
 XDIST = $(if $(filter 0,$(XDIST_WORKERS)),,-n $(XDIST_WORKERS) --dist worksteal)
 
-.PHONY: install system-deps python-deps check-lock lock test test-unit test-e2e test-docker demo bench dist clean
+.PHONY: install system-deps python-deps check-lock lock test test-unit test-e2e test-docker test-profile demo bench dist clean
 
 install: $(STAMP)
 
@@ -90,6 +90,13 @@ demo: install system-deps
 
 bench: install
 	$(VPY) -m bench
+
+# `make test`, recording each test's wall time and CPU (tests/suite_profile.py), then the figures:
+# per worker, the files that cost most, the longest tests (bench/suite.py).
+test-profile: install system-deps
+	rm -rf .suite-profile
+	$(call pytest,$(XDIST) -p tests.suite_profile)
+	$(VPY) -m bench.suite .suite-profile
 
 # dist/: the wheel and sdist, and deployer-requirements.txt (the wheel + runtime lock, all hashed).
 dist: install

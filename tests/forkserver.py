@@ -26,7 +26,6 @@ import io
 import json
 import locale
 import os
-import resource
 import select
 import signal
 import socket
@@ -51,6 +50,7 @@ LAZY_IMPORTS = ("yaml", "rich.console", "rich.markup", "rich.text", "rich.progre
 class ForkServer:
     def __init__(self, process: subprocess.Popen, path: str, directory: str):
         self.process, self.path, self.directory = process, path, directory
+        self.commands, self.command_cpu = 0, 0.0  # how many it ran, and their CPU (tests/suite_profile.py)
 
     @classmethod
     def start(cls, env: dict[str, str] | None = None) -> "ForkServer":
@@ -86,7 +86,8 @@ class ForkServer:
         stdout, stderr = (_text(bytes.fromhex(answer[k])) for k in ("stdout", "stderr"))
         if answer.get("timeout"):
             raise subprocess.TimeoutExpired(["deployer", *args], timeout, output=stdout, stderr=stderr)
-        self.last_cpu = (answer.get("own_cpu"), answer.get("cpu"))
+        self.commands += 1
+        self.command_cpu += answer["cpu"]
         self.last_maxrss_kib = answer.get("maxrss_kib")
         return answer["code"], stdout, stderr
 
@@ -217,10 +218,10 @@ def _handle(conn: socket.socket) -> None:
             _, status, usage = os.wait4(pid, 0)
             break
     os.close(pidfd)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command's own children (the renderer)
-    # maxrss: the peak resident set of the command and of every process it waited for (its renderer).
-    answer = {"code": os.waitstatus_to_exitcode(status), "timeout": timed_out, "maxrss_kib": children.ru_maxrss,
-              "cpu": round(children.ru_utime + children.ru_stime, 3), "own_cpu": round(usage.ru_utime + usage.ru_stime, 3)}
+    # wait4's usage is the command's and that of every process it waited for (its renderer): CPU seconds,
+    # and the peak resident set of any of them.
+    answer = {"code": os.waitstatus_to_exitcode(status), "timeout": timed_out, "maxrss_kib": usage.ru_maxrss,
+              "cpu": round(usage.ru_utime + usage.ru_stime, 3)}
     for name, handle in (("stdout", out), ("stderr", err)):
         handle.seek(0)
         answer[name] = handle.read().hex()
