@@ -214,7 +214,8 @@ def test_emulator_one_off_tasks_follow_fargates_lifecycle_and_leave_service_task
     network = live_service(aws, platform)["networkConfiguration"]
     started = ecs.run_task(
         cluster=cluster, taskDefinition=deployed["task_definition"], launchType="FARGATE", networkConfiguration=network,
-        overrides={"containerOverrides": [{"name": "app", "command": ["sh", "-c", "exit 3"], "environment": [{"name": "LOCALAWS_EXIT_CODE", "value": "7"}]}]},
+        # `sleep 1`: RUNNING for a second, not a single tick (a poll on a loaded machine could miss one tick).
+        overrides={"containerOverrides": [{"name": "app", "command": ["sh", "-c", "sleep 1; exit 3"], "environment": [{"name": "LOCALAWS_EXIT_CODE", "value": "7"}]}]},
     )["tasks"][0]
     assert started["lastStatus"] == "PROVISIONING" and started["group"] == "family:web"
     seen = [started["lastStatus"]]
@@ -232,7 +233,7 @@ def test_emulator_one_off_tasks_follow_fargates_lifecycle_and_leave_service_task
     events = aws.client("logs").get_log_events(
         logGroupName=platform["outputs"]["LogGroupName"], logStreamName=f"web/app/{started['taskArn'].rsplit('/', 1)[-1]}", startFromHead=True
     )["events"]
-    assert [e["message"] for e in events] == ["$ sh -c 'exit 3'", "exit 7"]
+    assert [e["message"] for e in events] == ["$ sh -c 'sleep 1; exit 3'", "exit 7"]
     # moto's state manager would have stopped these on describe_tasks; they are the rollout engine's.
     assert {t["lastStatus"] for t in ecs.describe_tasks(cluster=cluster, tasks=service_tasks)["tasks"]} == {"RUNNING"}
     assert [t["taskArn"] for t in one_off_tasks(aws)] == [started["taskArn"]]
