@@ -15,8 +15,8 @@ STAMP := $(VENV)/.installed-lock
 LOCK := requirements/lock.txt
 
 # `make test`: every tier at once, in XDIST_WORKERS pytest-xdist workers (the end-to-end tests mostly
-# wait on emulated rollouts, so more workers than cores pay off: on 2 cores, 8 workers finished in
-# 436 s where 4 took 584 s). worksteal: a worker that runs out takes half of another's queue (test
+# wait on emulated rollouts, so more workers than cores pay off: on 2 cores, pytest took 339 s with 8
+# workers, 391 s with 6 and 371 s with 10). worksteal: a worker that runs out takes half of another's queue (test
 # lengths differ from 0.1 s to 80 s). Each worker that runs a Docker test starts its own engine and
 # registry (tests/dockerenv.py, ~1.5 s). XDIST_WORKERS=0 runs serially.
 XDIST_WORKERS ?= 8
