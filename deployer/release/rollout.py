@@ -33,17 +33,24 @@ MAX_INTERVAL = 2.0
 STRETCH = 0.05  # seconds added to the interval after each poll
 FIRST_RETRY = 0.15  # a throttled or failed poll is asked again after about this long, not a whole interval;
 # then twice as long each time (to MAX_INTERVAL), jittered ×0.5–1.5 so callers sharing the throttling bucket spread out
-# A deployment this run started but DescribeServices has not listed yet (the API is eventually
-# consistent) is pending this long; then the watch ends with what it saw.
-def unseen_window() -> float:
-    return _seconds("DEPLOYER_UNSEEN_WINDOW", 30)
-# No answer from ECS for this long (throttling, network): the watch ends with exit 3 and how to resume.
-def lost_sight_after() -> float:
-    return _seconds("DEPLOYER_LOST_SIGHT_AFTER", 60)
 RECORD_ROLLBACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
-# A placement failure ("was unable to place a task") ends the watch once it has held this long with no
-# task of the deployment placed since: ECS retries placement, and a brief lack of capacity may pass.
+
+
+# The watch's windows, in seconds: DEPLOYER_* variables override them, read when used (never at import).
+def unseen_window() -> float:
+    """A deployment this run started but DescribeServices has not listed yet (the API is eventually
+    consistent) is pending this long; then the watch ends with what it saw."""
+    return _seconds("DEPLOYER_UNSEEN_WINDOW", 30)
+
+
+def lost_sight_after() -> float:
+    """No answer from ECS for this long (throttling, network): the watch ends with exit 3 and how to resume."""
+    return _seconds("DEPLOYER_LOST_SIGHT_AFTER", 60)
+
+
 def placement_confirm() -> float:
+    """A placement failure ("was unable to place a task") ends the watch once it has held this long with no
+    task of the deployment placed since: ECS retries placement, and a brief lack of capacity may pass."""
     return _seconds("DEPLOYER_PLACEMENT_CONFIRM", 10)
 
 
@@ -54,6 +61,8 @@ def _seconds(variable: str, default: float) -> float:
     except ValueError:
         return default
     return value if value > 0 else default
+
+
 PLACEMENT_EVENTS = ("was unable to place a task", "no container instance met all of its requirements", "capacity is unavailable")
 
 
