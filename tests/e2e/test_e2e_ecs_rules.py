@@ -46,14 +46,15 @@ def task(**changes) -> dict:
     return td
 
 
-def with_app(td: dict, **changes) -> dict:
+def with_container(td: dict, **changes) -> dict:
+    """td with its first container changed."""
     td = copy.deepcopy(td)
     td["containerDefinitions"][0].update(changes)
     return td
 
 
 NO_COMPAT = {k: v for k, v in TASK.items() if k != "requiresCompatibilities"}
-EC2_ONLY = with_app({**NO_COMPAT, "volumes": [{"name": "docker", "host": {"sourcePath": "/var/run/docker.sock"}}]},
+EC2_ONLY = with_container({**NO_COMPAT, "volumes": [{"name": "docker", "host": {"sourcePath": "/var/run/docker.sock"}}]},
                     privileged=True, mountPoints=[{"sourceVolume": "docker", "containerPath": "/var/run/docker.sock"}])
 
 # (name, task definition, service definition or None, deployer.yaml family, what stderr must say)
@@ -63,18 +64,18 @@ REFUSED = [
     ("EC2-only on a Fargate capacity provider", EC2_ONLY, {"capacityProviderStrategy": [{"capacityProvider": "FARGATE_SPOT", "weight": 1}]}, None,
      ["ecs-service-def.json.j2: capacityProviderStrategy: runs the service on FARGATE", "containerDefinitions[0].privileged"]),
     ("family placeholder", task(family="<TASK_NAME>"), None, "<TASK_NAME>", ["ecs-task-def.json.j2: family: `<TASK_NAME>` is not a valid family"]),
-    ("container memory above the task's", with_app(TASK, memory=1024), None, None,
+    ("container memory above the task's", with_container(TASK, memory=1024), None, None,
      ["ecs-task-def.json.j2: containerDefinitions[0].memory: 1024 MiB is more than the task's 512 MiB"]),
-    ("container cpu above the task's", with_app(TASK, cpu=1024), None, None, ["containerDefinitions[0].cpu: 1024 CPU units is more than the task's 256"]),
-    ("empty ipcMode, pidMode and appProtocol", with_app(task(ipcMode="", pidMode=""), portMappings=[{"containerPort": 8080, "appProtocol": ""}]), None, None,
+    ("container cpu above the task's", with_container(TASK, cpu=1024), None, None, ["containerDefinitions[0].cpu: 1024 CPU units is more than the task's 256"]),
+    ("empty ipcMode, pidMode and appProtocol", with_container(task(ipcMode="", pidMode=""), portMappings=[{"containerPort": 8080, "appProtocol": ""}]), None, None,
      ["ecs-task-def.json.j2: ipcMode: is an empty string", "pidMode: is an empty string", "containerDefinitions[0].portMappings[0].appProtocol: is an empty string", "remove the field"]),
-    ("health check interval", with_app(TASK, healthCheck={"command": ["CMD-SHELL", "true"], "interval": 1}), None, None,
+    ("health check interval", with_container(TASK, healthCheck={"command": ["CMD-SHELL", "true"], "interval": 1}), None, None,
      ["containerDefinitions[0].healthCheck.interval: 1 is outside 5–300 seconds"]),
     ("dependsOn cycle", task(containerDefinitions=[
         {"name": "app", "image": "{{ image }}", "portMappings": [{"containerPort": 8080}], "dependsOn": [{"containerName": "proxy", "condition": "START"}]},
         {"name": "proxy", "image": "envoy", "dependsOn": [{"containerName": "app", "condition": "START"}]}]), None, None,
      ["containers depend on each other in a cycle: app → proxy → app"]),
-    ("duplicate secret names", with_app(TASK, secrets=[{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/a"},
+    ("duplicate secret names", with_container(TASK, secrets=[{"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/a"},
                                                        {"name": "DB", "valueFrom": "arn:aws:ssm:us-east-1:123456789012:parameter/b"}]), None, None,
      ["containerDefinitions[0].secrets[1].name: `DB` is set twice"]),
     ("empty launchType beside a capacity provider strategy", TASK, {"launchType": "", "capacityProviderStrategy": [{"capacityProvider": "FARGATE", "weight": 1}]}, None,
@@ -141,7 +142,7 @@ def test_the_local_aws_refuses_what_deployer_refuses(aws, platform):
     import botocore.exceptions
 
     ecs = aws.client("ecs")
-    td = with_app(TASK, memory=1024, image=IMAGE)
+    td = with_container(TASK, memory=1024, image=IMAGE)
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         ecs.register_task_definition(**td)
     assert caught.value.response["Error"]["Code"] == "ClientException"

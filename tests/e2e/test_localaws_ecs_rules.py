@@ -8,6 +8,8 @@ import copy
 import botocore.exceptions
 import pytest
 
+from tests.e2e.test_e2e_ecs_rules import with_container
+
 FAMILY = "rules"
 
 
@@ -17,12 +19,6 @@ def fargate_td(**changes) -> dict:
         "containerDefinitions": [{"name": "app", "image": "app:1", "essential": True, "portMappings": [{"containerPort": 8080}]}],
     }
     td.update(changes)
-    return td
-
-
-def with_container(td: dict, **changes) -> dict:
-    td = copy.deepcopy(td)
-    td["containerDefinitions"][0].update(changes)
     return td
 
 
