@@ -98,11 +98,10 @@ class ForkServer:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-        for name in (self.path,):
-            try:
-                os.unlink(name)
-            except OSError:
-                pass
+        try:
+            os.unlink(self.path)
+        except OSError:
+            pass
         try:
             os.rmdir(self.directory)
         except OSError:

@@ -15,7 +15,7 @@ class Ecr:
         self.aws = aws
         # quick: one short attempt (a check that only warns when it cannot read costs no time)
         self.quick = quick
-        self.region = region if region and region != aws.region else None  # ECR is regional
+        self.region = region  # ECR is regional: the repository's own (Aws.client: None or the session's is the session's)
         self.account = account
         self.repository = repository
         self.shown = shown  # the repository's URI, for messages

@@ -47,7 +47,7 @@ def _logs(aws, region: str | None, doing: str, call):
     """One CloudWatch Logs call in `region`: a missing stream or group is NoLogStream, other refusals ExternalError."""
     try:
         with translate_errors(doing):
-            return call(aws.client("logs", region=region if region and region != aws.region else None))
+            return call(aws.client("logs", region=region))
     except ExternalError as exc:
         if error_code(exc.__cause__) == "ResourceNotFoundException":
             raise NoLogStream(exc.message) from exc.__cause__

@@ -63,7 +63,7 @@ def lambda_function(aws, name: str) -> dict:
 
 def log_group_names(aws, prefix: str, *, region: str | None = None) -> list[str]:
     """The log groups whose names start with prefix, in region (a container's awslogs-region), else the session's."""
-    client = aws.client("logs", region=region if region and region != aws.region else None)
+    client = aws.client("logs", region=region)
     return [g["logGroupName"] for g in client.describe_log_groups(logGroupNamePrefix=prefix).get("logGroups", [])]
 
 

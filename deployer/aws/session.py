@@ -72,8 +72,11 @@ class Aws:
         A caller that gives attempts paces its own retries (the rollout watch's next poll, the
         token-checked registration): its client uses standard mode, without adaptive mode's
         client-side rate limiter, which would otherwise hold back the call that sees the verdict.
-        region: another region than the session's (ECR is regional: the repository's own).
+        region: another region than the session's (ECR is regional: the repository's own; a container's
+        awslogs-region); the session's own region, or None, is the session's client.
         """
+        if region == self.region:
+            region = None
         key = f"{service}/{attempts}/{timeout}" + (f"/{region}" if region else "")
         if key not in self._clients:
             import os

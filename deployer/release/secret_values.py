@@ -84,8 +84,9 @@ def unmasked_warning(unread: list[Unread], *, use: str) -> str | None:
     <use>` lets the role read them."""
     if not unread:
         return None
-    # The names come from the task definition in AWS: quoted, so none can end this line or start another.
-    said = "; ".join(f"{quote_untrusted(u.name)} of container {quote_untrusted(u.container)} ({quote_untrusted(u.value_from)}: {u.reason})"
+    # The names come from the task definition in AWS, a reason may be AWS's error code: quoted, so none can
+    # end this line or start another.
+    said = "; ".join(f"{quote_untrusted(u.name)} of container {quote_untrusted(u.container)} ({quote_untrusted(u.value_from)}: {quote_untrusted(u.reason)})"
                      for u in unread)
     refused = [u for u in unread if not u.reason.startswith("not found")]
     statements = []

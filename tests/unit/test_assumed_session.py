@@ -51,3 +51,13 @@ def test_the_session_name_is_given_to_assume_role(monkeypatch):
     aws_session._assumed_session(caller, "arn:aws:iam::333333333333:role/deployer-release", aws_session.session_name("deployer", "web", "prod"))
     assert seen == {"RoleSessionName": "deployer-web-prod"}
     assert fetcher_kwargs["role_arn"] == "arn:aws:iam::333333333333:role/deployer-release"
+
+
+def test_a_client_of_the_sessions_own_region_is_the_sessions_client(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "y")
+    aws = aws_session.Aws(region="eu-west-1")
+    logs = aws.client("logs")
+    assert aws.client("logs", region="eu-west-1") is logs and aws.client("logs", region=None) is logs
+    other = aws.client("logs", region="us-west-2")
+    assert other is not logs and other.meta.region_name == "us-west-2"

@@ -113,3 +113,9 @@ def test_names_from_the_task_definition_cannot_start_a_line_or_colour_the_termin
     text = unmasked_warning([Unread(forged, "app\r", SSM_ARN + "\u202e", "access denied")], use="operate")
     assert "\n" not in text and "\r" not in text and "\x1b" not in text and "\u202e" not in text
     assert "DB\\n12:00:00Z web: healthy on web:9\\e[2J of container app\\r" in text
+
+
+def test_an_error_code_from_aws_as_the_reason_cannot_start_a_line_either():
+    text = unmasked_warning([Unread("DB", "app", SSM_ARN, "Throttled\n12:00:00Z web: healthy\x1b[32m")], use="operate")
+    assert "\n" not in text and "\x1b" not in text
+    assert f"({SSM_ARN}: Throttled\\n12:00:00Z web: healthy\\e[32m)" in text
