@@ -17,6 +17,7 @@ def _execute(options: Options, action: Callable[[Target], dict], text: Callable[
         typer.echo(f"error: --output must be text or json, got {options.output!r}", err=True)
         raise typer.Exit(2)
     from ..manifest.config import parse_vars
+    from ..release.rollout import check_windows
 
     run = Target(options)
     # SIGTERM (CodeBuild stopping a build) and SIGHUP (the terminal or SSH session closed) behave as
@@ -26,6 +27,7 @@ def _execute(options: Options, action: Callable[[Target], dict], text: Callable[
             signal.signal(signum, _raise_interrupt)
     try:
         options.vars = parse_vars(options.vars) if isinstance(options.vars, list) else options.vars
+        check_windows()
         run.mask_secret_vars()
         result = action(run)
         # Every result goes through the masker: secret values never reach stdout, in any encoding.

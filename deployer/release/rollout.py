@@ -25,7 +25,7 @@ from typing import Callable
 from ..aws.session import is_transient
 from ..core.console import quote_untrusted
 from ..aws.ecs import ApiUnavailable, ClusterNotFound, Ecs, primary_deployment, short_name
-from ..core.errors import ExternalError
+from ..core.errors import BadInput, ExternalError
 from . import rollout
 
 FIRST_INTERVAL = 1.0
@@ -36,7 +36,8 @@ FIRST_RETRY = 0.15  # a throttled or failed poll is asked again after about this
 RECORD_ROLLBACK = ("ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED")
 
 
-# The watch's windows, in seconds: DEPLOYER_* variables override them, read when used (never at import).
+# The watch's windows, in seconds: DEPLOYER_* variables override them, read when used (never at import);
+# check_windows() refuses a bad value when a command starts, before anything changes.
 def unseen_window() -> float:
     """A deployment this run started but DescribeServices has not listed yet (the API is eventually
     consistent) is pending this long; then the watch ends with what it saw."""
@@ -56,11 +57,21 @@ def placement_confirm() -> float:
 
 def _seconds(variable: str, default: float) -> float:
     """A window in seconds from the environment, read when it is used (not when the module is imported)."""
-    try:
-        value = float(os.environ.get(variable) or default)
-    except ValueError:
+    raw = os.environ.get(variable)
+    if raw is None or not raw.strip():
         return default
-    return value if value > 0 else default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise BadInput(f"{variable}={raw[:40]!r}: must be a number of seconds, 0 or more")
+    return value
+
+
+def check_windows() -> None:
+    """A bad DEPLOYER_* window is refused (exit 2) when a command starts, not in the middle of a watch."""
+    unseen_window(), lost_sight_after(), placement_confirm()
 
 
 PLACEMENT_EVENTS = ("was unable to place a task", "no container instance met all of its requirements", "capacity is unavailable")

@@ -35,6 +35,9 @@ class Case:
 
 
 CASES = [
+    # the environment's DEPLOYER_* watch windows: refused when the command starts, not mid-watch
+    Case("watch window not a number", "DEPLOYER_UNSEEN_WINDOW='soon': must be a number of seconds, 0 or more", env={"DEPLOYER_UNSEEN_WINDOW": "soon"}),
+    Case("negative watch window", "DEPLOYER_PLACEMENT_CONFIRM='-5': must be a number of seconds, 0 or more", env={"DEPLOYER_PLACEMENT_CONFIRM": "-5"}),
     # config
     Case("yaml syntax error", "deployer.yaml:9: invalid YAML", edits=[(YAML, "    cluster: ClusterName", "    cluster: [ClusterName")]),
     Case("unknown key", "deployer.yaml:21: `service.containr` is not a known key; did you mean `service.container`?", edits=[(YAML, "  container: app", "  containr: app")]),

@@ -1,5 +1,7 @@
 """The verdict: follow the deployment this run started, by id, and the task definition the service runs."""
 
+import pytest
+
 from deployer.release.rollout import Target, judge
 
 OLD = "arn:aws:ecs:us-east-1:123456789012:task-definition/web:1"
@@ -223,3 +225,27 @@ def test_following_ecs_rollback_succeeds_when_the_rollback_does():
     assert judge_record(record("ROLLBACK_IN_PROGRESS"), following, None, OLD) is None
     assert judge_record(record("ROLLBACK_SUCCESSFUL"), following, None, OLD).ok
     assert judge_record(record("ROLLBACK_FAILED", reason="no capacity"), following, None, OLD).state == "FAILED"
+
+
+@pytest.mark.parametrize("raw, seconds", [(None, 30.0), ("", 30.0), ("2", 2.0), ("0.5", 0.5), ("0", 0.0)])
+def test_a_watch_window_is_its_default_or_the_number_of_seconds_given(monkeypatch, raw, seconds):
+    from deployer.release.rollout import check_windows, unseen_window
+
+    if raw is None:
+        monkeypatch.delenv("DEPLOYER_UNSEEN_WINDOW", raising=False)
+    else:
+        monkeypatch.setenv("DEPLOYER_UNSEEN_WINDOW", raw)
+    check_windows()
+    assert unseen_window() == seconds
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1", "nan", "inf", "1e400"])
+def test_a_watch_window_that_is_not_a_number_of_seconds_is_refused_naming_the_variable(monkeypatch, raw):
+    from deployer.core.errors import BadInput
+    from deployer.release.rollout import check_windows
+
+    monkeypatch.setenv("DEPLOYER_LOST_SIGHT_AFTER", raw)
+    with pytest.raises(BadInput) as refused:
+        check_windows()
+    assert refused.value.message == f"DEPLOYER_LOST_SIGHT_AFTER={raw!r}: must be a number of seconds, 0 or more"
+    assert refused.value.exit_code == 2
