@@ -137,11 +137,17 @@ class App:
         self.aws = aws
         self.extra_env: dict[str, str] = {}
 
+    def environ(self, env: dict | None = None) -> dict[str, str]:
+        """The environment a `deployer` command of this app runs with: this process's, the local AWS's,
+        CI=1 (plain output), the app's extra_env and `env`; no AWS_PROFILE (the local AWS's keys are used)."""
+        full_env = {**os.environ, **self.aws.env(), "CI": "1", **self.extra_env, **(env or {})}
+        full_env.pop("AWS_PROFILE", None)
+        return full_env
+
     def cli(self, *args: str, timeout: float = 180, env: dict | None = None) -> Result:
         """`deployer ARGS` in the app's directory: a process of its own, forked from a zygote that has
         deployer imported (tests/forkserver.py), or `python -m deployer` with DEPLOYER_TEST_FORK=0."""
-        full_env = {**os.environ, **self.aws.env(), "CI": "1", **self.extra_env, **(env or {})}
-        full_env.pop("AWS_PROFILE", None)
+        full_env = self.environ(env)
         server = zygote()
         if server is not None:
             code, stdout, stderr = server.run(list(args), cwd=self.path, env=full_env, timeout=timeout)

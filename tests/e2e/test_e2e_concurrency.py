@@ -9,7 +9,6 @@ whose lease was taken over stops before its next write.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -31,8 +30,7 @@ class Job:
     def __init__(self, app, platform, tag: str, *flags: str):
         self.tag = tag
         self.image = image_ref(platform, tag)
-        env = {**os.environ, **app.aws.env(), "CI": "1"}
-        env.pop("AWS_PROFILE", None)
+        env = app.environ()
         env.pop("CODEBUILD_BUILD_ID", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "deployer", "deploy", "--image", self.image, "--output", "json", *flags],

@@ -253,8 +253,7 @@ def test_logs_follow_prints_new_lines_until_ctrl_c_which_exits_0(app, aws, platf
     with_secret(app, aws)
     deploy(app, platform, "v1")
     task_id = running_tasks(aws, platform)[0]["taskArn"].rsplit("/", 1)[-1]
-    env = {**os.environ, **aws.env(), "CI": "1"}
-    env.pop("AWS_PROFILE", None)
+    env = app.environ()
     proc = subprocess.Popen([sys.executable, "-m", "deployer", "logs", "--follow", "--since", "1m", "--task", task_id],
                             cwd=app.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:

@@ -102,7 +102,7 @@ def test_a_placement_failure_ends_the_watch_early_with_ecs_event(app, aws, platf
 def test_a_service_deleted_during_the_watch_ends_it_at_once_without_a_rollback(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=0.5, draining_seconds=30)
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"), "--output", "json", "--timeout", "300")
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"), "--output", "json", "--timeout", "300")
     running.until("watching web")
     aws.reset_counters()
     aws.client("ecs").delete_service(cluster=platform["outputs"]["ClusterName"], service="web", force=True)
@@ -120,7 +120,7 @@ def test_a_cluster_deleted_during_the_watch_is_exit_1_not_bad_input(app, aws, pl
     cluster = platform["outputs"]["ClusterName"]
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=0.5, draining_seconds=0)
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"), "--output", "json", "--timeout", "300")
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"), "--output", "json", "--timeout", "300")
     running.until("watching web")
     # The watch sees neither the DRAINING service nor its INACTIVE state: only the cluster that is gone.
     aws.burst(60, "throttle", services=["ecs"], operations=["DescribeServices"])

@@ -5,7 +5,6 @@ exception is one line with a "please report" hint and exit 1 (the traceback only
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
@@ -150,7 +149,7 @@ def test_an_unexpected_exception_is_one_line_and_exit_1(app, aws, platform, verb
     catch-all at the top prints one line with a "please report" hint; the traceback only with -v."""
     args = ["render", "--image", "repo:tag"] + (["-v"] if verbose else [])
     code = BUG + f"import sys\nsys.argv = ['deployer', *{args!r}]\nfrom deployer.cli.app import main\nmain()\n"
-    proc = subprocess.run([sys.executable, "-c", code], cwd=app.path, env={**os.environ, **aws.env(), "CI": "1"}, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=app.path, env=app.environ(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1, proc.stderr
     errors = [line for line in proc.stderr.splitlines() if "ERROR" in line]
     assert len(errors) == 1 and "unexpected error (KeyError: 'injected bug'); this is a bug in deployer, please report it" in errors[0]

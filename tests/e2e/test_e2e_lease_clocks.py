@@ -34,8 +34,7 @@ class Job:
     def __init__(self, app, platform, tag: str, *flags: str, skew: float = 0, env: dict | None = None):
         self.tag = tag
         self.image = image_ref(platform, tag)
-        env = {**os.environ, **app.aws.env(), "CI": "1", **(env or {})}
-        env.pop("AWS_PROFILE", None)
+        env = app.environ(env)
         env.pop("CODEBUILD_BUILD_ID", None)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
         command = [sys.executable, str(SKEWED), str(skew)] if skew else [sys.executable, "-m", "deployer"]

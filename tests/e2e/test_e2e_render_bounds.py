@@ -60,8 +60,7 @@ def measured(app, tmp_path, *args, env: dict | None = None, timeout: float = 120
     """`deployer ARGS`: (exit code, seconds, peak RSS KiB of the command and its renderer, stdout, stderr).
     Forked from the test zygote, whose handler waits for the command and reads the peak the same way;
     with DEPLOYER_TEST_FORK=0, `python -m deployer` under the wrapper."""
-    full_env = {**os.environ, **app.aws.env(), "CI": "1", **(env or {})}
-    full_env.pop("AWS_PROFILE", None)
+    full_env = app.environ(env)
     server = zygote()
     if server is not None:
         start = time.monotonic()
@@ -238,8 +237,7 @@ def _children(pid: int) -> list[int]:
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_during_a_long_jsonnet_evaluation_ends_deployer_and_its_renderer(app, aws, platform, signum):
     use_jsonnet(app, "local loop(n) = if n == 0 then 0 else loop(n - 1) tailstrict; loop(10000000000)")
-    env = {**os.environ, **aws.env(), "CI": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "deployer", "render", "--image", "repo:tag"], cwd=app.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-m", "deployer", "render", "--image", "repo:tag"], cwd=app.path, env=app.environ(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         renderer = None
         deadline = time.monotonic() + 20

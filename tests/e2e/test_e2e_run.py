@@ -4,7 +4,6 @@ and `sleep N` steps of the command deterministically and write awslogs lines for
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -168,8 +167,7 @@ def test_timeout_leaves_the_task_running_and_says_how_to_stop_it(app, aws, platf
 
 def test_ctrl_c_leaves_the_task_running_and_says_how_to_stop_it(app, aws, platform):
     deploy(app, platform, "v1")
-    env = {**os.environ, **aws.env(), "CI": "1"}
-    env.pop("AWS_PROFILE", None)
+    env = app.environ()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deployer", "run", "--", "sh", "-c", "echo working; sleep 60"],
         cwd=app.path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,

@@ -84,7 +84,7 @@ def test_one_release_at_a_time(app, aws, platform):
 def test_ctrl_c_while_watching_says_where_it_stands(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=2.0)
-    env = {**__import__("os").environ, **aws.env(), "CI": "1"}
+    env = app.environ()
     proc = subprocess.Popen(
         [sys.executable, "-m", "deployer", "deploy", "--image", image_ref(platform, "v2")],
         cwd=app.path, env=env, stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,

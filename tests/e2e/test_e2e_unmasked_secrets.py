@@ -8,7 +8,6 @@ Run against the local AWS with its IAM simulation (tests/localaws/iam.py)."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 
@@ -31,8 +30,7 @@ def warnings_about_masking(stderr: str) -> list[str]:
 
 def merged_output(app, *args: str) -> tuple[int, str]:
     """The command with stderr and stdout in one stream, in the order they were written."""
-    env = {**os.environ, **app.aws.env(), "CI": "1"}
-    env.pop("AWS_PROFILE", None)
+    env = app.environ()
     proc = subprocess.run([sys.executable, "-m", "deployer", *args], cwd=app.path, env=env, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=180)
     return proc.returncode, proc.stdout

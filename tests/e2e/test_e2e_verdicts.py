@@ -3,7 +3,6 @@ the local AWS, with ECS's Service Deployments API answering or switched off (the
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -35,9 +34,8 @@ def settle(aws, platform, td_suffix, name="web", timeout=30.0):
 class Running:
     """`deployer …` started in the background, its stderr read line by line."""
 
-    def __init__(self, app, aws, *args, env=None):
-        full_env = {**os.environ, **aws.env(), "CI": "1", **(env or {})}
-        self.proc = subprocess.Popen([sys.executable, "-m", "deployer", *args], cwd=app.path, env=full_env,
+    def __init__(self, app, *args, env=None):
+        self.proc = subprocess.Popen([sys.executable, "-m", "deployer", *args], cwd=app.path, env=app.environ(env),
                                      stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         self.lines: list[str] = []
 
@@ -144,7 +142,7 @@ def test_a_deployment_replaced_by_another_actor_is_superseded_and_not_rolled_bac
     assert deploy(app, platform, "v1").code == 0
     assert deploy(app, platform, "v2").code == 0
     aws.configure(tick=0.5)
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v3"), "--output", "json")
+    running = Running(app, "deploy", "--image", image_ref(platform, "v3"), "--output", "json")
     running.until("watching web")
     # Someone else (the console) deploys web:1 meanwhile.
     aws.client("ecs").update_service(cluster=cluster(platform), service="web", taskDefinition="web:1")
@@ -185,7 +183,7 @@ def test_a_release_failed_by_an_alarm_names_the_alarm(app, aws, platform, api):
     assert deploy(app, platform, "v1").code == 0
     assert service(aws, platform)["deploymentConfiguration"]["alarms"]["alarmNames"] == ["web-5xx"]  # passed through
     aws.configure(alarm_bake_seconds=30)
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"), "--output", "json")
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"), "--output", "json")
     running.until("web: web:2 2/2 running")  # healthy tasks, now baking
     put_alarm(aws, "web-5xx", "ALARM")
     code, out, err = running.finish()
@@ -283,7 +281,7 @@ def test_negative_timeout_and_desired_count_are_bad_input(app, aws, platform, fl
 def test_lost_sight_ends_with_exit_3_where_things_stand_and_how_to_resume(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(tick=0.5)
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"), env={"DEPLOYER_LOST_SIGHT_AFTER": "2"})
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"), env={"DEPLOYER_LOST_SIGHT_AFTER": "2"})
     running.until("watching web")
     aws.burst(30, "throttle", services=["ecs"], operations=["DescribeServices"])
     code, out, err = running.finish()
@@ -300,7 +298,7 @@ def test_lost_sight_ends_with_exit_3_where_things_stand_and_how_to_resume(app, a
 def test_interrupt_after_register_before_update_names_the_unused_revision(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(slow_operations={"UpdateService": 3})
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"))
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"))
     running.until("registered web:2")
     running.proc.send_signal(signal.SIGINT)
     code, out, err = running.finish()
@@ -314,7 +312,7 @@ def test_interrupt_after_register_before_update_names_the_unused_revision(app, a
 def test_interrupt_after_success_tags_healthy_on_the_way_out(app, aws, platform):
     assert deploy(app, platform, "v1").code == 0
     aws.configure(slow_operations={"TagResource": 2})
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "v2"))
+    running = Running(app, "deploy", "--image", image_ref(platform, "v2"))
     running.until("deployment completed")
     time.sleep(0.5)
     running.proc.send_signal(signal.SIGINT)
@@ -331,7 +329,7 @@ def test_interrupt_during_the_tools_rollback_and_rollback_while_in_progress(app,
     app.edit("ecs-service-def.json.j2", *NO_BREAKER)
     aws.mark_broken("*:broken")
     aws.configure(service_deployments_api="denied", tick=0.5)  # the tool's own rollback (UpdateService), slowly
-    running = Running(app, aws, "deploy", "--image", image_ref(platform, "broken"), "--timeout", "3")
+    running = Running(app, "deploy", "--image", image_ref(platform, "broken"), "--timeout", "3")
     running.until("rolling back to web:1")
     running.until("web: web:1 ")  # the rollback's deployment is being watched
     running.proc.send_signal(signal.SIGINT)
