@@ -24,7 +24,8 @@ XDIST = $(if $(filter 0,$(XDIST_WORKERS)),,-n $(XDIST_WORKERS) --dist worksteal)
 # Collected once, in one process, before the workers start: a fresh checkout's first collection
 # compiles the test modules (pytest's assertion rewriting) and the emulator's moto to bytecode, ~6 s of
 # CPU each of the XDIST_WORKERS workers would otherwise spend at once (~4 s when nothing is left to compile).
-WARM_COLLECTION = $(if $(filter 0,$(XDIST_WORKERS)),,@$(VPY) -m pytest -q --collect-only -p no:cacheprovider >/dev/null 2>&1 || true)
+# $(call warm,PATHS): the same paths and PYTEST_ARGS as the run that follows.
+warm = $(if $(filter 0,$(XDIST_WORKERS)),,@$(VPY) -m pytest -q --collect-only -p no:cacheprovider $(1) $(PYTEST_ARGS) >/dev/null 2>&1 || true)
 
 .PHONY: install system-deps python-deps check-lock lock test test-unit test-e2e test-docker test-profile demo bench dist clean
 
@@ -76,7 +77,7 @@ pytest = @$(VPY) -m pytest -q $(1) $(PYTEST_ARGS); code=$$?; \
 # The whole suite, in parallel: unit tests, the local AWS and end-to-end runs of the real `deployer`
 # command against it, and, with a private Docker engine and registry, the image tests.
 test: install system-deps
-	$(WARM_COLLECTION)
+	$(call warm)
 	$(call pytest,$(XDIST))
 
 # The tiers alone (tests/<tier>/; docs: development). test-unit needs no Docker and no local AWS.
@@ -84,7 +85,7 @@ test-unit: install
 	$(call pytest,tests/unit)
 
 test-e2e: install
-	$(WARM_COLLECTION)
+	$(call warm,tests/e2e)
 	$(call pytest,$(XDIST) tests/e2e)
 
 test-docker: install system-deps
@@ -101,7 +102,7 @@ bench: install
 # per worker, the files that cost most, the longest tests (bench/suite.py).
 test-profile: install system-deps
 	rm -rf .suite-profile
-	$(WARM_COLLECTION)
+	$(call warm)
 	$(call pytest,$(XDIST) -p tests.suite_profile)
 	$(VPY) -m bench.suite .suite-profile
 
