@@ -141,6 +141,11 @@ def boto3_session(*, credentials=None, **kwargs):
 SESSION_NAME = re.compile(r"[^\w+=,.@-]")
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition of a region: aws-cn (cn-*), aws-us-gov (us-gov-*), else aws."""
+    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
+
+
 def session_name(*parts: str) -> str:
     """An AssumeRole session name (2-64 of word characters and +=,.@-): deployer-<app>-<env> shows in CloudTrail."""
     name = SESSION_NAME.sub("-", "-".join(p for p in parts if p))

@@ -30,6 +30,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..aws.session import partition_of
 from ..core.errors import BadInput
 
 PULL_ACTIONS = ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
@@ -71,9 +72,8 @@ def parse_repository(reference: str) -> Repository:
         return Repository(m["account"], m["region"], m["name"], m["partition"])
     m = _URI.match(text)
     if m:
-        # The host says China (amazonaws.com.cn); GovCloud shares amazonaws.com, its region says us-gov-.
-        partition = "aws-cn" if text.split("/", 1)[0].endswith(".cn") else "aws-us-gov" if m["region"].startswith("us-gov-") else "aws"
-        return Repository(m["account"], m["region"], m["name"], partition)
+        # The region names the partition (a GovCloud registry's host ends in amazonaws.com like a commercial one).
+        return Repository(m["account"], m["region"], m["name"], partition_of(m["region"]))
     raise BadInput(f"{reference!r} is not an ECR repository ARN or URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/NAME)")
 
 

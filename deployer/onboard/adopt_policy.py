@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..core.errors import BadInput
-from ..release.iam_policy import partition_of
+from ..aws.session import partition_of
 
 
 @dataclass(frozen=True)

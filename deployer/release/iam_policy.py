@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..aws.session import partition_of
 from ..core.errors import BadInput
 from ..manifest import strategies
 
@@ -33,11 +34,6 @@ ECR_PUSH = [
     "ecr:PutImage",
     "ecr:UploadLayerPart",
 ]
-
-
-def partition_of(region: str) -> str:
-    """The AWS partition of a region: aws-cn (cn-*), aws-us-gov (us-gov-*), else aws."""
-    return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
 @dataclass(frozen=True)
